@@ -1,0 +1,35 @@
+"""Where planwise finds its shipped knowledge and the user's files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def shipped_knowledge_dir() -> Path:
+    """The knowledge/ folder: inside the wheel, or at the top of a source checkout.
+
+    The wheel carries it as planwise/_knowledge (see pyproject.toml); an
+    editable install or a test run from the checkout reads ../../knowledge.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "_knowledge"
+    if packaged.is_dir():
+        return packaged
+    checkout = here.parent.parent / "knowledge"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError("planwise's knowledge folder is missing from this installation")
+
+
+def config_dir() -> Path:
+    from platformdirs import user_config_dir
+
+    override = os.environ.get("PLANWISE_CONFIG_DIR")
+    return Path(override) if override else Path(user_config_dir("planwise"))
+
+
+def default_profile_path() -> Path:
+    """The user's configured therapist profile (may not exist)."""
+    override = os.environ.get("PLANWISE_PROFILE")
+    return Path(override) if override else config_dir() / "profile.toml"

@@ -1,0 +1,80 @@
+"""Reading TOML with positions, so that every error can name its line.
+
+tomllib reports syntax errors with a line but forgets positions once parsed.
+Validation errors (a wrong type, an unknown key) therefore look the line up
+again in the text: the line of the entry's `id = "..."` and, after it, the
+first line that sets the offending key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from planwise.errors import InputError
+
+_SYNTAX_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; return the data and the text (for line look-ups)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc.__class__.__name__}", file=str(path)) from None
+    return parse_toml(text, str(path)), text
+
+
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        match = _SYNTAX_LINE.search(msg)
+        line = int(match.group(1)) if match else None
+        msg = _SYNTAX_LINE.sub("", msg).strip()
+        raise InputError(f"invalid TOML: {msg}", file=name, line=line) from None
+
+
+def find_line(text: str, *, entry_id: str | None = None, key: str | None = None) -> int | None:
+    """Best line for an error: the key inside the entry with that id, else the entry, else the key.
+
+    Entries are the `[[rules]]`-style tables that carry `id = "..."`; keys are
+    the last component of a field path (`when`, `target_weeks`, ...).
+    """
+    lines = text.splitlines()
+    start = 0
+    entry_line = None
+    if entry_id is not None:
+        pat = re.compile(r'^\s*id\s*=\s*["\']' + re.escape(entry_id) + r'["\']')
+        for i, line in enumerate(lines):
+            if pat.search(line):
+                entry_line = i + 1
+                start = i
+                break
+        if entry_line is None:
+            inline = re.compile(r'\bid\s*=\s*["\']' + re.escape(entry_id) + r'["\']')
+            for i, line in enumerate(lines):
+                if inline.search(line):
+                    entry_line = i + 1
+                    start = i
+                    break
+    if key:
+        key_pat = re.compile(r'(^|[\s{,.])["\']?' + re.escape(key) + r'["\']?\s*=')
+        # Search forward from the entry up to the next table header.
+        for i in range(start, len(lines)):
+            if i > start and entry_id is not None and lines[i].lstrip().startswith("[["):
+                if re.match(r"^\s*\[\[\w+\]\]", lines[i]):
+                    break
+            if key_pat.search(lines[i]):
+                return i + 1
+        if entry_id is not None and entry_line is not None:
+            # The key may live in a sub-table after the entry's header, e.g. [[rules.then]].
+            for i in range(start, len(lines)):
+                if key_pat.search(lines[i]):
+                    return i + 1
+    return entry_line
