@@ -1,6 +1,10 @@
 # `make run` and `make test` work on a fresh machine: each creates .venv when
 # missing and installs planwise with its dev extras first.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that actually runs and is 3.11 or 3.12 (durable-rules
+# does not import on 3.13); pyenv shims may exist for versions that do not run.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' \
+	2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -1,0 +1,60 @@
+"""The `planwise` command line. Each group lives in its own module.
+
+Errors the user can fix exit 2 with one line naming file, field and line;
+an unexpected failure exits 1 with a one-line message (set PLANWISE_DEBUG=1
+for the traceback). Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from planwise import __version__
+from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
+from planwise.cli.knowledge_cmds import knowledge_group
+from planwise.cli.schema_cmd import schema_cmd
+from planwise.errors import PlanwiseError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="planwise")
+def cli() -> None:
+    """planwise: from screening and assessment to an explained treatment plan.
+
+    \b
+    Example:
+        planwise recommend examples/depression-alcohol.toml
+        planwise explain examples/depression-alcohol.toml
+    """
+
+
+cli.add_command(recommend_cmd)
+cli.add_command(explain_cmd)
+cli.add_command(knowledge_group)
+cli.add_command(schema_cmd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="planwise", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PlanwiseError as exc:
+        click.echo(f"planwise: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # never a traceback for the user
+        if os.environ.get("PLANWISE_DEBUG"):
+            raise
+        click.echo(f"planwise: internal error: {exc.__class__.__name__}: {exc} "
+                   "(set PLANWISE_DEBUG=1 for details)", err=True)
+        sys.exit(1)
+    sys.exit(0)

@@ -1,0 +1,43 @@
+"""Options and loading shared by the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from planwise.kb.loader import KnowledgeBase, load_knowledge
+from planwise.models.profile import Profile
+from planwise.paths import default_profile_path
+
+knowledge_option = click.option(
+    "--knowledge", "knowledge_dirs", multiple=True, type=click.Path(file_okay=False),
+    help="A clinic's knowledge folder, added to (and overriding by id) the shipped one. "
+         "May be given more than once.")
+engine_option = click.option(
+    "--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto",
+    show_default=True, help="Rule engine: durable-rules, or the pure-Python reference evaluator.")
+profile_option = click.option(
+    "--profile", "profile_path", type=click.Path(dir_okay=False),
+    help="Therapist profile (TOML). Default: the configured profile, if any "
+         "(PLANWISE_PROFILE or the user config folder).")
+
+
+def load_kb(knowledge_dirs: tuple[str, ...]) -> KnowledgeBase:
+    return load_knowledge([Path(d) for d in knowledge_dirs])
+
+
+def resolve_profile(profile_path: str | None, kb: KnowledgeBase) -> Profile | None:
+    from planwise.intake_io import load_profile
+
+    if profile_path:
+        return load_profile(profile_path, kb)
+    default = default_profile_path()
+    if default.is_file():
+        return load_profile(str(default), kb)
+    return None
+
+
+def echo(text: str, **kwargs: Any) -> None:
+    click.echo(text, **kwargs)

@@ -1,0 +1,23 @@
+"""`planwise schema`: the JSON Schema of the contract's documents."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("schema")
+@click.argument("document", type=click.Choice(["intake", "proposal", "profile"]))
+def schema_cmd(document: str) -> None:
+    """Print the JSON Schema of an intake, a proposal or a therapist profile.
+
+    \b
+    Example:
+        planwise schema intake > intake.schema.json
+    """
+    from planwise.models import Intake, Profile, Proposal
+
+    model = {"intake": Intake, "proposal": Proposal, "profile": Profile}[document]
+    mode = "serialization" if document == "proposal" else "validation"
+    click.echo(json.dumps(model.model_json_schema(by_alias=True, mode=mode), indent=2))

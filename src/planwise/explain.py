@@ -1,0 +1,232 @@
+"""Explanations a supervisor would give a trainee: facts, rule, source, conclusion.
+
+`explain()` walks the whole evaluation in order; `show_entry()` prints one
+piece of knowledge with its source (`planwise knowledge show ID`).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from planwise.facts import STAGES
+from planwise.intake_io import ScoredIntake
+from planwise.kb.loader import KnowledgeBase
+from planwise.kb.patterns import Pattern, Ref
+from planwise.rules.pipeline import BUILTIN_STEPS, Evaluation
+
+STAGE_TITLES = {
+    "severity": "Step 1. From scores and answers to severity and suicide risk",
+    "problem": "Step 2. Which problems the plan addresses",
+    "plan": "Step 3. Goals, treatment, referrals and assessments for each problem",
+    "integrate": "Step 4. Pulling the problems into one plan",
+    "warn": "Step 5. Checks on the whole plan",
+}
+
+
+def _label(kb: KnowledgeBase, kind: str, value: str) -> str:
+    return kb.label(kind, value) if value else value
+
+
+def sentence(fact: dict[str, Any], kb: KnowledgeBase) -> str:
+    """One fact in plain words."""
+    t = fact["fact"]
+    cond = _label(kb, "conditions", fact.get("condition", ""))
+    if t == "score":
+        inst = kb.instruments.get(fact["instrument"])
+        name = inst.name if inst else fact["instrument"]
+        band = next((b.label for b in inst.bands if b.name == fact["band"]), fact["band"]) \
+            if inst else fact["band"]
+        return f"{name} = {fact['total']} ({band.lower()})"
+    if t == "flag":
+        inst = kb.instruments.get(fact["instrument"])
+        return f"{inst.name if inst else fact['instrument']} flag: {fact['name'].replace('_', ' ')}"
+    if t == "concern":
+        name = fact["name"]
+        label = kb.label("concerns", name) if name in kb.vocab["concerns"] else \
+            kb.label("conditions", name)
+        return f"screening concern: {label.lower()}"
+    if t == "impression":
+        return f"the clinician confirms {cond.lower()}"
+    if t == "clinician_severity":
+        return f"the clinician rates {cond.lower()} as {fact['severity']}"
+    if t == "risk_answers":
+        yes = [k for k in ("method", "intent", "plan") if fact[k]]
+        return (f"risk assessment: ideation {fact['ideation']}, behaviour {fact['behaviour']}"
+                + (f", {' and '.join(yes)} present" if yes else ", no method, intent or plan"))
+    if t == "case":
+        return "the case context"
+    if t == "competency":
+        return f"the therapist lists {cond.lower()} as a competency"
+    if t == "trained":
+        return f"the therapist is trained in {_label(kb, 'modalities', fact['modality'])}"
+    if t == "risk_level":
+        return f"suicide risk level {fact['level']}"
+    if t == "risk":
+        return f"the suicide risk level is {fact['level']}"
+    if t == "severity":
+        return f"{cond.lower()} is {fact['severity']} (by {fact['by']})"
+    if t == "problem_found":
+        return f"{cond.lower()} is a problem for this client"
+    if t == "problem":
+        return f"problem: {cond.lower()}, {fact['severity']}"
+    if t == "goal":
+        goal = kb.goals.get(fact["goal"])
+        return f"goal \u201c{goal.text if goal else fact['goal']}\u201d"
+    if t == "treatment_option":
+        return (f"a course for {cond.lower()} of {fact['sessions_min']}-{fact['sessions_max']} "
+                f"sessions, {fact['frequency_per_week']} a week, "
+                f"{_label(kb, 'levels_of_care', fact['level_of_care']).lower()}, "
+                f"review at {fact['review_weeks']} weeks")
+    if t == "referral":
+        return (f"a referral to {_label(kb, 'referral_kinds', fact['kind'])} "
+                f"({fact['urgency']}): {fact['reason']}")
+    if t == "assessment":
+        inst = kb.instruments.get(fact["instrument"])
+        return f"give the {inst.name if inst else fact['instrument']}: {fact['reason']}"
+    if t == "warning":
+        return f"warning ({fact['kind']}): {fact['message']}"
+    if t == "intervention":
+        itv = kb.interventions.get(fact["item"])
+        return (f"intervention \u201c{itv[0].text if itv else fact['item']}\u201d "
+                f"({_label(kb, 'modalities', fact['modality'])})")
+    if t == "objective":
+        return f"objective {fact['item']}"
+    if t == "treatment":
+        return (f"the combined course: {fact['sessions_min']}-{fact['sessions_max']} sessions, "
+                f"{fact['frequency_per_week']} a week, "
+                f"{_label(kb, 'levels_of_care', fact['level_of_care']).lower()}")
+    return t
+
+
+def _case_detail(pattern: Pattern, fact: dict[str, Any]) -> str:
+    parts = [f"{t.attr.replace('_', ' ')} {fact[t.attr]}" for t in pattern.tests]
+    return "the case: " + ", ".join(parts) if parts else "the case context"
+
+
+def _negated(p: Pattern, kb: KnowledgeBase) -> str:
+    tests = []
+    for t in p.tests:
+        if isinstance(t.value, Ref):
+            tests.append(f"the same {t.attr.replace('_', ' ')}")
+        elif isinstance(t.value, tuple):
+            tests.append(" or ".join(map(str, t.value)))
+        else:
+            tests.append(str(t.value))
+    what = {"score": "answered instrument", "flag": "screen flag", "competency":
+            "competency", "trained": "training", "impression": "confirmed diagnosis"}.get(
+                p.fact, p.fact.replace("_", " "))
+    return f"no {what}" + (f" ({', '.join(tests)})" if tests else "")
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(text, width=78, initial_indent=indent, subsequent_indent=indent)
+
+
+def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> str:
+    mem = evaluation.memory
+    out: list[str] = []
+    intake = scored.intake
+    who = f"client {intake.client.id}" if intake.client.id else "this client"
+    out.append(f"How planwise reached its proposal for {who} (intake of {intake.date}).")
+    out.append("")
+    out.append("What we know")
+    for s in scored.scores:
+        out.append(_wrap("- " + sentence({"fact": "score", "instrument": s.instrument,
+                                          "total": s.total, "band": s.band}, kb)
+                         + (f"; flags: {', '.join(s.flags)}" if s.flags else ""), "  "))
+    for c in intake.screening.concerns:
+        out.append("  - " + sentence({"fact": "concern", "name": c}, kb))
+    for c in intake.clinician.impressions:
+        out.append("  - " + sentence({"fact": "impression", "condition": c}, kb))
+    if intake.risk is None:
+        out.append("  - no structured suicide-risk assessment was recorded")
+    out.append("")
+    order = {s: i for i, s in enumerate(STAGES)}
+    current = None
+    for f in mem.canonical_firings(order):
+        if f.stage != current:
+            current = f.stage
+            out.append(STAGE_TITLES[current])
+            out.append("")
+        rule = kb.rule(f.rule)
+        assert rule is not None
+        facts = [mem.facts[n] for n in f.matched]
+        positive = [p for p in rule.patterns if not p.negated]
+        described = []
+        for p, fact in zip(positive, facts, strict=True):
+            described.append(_case_detail(p, fact) if fact["fact"] == "case"
+                             else sentence(fact, kb))
+        described += [_negated(p, kb) for p in rule.patterns if p.negated]
+        out.append(_wrap("Because " + "; and ".join(described) + ",", "  "))
+        out.append(_wrap(f"rule {rule.id} says: {rule.entry.says}", "  "))
+        out.append(_wrap(f"Source: {rule.entry.source}.", "    "))
+        if f.derived:
+            derived = [sentence(mem.facts[n], kb) for n in f.derived]
+            out.append(_wrap("So: " + "; ".join(derived) + ".", "    "))
+        out.append("")
+    used = sorted({r for rs in mem.because.values() for r in rs if r.startswith("engine.")})
+    if used:
+        out.append("Steps the engine takes itself")
+        for step in used:
+            out.append(_wrap(f"- {step}: {BUILTIN_STEPS[step]}", "  "))
+        out.append("")
+    p = evaluation.proposal
+    if p is not None:
+        out.append(f"In all: {len(p.problems)} problem(s), "
+                   f"{sum(len(x.goals) for x in p.problems)} goal(s), "
+                   f"{len(p.referrals)} referral(s), {len(p.assessments)} assessment(s) to give, "
+                   f"{len(p.warnings)} warning(s).")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bool) else \
+        str(value).lower()
+
+
+def show_entry(kb: KnowledgeBase, entry_id: str) -> str:
+    from planwise.errors import InputError
+
+    if entry_id in BUILTIN_STEPS:
+        return f"{entry_id} (a step of the engine itself)\n\n{BUILTIN_STEPS[entry_id]}"
+    rule = kb.rule(entry_id)
+    if rule:
+        e = rule.entry
+        lines = [f"rule {e.id}  (stage {e.stage}; {rule.file}:{rule.line})", "",
+                 f"  {e.says}", "", f"  Source: {e.source}", "", "  when"]
+        for cond in e.when:
+            lines.append("    " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in cond.items()))
+        lines.append("  then")
+        for concl in e.then:
+            lines.append("    " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in concl.items()))
+        return "\n".join(lines)
+    goal = kb.goals.get(entry_id)
+    if goal is None and entry_id in kb.objectives:
+        goal = kb.goals[kb.objectives[entry_id][1]]
+    if goal is None and entry_id in kb.interventions:
+        goal = kb.goals[kb.interventions[entry_id][1]]
+    if goal:
+        loc = kb.where.get(goal.id)
+        lines = [f"goal {goal.id}  (condition {goal.condition}; "
+                 f"{loc.file if loc else '?'}:{loc.line if loc else '?'})", "",
+                 f"  {goal.text}", "", f"  Source: {goal.source}", "", "  Objectives (client will)"]
+        for o in goal.objectives:
+            mark = " <-" if o.id == entry_id else ""
+            lines += [f"  - {o.id}{mark}: {o.text}", f"      action: {o.client_action}",
+                      f"      measure: {o.measure}", f"      target: {o.target_weeks} weeks"]
+        lines.append("  Interventions (therapist will)")
+        for i in goal.interventions:
+            mark = " <-" if i.id == entry_id else ""
+            lines.append(f"  - {i.id}{mark} [{i.modality}]: {i.text}")
+        return "\n".join(lines)
+    inst = kb.instruments.get(entry_id)
+    if inst:
+        lines = [f"instrument {inst.id}: {inst.name}, {inst.title}", "",
+                 f"  Source: {inst.source}", f"  Licence: {inst.licence}",
+                 f"  Total {inst.min_total}-{inst.max_total}; bands:"]
+        lines += [f"    {b.min:>3}-{b.max:<3} {b.label}" for b in inst.bands]
+        return "\n".join(lines)
+    raise InputError(f"no rule, goal, objective, intervention or instrument with id {entry_id!r}"
+                     " (see `planwise knowledge list`)")

@@ -1,0 +1,417 @@
+"""Load knowledge/ (and a clinic's own folders) into one checked KnowledgeBase.
+
+Order: the shipped folder first, then each `--knowledge DIR` in turn. An entry
+(rule, goal, vocabulary item, instrument) whose id was already loaded from an
+earlier folder replaces it; the same id twice within one folder is an error.
+A rule can be switched off by overriding it with `enabled = false`.
+
+Every error is a KnowledgeError naming the file, the entry id and the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from planwise.errors import InputError, KnowledgeError
+from planwise.facts import FACT_TYPES, RESOLVED_AFTER, STAGES
+from planwise.instruments import Instrument, load_instruments
+from planwise.kb.patterns import Conclusion, Pattern, PatternError, Ref, parse_then, parse_when
+from planwise.kb.schema import (
+    GoalEntry,
+    InterventionEntry,
+    KnowledgeFile,
+    ObjectiveEntry,
+    RuleEntry,
+    VocabEntry,
+    Vocabulary,
+)
+from planwise.paths import shipped_knowledge_dir
+from planwise.tomlfile import find_line, read_toml
+
+# Which vocabulary list each attribute's values must come from.
+VOCAB_ATTRS: dict[tuple[str, str], str] = {
+    **{(t, "condition"): "conditions" for t in (
+        "impression", "clinician_severity", "severity", "problem_found", "problem", "goal",
+        "treatment_option", "competency", "intervention", "objective")},
+    ("concern", "name"): "concerns+conditions",
+    ("trained", "modality"): "modalities",
+    ("intervention", "modality"): "modalities",
+    ("treatment_option", "modalities"): "modalities",
+    ("referral", "kind"): "referral_kinds",
+    ("referral", "urgency"): "urgencies",
+    ("treatment_option", "level_of_care"): "levels_of_care",
+    ("treatment", "level_of_care"): "levels_of_care",
+    ("warning", "kind"): "warning_kinds",
+    ("severity", "severity"): "severities",
+    ("clinician_severity", "severity"): "severities",
+    ("problem", "severity"): "severities",
+    ("score", "instrument"): "instruments",
+    ("flag", "instrument"): "instruments",
+    ("assessment", "instrument"): "instruments",
+    ("goal", "goal"): "goals",
+    ("risk_level", "level"): "risk_levels",
+    ("risk", "level"): "risk_levels",
+}
+RISK_LEVELS = ("none", "low", "moderate", "high", "unassessed")
+
+# What rules may conclude in each stage.
+STAGE_OUTPUTS: dict[str, frozenset[str]] = {
+    "severity": frozenset({"risk_level", "severity"}),
+    "problem": frozenset({"problem_found"}),
+    "plan": frozenset({"goal", "treatment_option", "referral", "assessment", "warning"}),
+    "integrate": frozenset({"goal", "treatment_option", "referral", "assessment", "warning"}),
+    "warn": frozenset({"warning", "referral", "assessment"}),
+}
+
+# durable-rules limits, measured (see docs/engine.md); checked here so that a
+# large clinic knowledge base fails at load with the rule named, not by hanging.
+MAX_RULES_PER_STAGE = 4000
+MAX_PATTERNS_PER_RULE = 16
+MAX_SHARED_PATTERN = 200
+MAX_TESTS_PER_ATTRIBUTE = 500
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    entry: RuleEntry
+    patterns: tuple[Pattern, ...]
+    conclusions: tuple[Conclusion, ...]
+    index: int
+    file: str
+    line: int | None
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def stage(self) -> str:
+        return self.entry.stage
+
+
+@dataclass(frozen=True)
+class Located:
+    file: str
+    line: int | None
+
+
+@dataclass
+class KnowledgeBase:
+    rules: list[CompiledRule]
+    goals: dict[str, GoalEntry]
+    objectives: dict[str, tuple[ObjectiveEntry, str]]
+    interventions: dict[str, tuple[InterventionEntry, str]]
+    vocab: dict[str, dict[str, VocabEntry]]
+    instruments: dict[str, Instrument]
+    dirs: list[Path]
+    fingerprint: str
+    where: dict[str, Located] = field(default_factory=dict)
+    disabled: list[str] = field(default_factory=list)
+
+    def rules_in(self, stage: str) -> list[CompiledRule]:
+        return [r for r in self.rules if r.stage == stage]
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def label(self, kind: str, item: str) -> str:
+        entry = self.vocab.get(kind, {}).get(item)
+        return entry.label if entry else item.replace("_", " ")
+
+    def rank(self, kind: str, item: str) -> int:
+        entry = self.vocab.get(kind, {}).get(item)
+        return entry.rank if entry else 0
+
+    def allowed(self, kind: str) -> set[str]:
+        if kind == "concerns+conditions":
+            return set(self.vocab["concerns"]) | {
+                c for c, e in self.vocab["conditions"].items() if e.intake
+            }
+        if kind == "instruments":
+            return set(self.instruments)
+        if kind == "goals":
+            return set(self.goals)
+        if kind == "risk_levels":
+            return set(RISK_LEVELS)
+        return set(self.vocab.get(kind, {}))
+
+
+def _kerr(msg: str, file: Path, text: str, entry: str | None, fld: str | None) -> KnowledgeError:
+    key = fld.split(".")[-1].split("[")[0] if fld else None
+    line = find_line(text, entry_id=entry, key=key)
+    return KnowledgeError(msg, file=str(file), entry=entry, field=fld, line=line)
+
+
+def _pydantic_error(exc: ValidationError, data: dict[str, Any], file: Path, text: str,
+                    section: str | None = None) -> KnowledgeError:
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    entry = None
+    # loc is like ("rules", 3, "when") or ("conditions", 2, "id")
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        items = data.get(str(loc[0]), [])
+        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            entry = items[loc[1]].get("id")
+    rest = [str(p) if not isinstance(p, int) else f"[{p}]" for p in loc[2:]] if entry else [
+        str(p) if not isinstance(p, int) else f"[{p}]" for p in loc]
+    fld = ".".join(rest).replace(".[", "[") or None
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling)"
+    return _kerr(msg, file, text, entry, fld)
+
+
+@dataclass
+class _Raw:
+    """Entries of one folder layer before overriding."""
+
+    vocab: dict[str, dict[str, tuple[VocabEntry, Path, str]]] = field(default_factory=dict)
+    rules: dict[str, tuple[RuleEntry, Path, str]] = field(default_factory=dict)
+    goals: dict[str, tuple[GoalEntry, Path, str]] = field(default_factory=dict)
+
+
+def _read_layer(folder: Path, digest: Any) -> _Raw:
+    layer = _Raw()
+    files = sorted(p for p in folder.rglob("*.toml") if "instruments" not in p.relative_to(
+        folder).parts)
+    for path in files:
+        data, text = read_toml(path)
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(text.encode())
+        if path.name == "vocabulary.toml":
+            try:
+                vocab = Vocabulary.model_validate(data)
+            except ValidationError as exc:
+                raise _pydantic_error(exc, data, path, text) from None
+            for kind in Vocabulary.model_fields:
+                for entry in getattr(vocab, kind):
+                    bucket = layer.vocab.setdefault(kind, {})
+                    if entry.id in bucket:
+                        raise _kerr(f"{kind} id defined twice", path, text, entry.id, "id")
+                    bucket[entry.id] = (entry, path, text)
+            continue
+        try:
+            kfile = KnowledgeFile.model_validate(data)
+        except ValidationError as exc:
+            raise _pydantic_error(exc, data, path, text) from None
+        for rule in kfile.rules:
+            if rule.id in layer.rules:
+                other = layer.rules[rule.id][1]
+                raise _kerr(f"rule id already used in {other}", path, text, rule.id, "id")
+            layer.rules[rule.id] = (rule, path, text)
+        for goal in kfile.goals:
+            if goal.id in layer.goals:
+                other = layer.goals[goal.id][1]
+                raise _kerr(f"goal id already used in {other}", path, text, goal.id, "id")
+            layer.goals[goal.id] = (goal, path, text)
+    return layer
+
+
+def load_knowledge(extra_dirs: Sequence[Path | str] = ()) -> KnowledgeBase:
+    """The shipped knowledge plus each extra folder, checked; cached per set of folders."""
+    dirs = tuple(Path(d).resolve() for d in extra_dirs)
+    for d in dirs:
+        if not d.is_dir():
+            raise InputError("knowledge folder not found", file=str(d))
+    return _load(dirs, _stamp(dirs))
+
+
+def _stamp(dirs: tuple[Path, ...]) -> tuple[tuple[str, float], ...]:
+    # The cache key includes modification times, so an edited clinic folder is re-read.
+    stamps = []
+    for d in (shipped_knowledge_dir(), *dirs):
+        for p in sorted(d.rglob("*.toml")):
+            stamps.append((str(p), p.stat().st_mtime))
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=8)
+def _load(dirs: tuple[Path, ...], _stamps: Any) -> KnowledgeBase:
+    folders = [shipped_knowledge_dir(), *dirs]
+    digest = hashlib.sha256()
+    vocab: dict[str, dict[str, tuple[VocabEntry, Path, str]]] = {}
+    rules: dict[str, tuple[RuleEntry, Path, str]] = {}
+    goals: dict[str, tuple[GoalEntry, Path, str]] = {}
+    for folder in folders:
+        layer = _read_layer(folder, digest)
+        for kind, entries in layer.vocab.items():
+            vocab.setdefault(kind, {}).update(entries)
+        rules.update(layer.rules)
+        goals.update(layer.goals)
+    instruments = load_instruments(dirs)
+    for name, inst in sorted(instruments.items()):
+        digest.update(name.encode())
+        digest.update(repr(inst).encode())
+
+    kb = KnowledgeBase(
+        rules=[],
+        goals={gid: g for gid, (g, _, _) in goals.items() if g.enabled},
+        objectives={},
+        interventions={},
+        vocab={k: {i: e for i, (e, _, _) in v.items()} for k, v in vocab.items()},
+        instruments=instruments,
+        dirs=list(folders),
+        fingerprint=digest.hexdigest()[:16],
+    )
+    for kind in Vocabulary.model_fields:
+        kb.vocab.setdefault(kind, {})
+
+    for gid, (goal, path, text) in goals.items():
+        kb.where[gid] = Located(str(path), find_line(text, entry_id=gid))
+        if not goal.enabled:
+            continue
+        if goal.condition not in kb.vocab["conditions"]:
+            raise _kerr(f"unknown condition {goal.condition!r}", path, text, gid, "condition")
+        for obj in goal.objectives:
+            if obj.id in kb.objectives or obj.id in kb.goals:
+                raise _kerr("objective id already used", path, text, obj.id, "id")
+            kb.objectives[obj.id] = (obj, gid)
+        for itv in goal.interventions:
+            if itv.id in kb.interventions or itv.id in kb.goals:
+                raise _kerr("intervention id already used", path, text, itv.id, "id")
+            if itv.modality not in kb.vocab["modalities"]:
+                raise _kerr(f"unknown modality {itv.modality!r}", path, text, itv.id, "modality")
+            kb.interventions[itv.id] = (itv, gid)
+
+    index = 0
+    for rid, (rule, path, text) in rules.items():
+        kb.where[rid] = Located(str(path), find_line(text, entry_id=rid))
+        if not rule.enabled:
+            kb.disabled.append(rid)
+            continue
+        try:
+            patterns = parse_when(rule.when)
+            conclusions = parse_then(rule.then, patterns)
+            _check_rule(kb, rule, patterns, conclusions)
+        except PatternError as exc:
+            raise _kerr(str(exc), path, text, rid, exc.field) from None
+        kb.rules.append(CompiledRule(rule, patterns, conclusions, index, str(path),
+                                     kb.where[rid].line))
+        index += 1
+    _check_structure(kb)
+    return kb
+
+
+def _produced_before(stage: str) -> set[str]:
+    """Fact types complete before `stage` starts: base facts, earlier outputs, resolutions."""
+    from planwise.facts import BASE_TYPES
+
+    done: set[str] = set(BASE_TYPES)
+    for s in STAGES:
+        if s == stage:
+            break
+        done |= STAGE_OUTPUTS[s] | RESOLVED_AFTER[s]
+    return done
+
+
+def _check_rule(kb: KnowledgeBase, rule: RuleEntry, patterns: tuple[Pattern, ...],
+                conclusions: tuple[Conclusion, ...]) -> None:
+    before = _produced_before(rule.stage)
+    available = before | STAGE_OUTPUTS[rule.stage]
+    for i, p in enumerate(patterns):
+        if p.negated and p.fact not in before:
+            raise PatternError(
+                f"`not` on {p.fact} facts in stage {rule.stage}: they may still be added in this "
+                f"stage, so the two engines could disagree; negate only facts complete before it",
+                f"when[{i}]")
+        if p.fact not in available:
+            raise PatternError(
+                f"{p.fact} facts do not exist yet in stage {rule.stage}", f"when[{i}].fact")
+        instrument = next((t.value for t in p.tests if t.attr == "instrument" and t.op == "eq"
+                           and isinstance(t.value, str)), None)
+        for t in p.tests:
+            if isinstance(t.value, Ref):
+                continue
+            values = t.value if isinstance(t.value, tuple) else (t.value,)
+            if p.fact == "score" and t.attr == "band" and instrument in kb.instruments:
+                bands = {b.name for b in kb.instruments[instrument].bands}
+                for v in values:
+                    if v not in bands:
+                        raise PatternError(
+                            f"{instrument} has no band {v!r}; its bands: {', '.join(sorted(bands))}",
+                            f"when[{i}].{t.attr}")
+            _check_vocab(kb, p.fact, t.attr, values, f"when[{i}].{t.attr}")
+    for i, c in enumerate(conclusions):
+        if c.fact not in STAGE_OUTPUTS[rule.stage]:
+            allowed = ", ".join(sorted(STAGE_OUTPUTS[rule.stage]))
+            raise PatternError(f"stage {rule.stage} rules conclude only {allowed}",
+                               f"then[{i}].fact")
+        for attr in FACT_TYPES[c.fact]:
+            if attr not in c.values and _required(c.fact, attr):
+                raise PatternError(f"{c.fact} needs {attr}", f"then[{i}]")
+        for attr, value in c.values.items():
+            if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+                continue
+            values = tuple(value) if isinstance(value, list) else (value,)
+            _check_vocab(kb, c.fact, attr, values, f"then[{i}].{attr}")
+
+
+_REQUIRED = {
+    "risk_level": {"level"},
+    "severity": {"condition", "severity"},
+    "problem_found": {"condition"},
+    "goal": {"goal"},
+    "treatment_option": {"condition", "sessions_min", "sessions_max"},
+    "referral": {"kind", "urgency", "reason"},
+    "assessment": {"instrument", "reason"},
+    "warning": {"kind", "message"},
+}
+
+
+def _required(fact: str, attr: str) -> bool:
+    return attr in _REQUIRED.get(fact, set())
+
+
+def _check_vocab(kb: KnowledgeBase, fact: str, attr: str, values: tuple[Any, ...],
+                 where: str) -> None:
+    kind = VOCAB_ATTRS.get((fact, attr))
+    if not kind:
+        return
+    allowed = kb.allowed(kind)
+    for v in values:
+        if isinstance(v, str) and "{" in v:
+            continue
+        if v not in allowed:
+            shown = ", ".join(sorted(allowed)) if len(allowed) <= 30 else f"{len(allowed)} ids"
+            raise PatternError(f"unknown {kind.split('+')[0].rstrip('s')} {v!r} (known: {shown})",
+                               where)
+
+
+def _check_structure(kb: KnowledgeBase) -> None:
+    """durable-rules' limits, checked before a ruleset is ever built."""
+    for stage in STAGES:
+        rules = kb.rules_in(stage)
+        if len(rules) > MAX_RULES_PER_STAGE:
+            r = rules[MAX_RULES_PER_STAGE]
+            raise KnowledgeError(f"more than {MAX_RULES_PER_STAGE} rules in stage {stage}",
+                                 file=r.file, entry=r.id, line=r.line)
+        shared: Counter[Any] = Counter()
+        per_attr: dict[tuple[str, str], set[Any]] = {}
+        for r in rules:
+            if len(r.patterns) > MAX_PATTERNS_PER_RULE:
+                raise KnowledgeError(
+                    f"a rule may join at most {MAX_PATTERNS_PER_RULE} facts", file=r.file,
+                    entry=r.id, field="when", line=r.line)
+            for p in r.patterns:
+                shared[(p.fact, p.negated, p.tests)] += 1
+                if shared[(p.fact, p.negated, p.tests)] > MAX_SHARED_PATTERN:
+                    raise KnowledgeError(
+                        f"more than {MAX_SHARED_PATTERN} rules share one identical condition; "
+                        "split them across stages or make the conditions differ",
+                        file=r.file, entry=r.id, field="when", line=r.line)
+                for t in p.tests:
+                    key = (p.fact, t.attr)
+                    per_attr.setdefault(key, set()).add((t.op, t.value))
+                    if len(per_attr[key]) > MAX_TESTS_PER_ATTRIBUTE:
+                        raise KnowledgeError(
+                            f"more than {MAX_TESTS_PER_ATTRIBUTE} distinct tests on "
+                            f"{p.fact}.{t.attr} in stage {stage}", file=r.file, entry=r.id,
+                            field="when", line=r.line)

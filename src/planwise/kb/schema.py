@@ -1,0 +1,86 @@
+"""pydantic models of the knowledge files: vocabulary, rules, goals.
+
+These describe the TOML as written. Rule conditions (`when`) and conclusions
+(`then`) are parsed further in `planwise.kb.patterns`, where they are checked
+against the fact vocabulary of `planwise.facts`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from planwise.facts import STAGES
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+DottedId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
+Text = Annotated[str, StringConstraints(min_length=1)]
+Stage = Literal[STAGES]  # type: ignore[valid-type]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VocabEntry(_Entry):
+    id: Id
+    label: Text
+    rank: int = 0
+    # Conditions only: False for problems the engine derives (suicide_risk),
+    # which an intake may not name as a concern or impression.
+    intake: bool = True
+    # Conditions only: counts as serious mental illness (IPS, community teams).
+    smi: bool = False
+    note: str = ""
+
+
+class Vocabulary(_Entry):
+    conditions: list[VocabEntry] = []
+    concerns: list[VocabEntry] = []
+    modalities: list[VocabEntry] = []
+    referral_kinds: list[VocabEntry] = []
+    urgencies: list[VocabEntry] = []
+    levels_of_care: list[VocabEntry] = []
+    warning_kinds: list[VocabEntry] = []
+    severities: list[VocabEntry] = []
+
+
+class RuleEntry(_Entry):
+    id: DottedId
+    stage: Stage
+    source: Text
+    says: Text
+    when: list[dict[str, Any]] = Field(min_length=1)
+    then: list[dict[str, Any]] = Field(min_length=1)
+    enabled: bool = True
+
+
+class ObjectiveEntry(_Entry):
+    id: DottedId
+    text: Text
+    client_action: Text
+    measure: Text
+    target_weeks: Annotated[int, Field(ge=1, le=156)]
+
+
+class InterventionEntry(_Entry):
+    id: DottedId
+    text: Text
+    modality: Id
+
+
+class GoalEntry(_Entry):
+    id: DottedId
+    condition: Id
+    text: Text
+    source: Text
+    objectives: list[ObjectiveEntry] = []
+    interventions: list[InterventionEntry] = []
+    enabled: bool = True
+
+
+class KnowledgeFile(_Entry):
+    about: str = ""
+    rules: list[RuleEntry] = []
+    goals: list[GoalEntry] = []

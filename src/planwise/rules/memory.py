@@ -1,0 +1,88 @@
+"""Working memory shared by both engines: facts, who derived them, and the firings.
+
+The engines only find matches; this class decides what a firing adds. A fact
+derived again (same content) is not asserted twice, but the rule is added to
+its `because`. Fact numbers (`n`) are this evaluation's identities; they are
+what the durable-rules backend hands back to say which facts a rule matched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from planwise.facts import fact_key
+
+Fact = dict[str, Any]
+
+
+@dataclass
+class Firing:
+    rule: str
+    stage: str
+    rule_index: int
+    matched: list[int]
+    derived: list[int]
+    depth: int
+
+
+@dataclass
+class Memory:
+    facts: dict[int, Fact] = field(default_factory=dict)
+    by_key: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    because: dict[int, list[str]] = field(default_factory=dict)
+    stage_of: dict[int, str] = field(default_factory=dict)
+    depth: dict[int, int] = field(default_factory=dict)
+    firings: list[Firing] = field(default_factory=list)
+    stage: str = "input"
+
+    def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
+        """Store a fact; return its number and whether it is new."""
+        key = fact_key(fact)
+        if key in self.by_key:
+            n = self.by_key[key]
+            for rule in because or []:
+                if rule not in self.because[n]:
+                    self.because[n].append(rule)
+            return n, False
+        n = len(self.facts) + 1
+        stored = dict(fact)
+        stored["n"] = n
+        self.facts[n] = stored
+        self.by_key[key] = n
+        self.because[n] = list(because or [])
+        self.stage_of[n] = self.stage
+        self.depth[n] = depth
+        return n, True
+
+    def of_type(self, *types: str) -> list[Fact]:
+        return [f for f in self.facts.values() if f["fact"] in types]
+
+    def fire(self, rule: str, rule_index: int, matched: list[int], derived: list[Fact]
+             ) -> list[Fact]:
+        """Record one firing; return the derived facts that are new (to assert in the engine)."""
+        depth = max((self.depth[n] for n in matched if self.stage_of[n] == self.stage),
+                    default=0)
+        new: list[Fact] = []
+        numbers: list[int] = []
+        for fact in derived:
+            n, is_new = self.add(fact, [rule], depth + 1)
+            numbers.append(n)
+            if is_new:
+                new.append(self.facts[n])
+        self.firings.append(Firing(rule, self.stage, rule_index, matched, numbers, depth))
+        return new
+
+    def canonical_firings(self, stage_order: dict[str, int]) -> list[Firing]:
+        """Firings in an order both engines agree on: stage, chain depth, rule, facts."""
+
+        def content(n: int) -> str:
+            return json.dumps({k: v for k, v in self.facts[n].items() if k != "n"},
+                              sort_keys=True)
+
+        return sorted(
+            self.firings,
+            key=lambda f: (stage_order[f.stage], f.depth, f.rule_index,
+                           [content(n) for n in f.matched]),
+        )
