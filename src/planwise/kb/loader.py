@@ -274,12 +274,14 @@ def _load(dirs: tuple[Path, ...], _stamps: Any) -> KnowledgeBase:
             if obj.id in kb.objectives or obj.id in kb.goals:
                 raise _kerr("objective id already used", path, text, obj.id, "id")
             kb.objectives[obj.id] = (obj, gid)
+            kb.where[obj.id] = Located(str(path), find_line(text, entry_id=obj.id))
         for itv in goal.interventions:
             if itv.id in kb.interventions or itv.id in kb.goals:
                 raise _kerr("intervention id already used", path, text, itv.id, "id")
             if itv.modality not in kb.vocab["modalities"]:
                 raise _kerr(f"unknown modality {itv.modality!r}", path, text, itv.id, "modality")
             kb.interventions[itv.id] = (itv, gid)
+            kb.where[itv.id] = Located(str(path), find_line(text, entry_id=itv.id))
 
     index = 0
     for rid, (rule, path, text) in rules.items():

@@ -47,12 +47,17 @@ def check_quality(kb: KnowledgeBase) -> list[Finding]:
 
 def _finding(kb: KnowledgeBase, kind: str, entry: str, message: str, owner: str | None = None
              ) -> Finding:
-    loc = kb.where.get(owner or entry)
+    loc = kb.where.get(entry) or kb.where.get(owner or entry)
     return Finding(kind, entry, message, loc.file if loc else "?", loc.line if loc else None)
 
 
+_NUMBER_WORDS = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|half|twice|daily|weekly|"
+    r"every|each|all|none|no)\b", re.IGNORECASE)
+
+
 def _measurable(text: str, kb: KnowledgeBase) -> bool:
-    if re.search(r"\d", text):
+    if re.search(r"\d", text) or _NUMBER_WORDS.search(text):
         return True
     names = {i.name.lower() for i in kb.instruments.values()}
     return any(n in text.lower() for n in names)
@@ -139,8 +144,9 @@ def _check_conflicts(kb: KnowledgeBase) -> list[Finding]:
                 continue
             cond = c.values.get("condition")
             sev_key = frozenset(severities or {"*"})
-            extra = frozenset(p.fact for p in r.patterns if p.fact != "problem")
-            key = (f"{cond}|{','.join(sorted(extra))}", sev_key)
+            extra = sorted(repr((p.fact, p.negated, p.tests)) for p in r.patterns
+                           if p.fact != "problem")
+            key = (f"{cond}|{'|'.join(extra)}", sev_key)
             values = {k: v for k, v in c.values.items() if k != "modalities"}
             if key in seen and seen[key][1] != values:
                 out.append(_finding(kb, "conflict", r.id,
