@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from planwise.kb.loader import KnowledgeBase, load_knowledge
-from planwise.models.profile import Profile
 from planwise.paths import default_profile_path
+
+if TYPE_CHECKING:  # the real imports are deferred: `planwise --help` stays fast
+    from planwise.kb.loader import KnowledgeBase
+    from planwise.models.profile import Profile
 
 knowledge_option = click.option(
     "--knowledge", "knowledge_dirs", multiple=True, type=click.Path(file_okay=False),
@@ -25,6 +27,8 @@ profile_option = click.option(
 
 
 def load_kb(knowledge_dirs: tuple[str, ...]) -> KnowledgeBase:
+    from planwise.kb.loader import load_knowledge
+
     return load_knowledge([Path(d) for d in knowledge_dirs])
 
 
