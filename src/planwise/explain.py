@@ -172,12 +172,12 @@ def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> 
         for step in used:
             out.append(_wrap(f"- {step}: {BUILTIN_STEPS[step]}", "  "))
         out.append("")
-    p = evaluation.proposal
-    if p is not None:
-        out.append(f"In all: {len(p.problems)} problem(s), "
-                   f"{sum(len(x.goals) for x in p.problems)} goal(s), "
-                   f"{len(p.referrals)} referral(s), {len(p.assessments)} assessment(s) to give, "
-                   f"{len(p.warnings)} warning(s).")
+    prop = evaluation.proposal
+    if prop is not None:
+        out.append(f"In all: {len(prop.problems)} problem(s), "
+                   f"{sum(len(x.goals) for x in prop.problems)} goal(s), "
+                   f"{len(prop.referrals)} referral(s), {len(prop.assessments)} assessment(s) "
+                   f"to give, {len(prop.warnings)} warning(s).")
     return "\n".join(out)
 
 

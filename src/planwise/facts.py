@@ -106,7 +106,11 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "goal": _a(str, ""),
         "condition": _a(str, ""),
     },
-    "objective": {"item": _a(str, "", "objective id"), "goal": _a(str, ""), "condition": _a(str, "")},
+    "objective": {
+        "item": _a(str, "", "objective id"),
+        "goal": _a(str, ""),
+        "condition": _a(str, ""),
+    },
     # -- after integrate: the one treatment block ------------------------------
     "treatment": {
         "sessions_min": _a(int, 0),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import click
+from pydantic import BaseModel
 
 
 @click.command("schema")
@@ -18,6 +20,9 @@ def schema_cmd(document: str) -> None:
     """
     from planwise.models import Intake, Profile, Proposal
 
-    model = {"intake": Intake, "proposal": Proposal, "profile": Profile}[document]
-    mode = "serialization" if document == "proposal" else "validation"
+    models: dict[str, type[BaseModel]] = {"intake": Intake, "proposal": Proposal,
+                                          "profile": Profile}
+    model = models[document]
+    mode: Literal["validation", "serialization"] = (
+        "serialization" if document == "proposal" else "validation")
     click.echo(json.dumps(model.model_json_schema(by_alias=True, mode=mode), indent=2))

@@ -79,14 +79,40 @@ MAX_SHARED_PATTERN = 200
 MAX_TESTS_PER_ATTRIBUTE = 500
 
 
+class Located:
+    """Where an entry is written. The line is looked up only when asked for:
+    searching the text for every entry made loading several times slower."""
+
+    __slots__ = ("file", "_text", "_entry", "_line")
+
+    def __init__(self, file: str, text: str, entry: str) -> None:
+        self.file = file
+        self._text = text
+        self._entry = entry
+        self._line: int | None | bool = False
+
+    @property
+    def line(self) -> int | None:
+        if self._line is False:
+            self._line = find_line(self._text, entry_id=self._entry)
+        return self._line  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     entry: RuleEntry
     patterns: tuple[Pattern, ...]
     conclusions: tuple[Conclusion, ...]
     index: int
-    file: str
-    line: int | None
+    located: Located
+
+    @property
+    def file(self) -> str:
+        return self.located.file
+
+    @property
+    def line(self) -> int | None:
+        return self.located.line
 
     @property
     def id(self) -> str:
@@ -95,12 +121,6 @@ class CompiledRule:
     @property
     def stage(self) -> str:
         return self.entry.stage
-
-
-@dataclass(frozen=True)
-class Located:
-    file: str
-    line: int | None
 
 
 @dataclass
@@ -265,7 +285,7 @@ def _load(dirs: tuple[Path, ...], _stamps: Any) -> KnowledgeBase:
         kb.vocab.setdefault(kind, {})
 
     for gid, (goal, path, text) in goals.items():
-        kb.where[gid] = Located(str(path), find_line(text, entry_id=gid))
+        kb.where[gid] = Located(str(path), text, gid)
         if not goal.enabled:
             continue
         if goal.condition not in kb.vocab["conditions"]:
@@ -274,18 +294,18 @@ def _load(dirs: tuple[Path, ...], _stamps: Any) -> KnowledgeBase:
             if obj.id in kb.objectives or obj.id in kb.goals:
                 raise _kerr("objective id already used", path, text, obj.id, "id")
             kb.objectives[obj.id] = (obj, gid)
-            kb.where[obj.id] = Located(str(path), find_line(text, entry_id=obj.id))
+            kb.where[obj.id] = Located(str(path), text, obj.id)
         for itv in goal.interventions:
             if itv.id in kb.interventions or itv.id in kb.goals:
                 raise _kerr("intervention id already used", path, text, itv.id, "id")
             if itv.modality not in kb.vocab["modalities"]:
                 raise _kerr(f"unknown modality {itv.modality!r}", path, text, itv.id, "modality")
             kb.interventions[itv.id] = (itv, gid)
-            kb.where[itv.id] = Located(str(path), find_line(text, entry_id=itv.id))
+            kb.where[itv.id] = Located(str(path), text, itv.id)
 
     index = 0
     for rid, (rule, path, text) in rules.items():
-        kb.where[rid] = Located(str(path), find_line(text, entry_id=rid))
+        kb.where[rid] = Located(str(path), text, rid)
         if not rule.enabled:
             kb.disabled.append(rid)
             continue
@@ -295,8 +315,7 @@ def _load(dirs: tuple[Path, ...], _stamps: Any) -> KnowledgeBase:
             _check_rule(kb, rule, patterns, conclusions)
         except PatternError as exc:
             raise _kerr(str(exc), path, text, rid, exc.field) from None
-        kb.rules.append(CompiledRule(rule, patterns, conclusions, index, str(path),
-                                     kb.where[rid].line))
+        kb.rules.append(CompiledRule(rule, patterns, conclusions, index, kb.where[rid]))
         index += 1
     _check_structure(kb)
     return kb
@@ -337,9 +356,9 @@ def _check_rule(kb: KnowledgeBase, rule: RuleEntry, patterns: tuple[Pattern, ...
                 bands = {b.name for b in kb.instruments[instrument].bands}
                 for v in values:
                     if v not in bands:
-                        raise PatternError(
-                            f"{instrument} has no band {v!r}; its bands: {', '.join(sorted(bands))}",
-                            f"when[{i}].{t.attr}")
+                        known = ", ".join(sorted(bands))
+                        raise PatternError(f"{instrument} has no band {v!r}; its bands: {known}",
+                                           f"when[{i}].{t.attr}")
             _check_vocab(kb, p.fact, t.attr, values, f"when[{i}].{t.attr}")
     for i, c in enumerate(conclusions):
         if c.fact not in STAGE_OUTPUTS[rule.stage]:

@@ -136,7 +136,8 @@ def parse_when(when: list[dict[str, Any]]) -> tuple[Pattern, ...]:
                         raise PatternError(f"{r_alias!r} is a `not` condition: nothing to refer to",
                                            owhere)
                     if r_attr not in FACT_TYPES[aliases[r_alias]]:
-                        raise PatternError(f"{aliases[r_alias]} has no attribute {r_attr!r}", owhere)
+                        raise PatternError(
+                            f"{aliases[r_alias]} has no attribute {r_attr!r}", owhere)
                     if op in ("in", "not_in"):
                         raise PatternError(f"{op} takes a list, not a reference", owhere)
                     tests.append(Test(attr, op, Ref(r_alias, r_attr)))

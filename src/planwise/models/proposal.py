@@ -99,7 +99,7 @@ class TraceEntry(_Out):
 
 
 class Proposal(_Out):
-    schema_: Literal["planwise.proposal/1"] = Field(PROPOSAL_SCHEMA, alias="schema")
+    schema_: Literal["planwise.proposal/1"] = Field("planwise.proposal/1", alias="schema")
     scores: list[Score]
     risk: RiskResult
     problems: list[Problem]

@@ -74,7 +74,9 @@ def evaluate(scored: ScoredIntake, profile: Profile | None, kb: KnowledgeBase,
 
 def recommend(scored: ScoredIntake, profile: Profile | None, kb: KnowledgeBase,
               engine: str = "auto") -> Proposal:
-    return evaluate(scored, profile, kb, engine).proposal
+    proposal = evaluate(scored, profile, kb, engine).proposal
+    assert proposal is not None
+    return proposal
 
 
 __all__ = ["BUILTIN_STEPS", "ENGINES", "Evaluation", "backend_for", "durable_available",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from planwise.facts import make_fact
 from planwise.intake_io import ScoredIntake
-from planwise.rules.memory import Fact
 from planwise.models.profile import Profile
+from planwise.rules.memory import Fact
 
 
 def base_facts(scored: ScoredIntake, profile: Profile | None) -> list[Fact]:

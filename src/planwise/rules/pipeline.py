@@ -230,6 +230,7 @@ class Evaluation:
                 review_weeks=t["review_weeks"], because=mem.because[t["n"]])
 
         return Proposal(
+            schema="planwise.proposal/1",
             scores=[Score(instrument=s.instrument, total=s.total, band=s.band, flags=s.flags)
                     for s in scored.scores],
             risk=RiskResult(level=risk["level"], because=mem.because[risk["n"]]),
