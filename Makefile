@@ -23,7 +23,7 @@ run: setup
 	$(BIN)/planwise recommend examples/depression-alcohol.toml
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

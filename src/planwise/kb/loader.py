@@ -203,7 +203,12 @@ def _read_layer(folder: Path, digest: Any) -> _Raw:
     files = sorted(p for p in folder.rglob("*.toml") if "instruments" not in p.relative_to(
         folder).parts)
     for path in files:
-        data, text = read_toml(path)
+        try:
+            data, text = read_toml(path)
+        except KnowledgeError:
+            raise
+        except InputError as exc:
+            raise KnowledgeError(exc.message, file=exc.file, line=exc.line) from None
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(text.encode())
         if path.name == "vocabulary.toml":
