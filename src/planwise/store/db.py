@@ -1,0 +1,392 @@
+"""Connection, file checks, permissions and numbered migrations.
+
+- The file must be a SQLite database carrying planwise's `PRAGMA application_id`
+  (or be empty/new); anything else is an InputError and nothing is written.
+- WAL, foreign keys on, busy timeout; the folder is created 0700, the file and
+  its -wal/-shm 0600.
+- Migrations are numbered SQL scripts below, applied on open in one
+  `BEGIN IMMEDIATE` transaction and recorded in `schema_version`.
+- One connection per thread: `Store.connect()` returns a new `Conn`; never share it.
+- Writes go through `Conn.transaction()` (BEGIN IMMEDIATE ... COMMIT) with plain
+  SQL, so they behave the same on every sqlite-utils version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import json
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from planwise.errors import InputError
+
+APP_ID = 0x504C4E57  # "PLNW"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_LOCKED = """(
+    EXISTS (SELECT 1 FROM signatures s WHERE s.version_id = {v} AND s.role = 'therapist')
+    AND (
+        (SELECT p.requires_supervisor FROM plans p JOIN plan_versions pv ON pv.plan_id = p.id
+         WHERE pv.id = {v}) = 0
+        OR EXISTS (SELECT 1 FROM signatures s WHERE s.version_id = {v} AND s.role = 'supervisor')
+    )
+)"""
+
+
+def locked(version_expr: str) -> str:
+    """SQL: true when the plan version is signed by the therapist (and supervisor if required)."""
+    return _LOCKED.format(v=version_expr)
+
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+CREATE TABLE clients (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL CHECK (length(name) > 0),
+    info TEXT NOT NULL DEFAULT '{}',          -- JSON: planwise.store.models.ClientInfo minus name
+    row_version INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX clients_name ON clients (name COLLATE NOCASE);
+
+CREATE TABLE intakes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    date TEXT NOT NULL,                        -- the intake's assessment date
+    data TEXT NOT NULL,                        -- the validated intake (JSON)
+    scores TEXT NOT NULL,                      -- JSON list of ScoreResult
+    created_at TEXT NOT NULL
+);
+CREATE INDEX intakes_client ON intakes (client_id, date);
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    record_type TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    client_id INTEGER,
+    plan_id INTEGER,
+    detail TEXT NOT NULL DEFAULT '{}'          -- JSON; ids only, never names
+);
+CREATE INDEX audit_plan ON audit (plan_id, id);
+CREATE INDEX audit_client ON audit (client_id, id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'planwise: the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'planwise: the audit log is append-only'); END;
+"""),
+    (2, f"""
+CREATE TABLE plans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    intake_id INTEGER REFERENCES intakes (id),
+    requires_supervisor INTEGER NOT NULL DEFAULT 0 CHECK (requires_supervisor IN (0, 1)),
+    supervisor TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX plans_client ON plans (client_id);
+
+CREATE TABLE plan_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    plan_id INTEGER NOT NULL REFERENCES plans (id),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    start_date TEXT NOT NULL,
+    review_date TEXT,
+    risk_level TEXT NOT NULL,
+    reason TEXT,                               -- why this version exists (N > 1)
+    row_version INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    UNIQUE (plan_id, version)
+);
+
+CREATE TABLE plan_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_id INTEGER NOT NULL REFERENCES plan_versions (id),
+    kind TEXT NOT NULL CHECK (kind IN ('problem', 'goal', 'objective', 'intervention',
+        'treatment', 'referral', 'assessment', 'warning')),
+    key TEXT NOT NULL,
+    parent_key TEXT,
+    position INTEGER NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('proposed_accepted', 'proposed_edited',
+        'proposed_rejected', 'added')),
+    rejection_reason TEXT,
+    proposed TEXT,                             -- JSON: the engine's item, NULL when added
+    data TEXT NOT NULL,                        -- JSON: the item as the plan has it
+    because TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (version_id, key),
+    CHECK (origin <> 'proposed_rejected' OR length(coalesce(rejection_reason, '')) > 0),
+    CHECK ((origin = 'added') = (proposed IS NULL))
+);
+CREATE INDEX plan_items_version ON plan_items (version_id, position);
+
+CREATE TABLE signatures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_id INTEGER NOT NULL REFERENCES plan_versions (id),
+    role TEXT NOT NULL CHECK (role IN ('therapist', 'client', 'supervisor')),
+    name TEXT NOT NULL CHECK (length(name) > 0),
+    signed_at TEXT NOT NULL,
+    UNIQUE (version_id, role)
+);
+
+-- A version signed by the therapist (and the supervisor when required) is immutable.
+CREATE TRIGGER plans_fixed BEFORE UPDATE OF client_id, intake_id, requires_supervisor,
+    supervisor ON plans
+BEGIN SELECT RAISE(ABORT, 'planwise: a plan''s client and supervisor requirement are fixed'); END;
+CREATE TRIGGER plans_no_delete BEFORE DELETE ON plans
+    WHEN EXISTS (SELECT 1 FROM plan_versions pv WHERE pv.plan_id = OLD.id AND {locked('pv.id')})
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan cannot be deleted'); END;
+CREATE TRIGGER versions_signed_no_update BEFORE UPDATE ON plan_versions
+    WHEN {locked('OLD.id')}
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan version is immutable'); END;
+CREATE TRIGGER versions_signed_no_delete BEFORE DELETE ON plan_versions
+    WHEN {locked('OLD.id')}
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan version is immutable'); END;
+CREATE TRIGGER items_signed_no_insert BEFORE INSERT ON plan_items
+    WHEN {locked('NEW.version_id')}
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan version is immutable'); END;
+CREATE TRIGGER items_signed_no_update BEFORE UPDATE ON plan_items
+    WHEN {locked('OLD.version_id')} OR {locked('NEW.version_id')}
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan version is immutable'); END;
+CREATE TRIGGER items_signed_no_delete BEFORE DELETE ON plan_items
+    WHEN {locked('OLD.version_id')}
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan version is immutable'); END;
+CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+BEGIN SELECT RAISE(ABORT, 'planwise: signatures cannot be changed'); END;
+CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
+    WHEN {locked('OLD.version_id')}
+BEGIN SELECT RAISE(ABORT, 'planwise: a signed plan version is immutable'); END;
+
+CREATE VIEW plan_version_state AS
+SELECT pv.id AS version_id, pv.plan_id, pv.version,
+       CASE WHEN {locked('pv.id')} THEN 'signed'
+            WHEN EXISTS (SELECT 1 FROM signatures s WHERE s.version_id = pv.id)
+                THEN 'partly_signed'
+            ELSE 'draft' END AS state
+FROM plan_versions pv;
+"""),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def default_db_path() -> Path:
+    """PLANWISE_DB, else planwise.db in the user data folder."""
+    override = os.environ.get("PLANWISE_DB")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("planwise")) / "planwise.db"
+
+
+def _not_planwise(path: Path, why: str) -> InputError:
+    return InputError(f"not a planwise database ({why}); nothing was written", file=str(path))
+
+
+def check_file(path: Path) -> bool:
+    """Raise InputError unless path is absent, empty, or a planwise database. True if new."""
+    if not path.exists():
+        return True
+    if path.is_dir():
+        raise InputError("is a folder, not a database file", file=str(path))
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.__class__.__name__}", file=str(path)) from None
+    if not header:
+        return True
+    if not header.startswith(SQLITE_HEADER) or len(header) < 100:
+        raise _not_planwise(path, "not a SQLite file")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id == APP_ID:
+        return False
+    # application_id 0: only an empty SQLite database is acceptable.
+    if app_id == 0:
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                n = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            raise _not_planwise(path, "unreadable SQLite file") from None
+        if n == 0:
+            return True
+    raise _not_planwise(path, "another application's database")
+
+
+def _make_private_dir(folder: Path) -> None:
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700)
+        os.chmod(d, 0o700)
+
+
+def _chmod_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        f = Path(str(path) + suffix)
+        if f.exists() and stat.S_IMODE(f.stat().st_mode) != 0o600:
+            os.chmod(f, 0o600)
+
+
+def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
+    """Apply the missing migrations (up to `upto`) in one transaction; return the version."""
+    target = SCHEMA_VERSION if upto is None else upto
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                     "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise InputError(f"the database has schema version {current}, newer than this "
+                             f"planwise ({SCHEMA_VERSION}); upgrade planwise")
+        for number, script in MIGRATIONS:
+            if current < number <= target:
+                for statement in _split(script):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                             (number, now()))
+                current = number
+        conn.execute(f"PRAGMA application_id = {APP_ID}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return int(current)
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration into statements (triggers keep their BEGIN ... END)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def _raw_connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+class Store:
+    """A checked, migrated planwise database file. Cheap to keep; connect per thread."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        check_file(self.path)
+        _make_private_dir(self.path.parent)
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        _chmod_files(self.path)
+        conn = _raw_connect(self.path)
+        try:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                migrate(conn)
+            except sqlite3.DatabaseError as exc:
+                raise _not_planwise(self.path, exc.__class__.__name__) from None
+        finally:
+            conn.close()
+        _chmod_files(self.path)
+
+    def connect(self) -> Conn:
+        """A new connection for the calling thread. Do not pass it to another thread."""
+        conn = Conn(_raw_connect(self.path))
+        _chmod_files(self.path)
+        return conn
+
+
+class Conn:
+    """One thread's connection: sqlite-utils for reads, explicit transactions for writes."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        import sqlite_utils
+
+        self.raw = raw
+        self.db = sqlite_utils.Database(raw)
+        self.who = _login()
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> Conn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error (nothing half-saved)."""
+        if self.raw.in_transaction:
+            raise RuntimeError("nested planwise transaction")
+        self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.raw.in_transaction:
+                self.raw.execute("ROLLBACK")
+            raise
+        else:
+            self.raw.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cur = self.raw.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def audit(self, action: str, record_type: str, record_id: str, *,
+              client_id: int | None = None, plan_id: int | None = None,
+              detail: dict[str, Any] | None = None) -> None:
+        """Append one audit row (inside the caller's transaction). Ids only, never names."""
+        self.insert("audit", {
+            "at": now(), "who": self.who, "action": action, "record_type": record_type,
+            "record_id": record_id, "client_id": client_id, "plan_id": plan_id,
+            "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+        })
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers without passwd entries)
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
