@@ -249,17 +249,29 @@ def load_knowledge(extra_dirs: Sequence[Path | str] = ()) -> KnowledgeBase:
     return _load(dirs, _stamp(dirs))
 
 
-def _stamp(dirs: tuple[Path, ...]) -> tuple[tuple[str, float], ...]:
-    # The cache key includes modification times, so an edited clinic folder is re-read.
+def _stamp(dirs: tuple[Path, ...]) -> tuple[tuple[str, float, int], ...]:
+    # Cache keys include sizes and modification times, so an edited file is re-read.
     stamps = []
     for d in (shipped_knowledge_dir(), *dirs):
         for p in sorted(d.rglob("*.toml")):
-            stamps.append((str(p), p.stat().st_mtime))
+            st = p.stat()
+            stamps.append((str(p), st.st_mtime, st.st_size))
     return tuple(stamps)
 
 
 @lru_cache(maxsize=8)
-def _load(dirs: tuple[Path, ...], _stamps: Any) -> KnowledgeBase:
+def _load(dirs: tuple[Path, ...], stamps: tuple[tuple[str, float, int], ...]) -> KnowledgeBase:
+    from planwise.kb import cache
+
+    cached = cache.read(stamps)
+    if isinstance(cached, KnowledgeBase):
+        return cached
+    kb = _build(dirs)
+    cache.write(stamps, kb)
+    return kb
+
+
+def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
     folders = [shipped_knowledge_dir(), *dirs]
     digest = hashlib.sha256()
     vocab: dict[str, dict[str, tuple[VocabEntry, Path, str]]] = {}
