@@ -13,6 +13,7 @@ import sys
 import click
 
 from planwise import __version__
+from planwise.cli.client_cmds import client_group
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.knowledge_cmds import knowledge_group
 from planwise.cli.schema_cmd import schema_cmd
@@ -35,6 +36,7 @@ cli.add_command(recommend_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(knowledge_group)
 cli.add_command(schema_cmd)
+cli.add_command(client_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -178,7 +178,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def default_db_path() -> Path:

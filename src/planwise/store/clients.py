@@ -1,0 +1,110 @@
+"""Clients (current information) and their intakes. Every write is audited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from planwise.errors import InputError
+from planwise.store import ids
+from planwise.store.db import Conn, now
+from planwise.store.models import ClientDoc, ClientInfo
+from planwise.store.tomlio import dump_toml, load_doc
+
+
+def add_client(c: Conn, name: str) -> int:
+    info = ClientInfo(name=name)
+    with c.transaction():
+        cid = c.insert("clients", {"name": info.name, "info": _info_json(info),
+                                   "created_at": now(), "updated_at": now()})
+        c.audit("client.add", "client", ids.fmt("client", cid), client_id=cid)
+    return cid
+
+
+def _info_json(info: ClientInfo) -> str:
+    return json.dumps(info.model_dump(mode="json", exclude={"name"}), sort_keys=True)
+
+
+def get_row(c: Conn, client_id: int) -> dict[str, Any]:
+    row = c.one("SELECT * FROM clients WHERE id = ?", [client_id])
+    if row is None:
+        raise InputError(f"no client {ids.fmt('client', client_id)}")
+    return row
+
+
+def get_client(c: Conn, client_id: int) -> ClientInfo:
+    row = get_row(c, client_id)
+    return ClientInfo.model_validate({**json.loads(row["info"]), "name": row["name"]})
+
+
+def list_clients(c: Conn, search: str | None = None) -> list[dict[str, Any]]:
+    if search:
+        like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return c.query("SELECT id, name, updated_at FROM clients WHERE name LIKE ? ESCAPE '\\' "
+                       "ORDER BY name COLLATE NOCASE, id", [like])
+    return c.query("SELECT id, name, updated_at FROM clients ORDER BY name COLLATE NOCASE, id")
+
+
+def export_client(c: Conn, client_id: int) -> str:
+    info = get_client(c, client_id)
+    doc = ClientDoc(id=ids.fmt("client", client_id), **info.model_dump())
+    return dump_toml(doc.model_dump(mode="python", by_alias=True))
+
+
+def edit_client(c: Conn, client_id: int, file: str) -> bool:
+    """Replace the client's information from a TOML file. False when nothing changed."""
+    doc: ClientDoc = load_doc(ClientDoc, file, redact=True)
+    if ids.parse("client", doc.id) != client_id:
+        raise InputError(f"this file is for client {doc.id}, not "
+                         f"{ids.fmt('client', client_id)}", file=file, field="id")
+    info = ClientInfo.model_validate(doc.model_dump(exclude={"schema_", "id"}))
+    with c.transaction():
+        row = get_row(c, client_id)
+        old = ClientInfo.model_validate({**json.loads(row["info"]), "name": row["name"]})
+        if old == info:
+            return False
+        changed = sorted(k for k in ClientInfo.model_fields
+                         if getattr(old, k) != getattr(info, k))
+        c.raw.execute("UPDATE clients SET name = ?, info = ?, updated_at = ?, "
+                      "row_version = row_version + 1 WHERE id = ?",
+                      [info.name, _info_json(info), now(), client_id])
+        c.audit("client.edit", "client", ids.fmt("client", client_id), client_id=client_id,
+                detail={"fields": changed})
+    return True
+
+
+# --- intakes -----------------------------------------------------------------------
+
+def add_intake(c: Conn, client_id: int, intake_file: str, knowledge_dirs: tuple[str, ...] = ()
+               ) -> int:
+    from planwise.intake_io import load_intake
+    from planwise.kb.loader import load_knowledge
+
+    kb = load_knowledge([Path(d) for d in knowledge_dirs])
+    scored = load_intake(intake_file, kb)
+    data = scored.intake.model_dump(mode="json", by_alias=True)
+    scores = [s.model_dump(mode="json") for s in scored.scores]
+    with c.transaction():
+        get_row(c, client_id)
+        iid = c.insert("intakes", {
+            "client_id": client_id, "date": scored.intake.date.isoformat(),
+            "data": json.dumps(data, sort_keys=True), "scores": json.dumps(scores),
+            "created_at": now()})
+        c.audit("intake.add", "intake", ids.fmt("intake", iid), client_id=client_id,
+                detail={"date": scored.intake.date.isoformat(),
+                        "instruments": [s["instrument"] for s in scores]})
+    return iid
+
+
+def get_intake(c: Conn, intake_id: int) -> dict[str, Any]:
+    row = c.one("SELECT * FROM intakes WHERE id = ?", [intake_id])
+    if row is None:
+        raise InputError(f"no intake {ids.fmt('intake', intake_id)}")
+    return {**row, "data": json.loads(row["data"]), "scores": json.loads(row["scores"])}
+
+
+def list_intakes(c: Conn, client_id: int) -> list[dict[str, Any]]:
+    return [{**r, "scores": json.loads(r["scores"])} for r in c.query(
+        "SELECT id, date, scores, created_at FROM intakes WHERE client_id = ? ORDER BY date, id",
+        [client_id])]

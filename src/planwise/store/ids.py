@@ -1,0 +1,22 @@
+"""Record ids as users type them: C12 (client), I3 (intake), P7 (plan)."""
+
+from __future__ import annotations
+
+import re
+
+from planwise.errors import InputError
+
+_PREFIX = {"client": "C", "intake": "I", "plan": "P"}
+
+
+def fmt(kind: str, n: int) -> str:
+    return f"{_PREFIX[kind]}{n}"
+
+
+def parse(kind: str, text: str) -> int:
+    prefix = _PREFIX[kind]
+    m = re.fullmatch(rf"{prefix}(\d+)", text.strip(), flags=re.IGNORECASE)
+    if not m:
+        # The text is not echoed: it may be a client's name.
+        raise InputError(f"not a {kind} id; {kind} ids look like {prefix}12")
+    return int(m.group(1))
