@@ -329,7 +329,7 @@ def test_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ('[therapist]\nname = "A"\nmodalities = ["cbt", "reiki"]\n',
      "therapist.modalities[1]", "modalities", "reiki"),
     ('[therapist]\ncredentials = "LCSW"\n', "therapist.name", None, None),
-    ('[therapy]\nname = "A"\n', "therapist", None, None),
+    ('[therapy]\nname = "A"\n', "therapy", "[therapy]", "unknown key"),
 ], ids=["unknown_key", "unknown_competency", "unknown_modality", "missing_name",
         "wrong_table"])
 def test_bad_profile(body: str, field: str, marker: str | None, says: str | None,

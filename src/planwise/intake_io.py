@@ -21,7 +21,7 @@ from planwise.instruments import ScoreResult
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.intake import Intake
 from planwise.models.profile import Profile
-from planwise.tomlfile import find_line, parse_toml
+from planwise.tomlfile import find_field_line, parse_toml
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def _validation_error(exc: ValidationError, text: str, name: str, toml: bool) -> InputError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key also makes the right key "missing": report the misspelling.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in err["loc"] if p not in ("function-after", "tagged-union"))
     # pydantic puts the member type of a union in the path (e.g. "str"); drop it.
     loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))
@@ -86,8 +88,7 @@ def _validation_error(exc: ValidationError, text: str, name: str, toml: bool) ->
         msg = "required"
     elif "input" in err and err["type"] not in ("missing",):
         msg = f"{msg} (got {err['input']!r})"
-    keys = [p for p in loc if isinstance(p, str)]
-    line = find_line(text, key=keys[-1]) if toml and keys else None
+    line = find_field_line(text, path) if toml and loc else None
     return InputError(msg, file=name, field=path, line=line)
 
 
@@ -106,8 +107,7 @@ def load_intake(source: str, kb: KnowledgeBase) -> ScoredIntake:
     try:
         return check_and_score(intake, kb)
     except InputError as exc:
-        key = exc.field.split(".")[-1].split("[")[0] if exc.field else None
-        line = find_line(text, key=key) if name.endswith(".toml") and key else None
+        line = find_field_line(text, exc.field) if name.endswith(".toml") and exc.field else None
         raise exc.located(file=name, line=line) from None
 
 
@@ -151,11 +151,11 @@ def load_profile(source: str, kb: KnowledgeBase) -> Profile:
         if cond not in conditions:
             raise InputError(f"unknown condition {cond!r}", file=name,
                              field=f"therapist.competencies[{i}]",
-                             line=find_line(text, key="competencies"))
+                             line=find_field_line(text, "therapist.competencies"))
     modalities = set(kb.vocab["modalities"])
     for i, mod in enumerate(profile.therapist.modalities):
         if mod not in modalities:
             raise InputError(f"unknown modality {mod!r}", file=name,
                              field=f"therapist.modalities[{i}]",
-                             line=find_line(text, key="modalities"))
+                             line=find_field_line(text, "therapist.modalities"))
     return profile

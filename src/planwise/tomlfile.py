@@ -78,3 +78,44 @@ def find_line(text: str, *, entry_id: str | None = None, key: str | None = None)
                 if key_pat.search(lines[i]):
                     return i + 1
     return entry_line
+
+
+_HEADER = re.compile(r"^\s*\[+\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]+\s*(#.*)?$")
+
+
+def find_field_line(text: str, path: str) -> int | None:
+    """The line that sets a dotted field of a plain document (`context.employment`,
+    `instruments.phq9[3]`): inside its `[section]`, or in `section = { ... }`.
+
+    Falls back to the first line setting the last key, then to None.
+    """
+    keys = [k for k in re.split(r"\.|\[\d+\]", path) if k]
+    if not keys:
+        return None
+    lines = text.splitlines()
+    key_pat = re.compile(r'(^|[\s{,])["\']?' + re.escape(keys[-1]) + r'["\']?\s*=')
+    section = ".".join(keys[:-1])
+    if section:
+        current = ""
+        for i, line in enumerate(lines):
+            header = _HEADER.match(line)
+            if header:
+                current = header.group(1).replace('"', "").replace("'", "").replace(" ", "")
+                continue
+            if current == section and key_pat.search(line):
+                return i + 1
+            # An inline table: `context = { employment = "x" }` at the top level
+            # or `[section]` parent with `child = { ... }`.
+            head, _, tail = section.rpartition(".")
+            inline = re.match(r'^\s*["\']?' + re.escape(tail) + r'["\']?\s*=\s*\{', line)
+            if inline and current == head and key_pat.search(line[inline.end() - 1:]):
+                return i + 1
+    for i, line in enumerate(lines):
+        if key_pat.search(line):
+            return i + 1
+    # A whole section that is wrong (an unknown table): its header.
+    for i, line in enumerate(lines):
+        header = _HEADER.match(line)
+        if header and header.group(1).split(".")[-1] == keys[-1]:
+            return i + 1
+    return None

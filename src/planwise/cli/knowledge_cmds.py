@@ -12,7 +12,13 @@ from planwise.cli.common import echo, knowledge_option, load_kb
 
 @click.group("knowledge")
 def knowledge_group() -> None:
-    """Inspect and check the clinical knowledge (rules, goals, instruments)."""
+    """Inspect and check the clinical knowledge (rules, goals, instruments).
+
+    \b
+    Example:
+        planwise knowledge check
+        planwise knowledge show risk.level.high.plan
+    """
 
 
 @knowledge_group.command("check")

@@ -11,6 +11,7 @@ Every error is a KnowledgeError naming the file, the entry id and the line.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -165,9 +166,33 @@ class KnowledgeBase:
 
 
 def _kerr(msg: str, file: Path, text: str, entry: str | None, fld: str | None) -> KnowledgeError:
-    key = fld.split(".")[-1].split("[")[0] if fld else None
-    line = find_line(text, entry_id=entry, key=key)
+    item = re.match(r"^(when|then)\[(\d+)\]", fld or "")
+    if item:
+        line = _item_line(text, entry, item.group(1), int(item.group(2)))
+    else:
+        key = fld.split(".")[-1].split("[")[0] if fld else None
+        line = find_line(text, entry_id=entry, key=key)
     return KnowledgeError(msg, file=str(file), entry=entry, field=fld, line=line)
+
+
+def _item_line(text: str, entry: str | None, key: str, index: int) -> int | None:
+    """The line of the index-th condition (or conclusion) of a rule, one per line."""
+    start = find_line(text, entry_id=entry, key=key)
+    if start is None:
+        return None
+    lines = text.splitlines()
+    if lines[start - 1].count("{ fact") > index or not lines[start - 1].rstrip().endswith("["):
+        return start
+    seen = -1
+    for i in range(start, len(lines)):
+        stripped = lines[i].lstrip()
+        if stripped.startswith("]"):
+            break
+        if stripped.startswith("{"):
+            seen += 1
+            if seen == index:
+                return i + 1
+    return start
 
 
 def _pydantic_error(exc: ValidationError, data: dict[str, Any], file: Path, text: str,
