@@ -162,3 +162,17 @@ def test_patterns_parse_refs_and_templates() -> None:
         parse_when([{"fact": "score", "not": True}])
     with pytest.raises(PatternError, match="is bool"):
         parse_when([{"fact": "case", "trauma": 1}])
+
+
+def test_objective_and_intervention_ids_share_one_namespace(tmp_path: Path) -> None:
+    text = '''
+[[goals]]
+id = "clinic.goal"
+condition = "depression"
+text = "A goal"
+source = "clinic"
+objectives = [{ id = "clinic.goal.x", text = "Walk", client_action = "Walk for 30 minutes a day", measure = "5 days a week", target_weeks = 4 }]
+interventions = [{ id = "clinic.goal.x", text = "Encourage walking", modality = "behavioural_activation" }]
+'''
+    with pytest.raises(KnowledgeError, match="already used"):
+        load_knowledge([clinic(tmp_path, text)])

@@ -333,12 +333,12 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         if goal.condition not in kb.vocab["conditions"]:
             raise _kerr(f"unknown condition {goal.condition!r}", path, text, gid, "condition")
         for obj in goal.objectives:
-            if obj.id in kb.objectives or obj.id in kb.goals:
+            if obj.id in kb.objectives or obj.id in kb.goals or obj.id in kb.interventions:
                 raise _kerr("objective id already used", path, text, obj.id, "id")
             kb.objectives[obj.id] = (obj, gid)
             kb.where[obj.id] = Located(str(path), text, obj.id)
         for itv in goal.interventions:
-            if itv.id in kb.interventions or itv.id in kb.goals:
+            if itv.id in kb.interventions or itv.id in kb.goals or itv.id in kb.objectives:
                 raise _kerr("intervention id already used", path, text, itv.id, "id")
             if itv.modality not in kb.vocab["modalities"]:
                 raise _kerr(f"unknown modality {itv.modality!r}", path, text, itv.id, "modality")
