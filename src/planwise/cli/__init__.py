@@ -16,6 +16,7 @@ from planwise import __version__
 from planwise.cli.client_cmds import client_group
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.knowledge_cmds import knowledge_group
+from planwise.cli.plan_cmds import plan_group
 from planwise.cli.schema_cmd import schema_cmd
 from planwise.errors import PlanwiseError
 
@@ -37,6 +38,7 @@ cli.add_command(explain_cmd)
 cli.add_command(knowledge_group)
 cli.add_command(schema_cmd)
 cli.add_command(client_group)
+cli.add_command(plan_group)
 
 
 def main(argv: list[str] | None = None) -> None:

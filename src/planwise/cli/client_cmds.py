@@ -150,9 +150,10 @@ def client_intake(ctx: click.Context, client: str, intake_file: str,
     Example:
         planwise client intake C1 examples/depression-alcohol.toml
     """
+    from planwise.cli.common import load_kb
     from planwise.store import clients, ids
 
     conn = open_conn(ctx)
     cid = ids.parse("client", client)
     clients.get_row(conn, cid)
-    echo(ids.fmt("intake", clients.add_intake(conn, cid, intake_file, knowledge_dirs)))
+    echo(ids.fmt("intake", clients.add_intake(conn, cid, intake_file, load_kb(knowledge_dirs))))

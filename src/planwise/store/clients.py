@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
 from planwise.store.models import ClientDoc, ClientInfo
 from planwise.store.tomlio import dump_toml, load_doc
+
+if TYPE_CHECKING:
+    from planwise.kb.loader import KnowledgeBase
 
 
 def add_client(c: Conn, name: str) -> int:
@@ -76,12 +78,14 @@ def edit_client(c: Conn, client_id: int, file: str) -> bool:
 
 # --- intakes -----------------------------------------------------------------------
 
-def add_intake(c: Conn, client_id: int, intake_file: str, knowledge_dirs: tuple[str, ...] = ()
+def add_intake(c: Conn, client_id: int, intake_file: str, kb: KnowledgeBase | None = None
                ) -> int:
+    """Validate and score an intake file and store it for the client; returns its id."""
     from planwise.intake_io import load_intake
     from planwise.kb.loader import load_knowledge
 
-    kb = load_knowledge([Path(d) for d in knowledge_dirs])
+    if kb is None:
+        kb = load_knowledge([])
     scored = load_intake(intake_file, kb)
     data = scored.intake.model_dump(mode="json", by_alias=True)
     scores = [s.model_dump(mode="json") for s in scored.scores]

@@ -80,7 +80,7 @@ class ClientInfo(_Model):
 
 
 class ClientDoc(ClientInfo):
-    schema_: Literal["planwise.client/1"] = Field(CLIENT_SCHEMA, alias="schema")
+    schema_: Literal["planwise.client/1"] = Field("planwise.client/1", alias="schema")
     id: str
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -88,14 +88,14 @@ class ClientDoc(ClientInfo):
 
 # --- plans ------------------------------------------------------------------------
 
-class _Item(_Model):
+class PlanItem(_Model):
     key: str | None = None               # stable within a plan; omit for a new item
     origin: Origin | None = None         # computed on import, except proposed_rejected
     rejection_reason: str | None = None  # required when origin = "proposed_rejected"
     because: list[str] = []              # the engine's rules (read-only)
 
 
-class ObjectiveItem(_Item):
+class ObjectiveItem(PlanItem):
     text: Text
     client_tasks: list[Text] = Field(min_length=1)
     interventions: list[str] = []        # keys of the goal's interventions
@@ -105,24 +105,24 @@ class ObjectiveItem(_Item):
     status: ObjectiveStatus = "open"
 
 
-class InterventionItem(_Item):
+class InterventionItem(PlanItem):
     text: Text
     modality: str
 
 
-class GoalItem(_Item):
+class GoalItem(PlanItem):
     text: Text
     objectives: list[ObjectiveItem] = []
     interventions: list[InterventionItem] = []
 
 
-class ProblemItem(_Item):
+class ProblemItem(PlanItem):
     condition: str
     severity: Literal["mild", "moderate", "severe"]
     goals: list[GoalItem] = []
 
 
-class TreatmentItem(_Item):
+class TreatmentItem(PlanItem):
     modalities: list[str]
     sessions_min: int = Field(ge=0)
     sessions_max: int = Field(ge=0)
@@ -131,18 +131,18 @@ class TreatmentItem(_Item):
     review_weeks: int = Field(ge=1)
 
 
-class ReferralItem(_Item):
+class ReferralItem(PlanItem):
     kind: str
     urgency: Literal["routine", "soon", "urgent", "immediate"]
     reason: Text
 
 
-class AssessmentItem(_Item):
+class AssessmentItem(PlanItem):
     instrument: str
     reason: Text
 
 
-class WarningItem(_Item):
+class WarningItem(PlanItem):
     kind: str
     message: Text
 
@@ -152,7 +152,7 @@ class PlanDoc(_Model):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    schema_: Literal["planwise.plan/1"] = Field(PLAN_SCHEMA, alias="schema")
+    schema_: Literal["planwise.plan/1"] = Field("planwise.plan/1", alias="schema")
     plan: str
     client: str
     version: int = Field(ge=1)

@@ -1,0 +1,171 @@
+"""`planwise plan ...`: drafts from the engine, TOML round trip, signatures, history, audit."""
+
+from __future__ import annotations
+
+import click
+
+from planwise.cli.client_cmds import db_option, open_conn
+from planwise.cli.common import echo, engine_option, knowledge_option, profile_option
+
+
+@click.group("plan")
+@db_option
+@click.pass_context
+def plan_group(ctx: click.Context, db_path: str | None) -> None:
+    """Treatment plans: draft from an intake, edit via TOML, sign, revise, history, audit.
+
+    \b
+    Example:
+        planwise plan draft C1 I1
+        planwise plan --db ./caseload.db history P1
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db_path"] = db_path
+
+
+@plan_group.command("draft")
+@click.argument("client")
+@click.argument("intake")
+@profile_option
+@knowledge_option
+@engine_option
+@click.pass_context
+def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str | None,
+               knowledge_dirs: tuple[str, ...], engine: str) -> None:
+    """Run the engine on INTAKE (a stored intake id like I1, or an intake file, which is
+    stored too) and save a draft plan (version 1) for CLIENT; prints the plan's id.
+
+    \b
+    Example:
+        planwise plan draft C1 I1 --profile examples/profile-trainee.toml
+    """
+    from planwise.cli.common import load_kb, resolve_profile
+    from planwise.store import ids, plans
+
+    conn = open_conn(ctx)
+    cid = ids.parse("client", client)
+    kb = load_kb(knowledge_dirs)
+    profile = resolve_profile(profile_path, kb)
+    echo(ids.fmt("plan", plans.draft(conn, cid, intake, kb, profile, engine)))
+
+
+@plan_group.command("export")
+@click.argument("plan")
+@click.option("--format", "fmt", type=click.Choice(["toml"]), default="toml", show_default=True,
+              help="Output format (the editable plan file).")
+@click.option("--version", "version", type=int, help="A past version (default: the current one).")
+@click.pass_context
+def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None) -> None:
+    """Print a plan version as a TOML file to edit and give back to `plan import`.
+
+    \b
+    Example:
+        planwise plan export P1 --format toml > p1.toml
+    """
+    from planwise.store import ids, plans
+
+    echo(plans.export_toml(open_conn(ctx), ids.parse("plan", plan), version).rstrip())
+
+
+@plan_group.command("import")
+@click.argument("plan")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--reason", help="Why the plan changes (required when the current version is "
+                               "signed: the change becomes a new version).")
+@click.pass_context
+def plan_import(ctx: click.Context, plan: str, file: str, reason: str | None) -> None:
+    """Apply an edited plan file: edited proposals become proposed_edited, new items added.
+
+    \b
+    Example:
+        planwise plan import P1 p1.toml
+        planwise plan import P1 p1.toml --reason "client chose group work over individual"
+    """
+    from planwise.store import ids, plans
+
+    pid = ids.parse("plan", plan)
+    version, changed = plans.import_plan(open_conn(ctx), pid, file, reason)
+    name = ids.fmt("plan", pid)
+    echo(f"{name} version {version} {'saved' if changed else 'unchanged'}")
+
+
+@plan_group.command("sign")
+@click.argument("plan")
+@click.option("--role", type=click.Choice(["therapist", "client", "supervisor"]), required=True)
+@click.option("--name", required=True, help="The name of the person signing.")
+@click.pass_context
+def plan_sign(ctx: click.Context, plan: str, role: str, name: str) -> None:
+    """Sign the plan's current version. Signed by the therapist (and the supervisor when
+    required), the version can no longer change.
+
+    \b
+    Example:
+        planwise plan sign P1 --role therapist --name "A. Clinician"
+    """
+    from planwise.store import ids, plans
+
+    pid = ids.parse("plan", plan)
+    version, state = plans.sign(open_conn(ctx), pid, role, name)
+    echo(f"{ids.fmt('plan', pid)} version {version}: signed by the {role} ({state})")
+
+
+@plan_group.command("history")
+@click.argument("plan")
+@click.pass_context
+def plan_history(ctx: click.Context, plan: str) -> None:
+    """List the plan's versions: when, state, why, and who signed.
+
+    \b
+    Example:
+        planwise plan history P1
+    """
+    from planwise.store import ids, plans
+
+    for v in plans.history(open_conn(ctx), ids.parse("plan", plan)):
+        line = f"v{v['version']}\t{v['created_at']}\t{v['state']}"
+        if v["review_date"]:
+            line += f"\treview {v['review_date']}"
+        if v["reason"]:
+            line += f"\t{v['reason']}"
+        echo(line)
+        for s in v["signatures"]:
+            echo(f"\t{s['role']}: {s['name']} at {s['signed_at']}")
+
+
+def _print_audit(ctx: click.Context, plan: str) -> None:
+    import json
+
+    from planwise.store import audit, ids
+
+    for row in audit.for_plan(open_conn(ctx), ids.parse("plan", plan)):
+        echo(f"{row['at']}\t{row['who']}\t{row['action']}\t{row['record_type']} "
+             f"{row['record_id']}\t{json.dumps(json.loads(row['detail']), sort_keys=True)}")
+
+
+@plan_group.command("audit")
+@click.argument("plan")
+@click.pass_context
+def plan_audit(ctx: click.Context, plan: str) -> None:
+    """Show the audit log of a plan (who, when, what), oldest first.
+
+    \b
+    Example:
+        planwise plan audit P1
+    """
+    _print_audit(ctx, plan)
+
+
+@click.command("audit")
+@click.argument("plan")
+@db_option
+@click.pass_context
+def audit_cmd(ctx: click.Context, plan: str, db_path: str | None) -> None:
+    """Show the audit log of a plan (who, when, what), oldest first.
+
+    \b
+    Example:
+        planwise audit P1
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db_path"] = db_path
+    _print_audit(ctx, plan)

@@ -1,0 +1,42 @@
+"""Every store command has --help with an example, and --help stays free of the store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from planwise.cli.client_cmds import client_group
+from planwise.cli.plan_cmds import audit_cmd, plan_group
+
+
+def commands() -> list[tuple[list[str], click.Command]]:
+    out: list[tuple[list[str], click.Command]] = [(["audit"], audit_cmd)]
+    for group in (client_group, plan_group):
+        out.append(([group.name or ""], group))
+        for name, cmd in group.commands.items():
+            out.append(([group.name or "", name], cmd))
+    return out
+
+
+@pytest.mark.parametrize("path, cmd", commands(), ids=lambda v: " ".join(v)
+                         if isinstance(v, list) else "")
+def test_help_has_example(path: list[str], cmd: click.Command) -> None:
+    result = CliRunner().invoke(cmd, ["--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output, path
+    assert "planwise " + " ".join(path) in result.output.replace("  ", " "), path
+
+
+def test_help_does_not_import_store() -> None:
+    code = ("import sys; from planwise.cli import cli; "
+            "from click.testing import CliRunner; CliRunner().invoke(cli, ['plan', '--help']); "
+            "CliRunner().invoke(cli, ['client', '--help']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('sqlite_utils', "
+            "'planwise.store', 'textual', 'durable'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

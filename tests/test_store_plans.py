@@ -1,0 +1,252 @@
+"""Plans: draft from the engine, TOML round trip, origins, signatures, immutability, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from tests.store_helpers import EXAMPLE, Runner
+
+TRAINEE = EXAMPLE.parent / "profile-trainee.toml"
+
+
+@pytest.fixture()
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    r = Runner(tmp_path, monkeypatch)
+    r.ok("client", "add", "--name", "Jo Example")
+    r.ok("client", "intake", "C1", str(EXAMPLE))
+    return r
+
+
+def draft(run: Runner, *extra: str) -> str:
+    return run.ok("plan", "draft", "C1", "I1", "--engine", "reference", *extra)
+
+
+def export(run: Runner, tmp_path: Path, name: str = "p.toml") -> tuple[Path, dict[str, Any]]:
+    text = run.ok("plan", "export", "P1", "--format", "toml")
+    f = tmp_path / name
+    f.write_text(text)
+    return f, tomllib.loads(text)
+
+
+def write(f: Path, doc: dict[str, Any]) -> Path:
+    f.write_text(tomli_w.dumps(doc))
+    return f
+
+
+def items(run: Runner, version: int = 1) -> list[dict[str, Any]]:
+    return run.rows("SELECT i.* FROM plan_items i JOIN plan_versions v ON v.id = i.version_id "
+                    "WHERE v.version = ? ORDER BY position", [version])
+
+
+def test_draft_structure(run: Runner, tmp_path: Path) -> None:
+    assert draft(run) == "P1"
+    _, doc = export(run, tmp_path)
+    assert doc["version"] == 1 and doc["client"] == "C1"
+    start = dt.date(2026, 11, 29)
+    assert doc["start_date"] == start
+    assert doc["review_date"] == start + dt.timedelta(weeks=doc["treatment"]["review_weeks"])
+    goals = [g for p in doc["problems"] for g in p["goals"]]
+    objectives = [o for g in goals for o in g["objectives"]]
+    assert goals and objectives
+    for g in goals:
+        keys = {i["key"] for i in g["interventions"]}
+        for o in g["objectives"]:
+            assert o["client_tasks"] and o["measure"] and o["status"] == "open"
+            assert "actual" not in o and isinstance(o["anticipated"], dt.date)
+            assert o["anticipated"] > start
+            assert set(o["interventions"]) <= keys
+    rows = items(run)
+    assert {r["origin"] for r in rows} == {"proposed_accepted"}
+    assert all(r["proposed"] == r["data"] for r in rows)
+    kinds = {r["kind"] for r in rows}
+    assert {"problem", "goal", "objective", "intervention", "treatment", "referral",
+            "warning"} <= kinds
+
+
+def test_round_trip_unchanged(run: Runner, tmp_path: Path) -> None:
+    draft(run)
+    f, doc = export(run, tmp_path)
+    before = items(run)
+    assert run.ok("plan", "import", "P1", str(f)) == "P1 version 1 unchanged"
+    assert items(run) == before
+    f2, doc2 = export(run, tmp_path, "again.toml")
+    assert doc2 == doc
+
+
+def test_edit_reject_add(run: Runner, tmp_path: Path) -> None:
+    draft(run)
+    f, doc = export(run, tmp_path)
+    first = tomllib.loads(f.read_text())
+    goal = doc["problems"][0]["goals"][0]
+    obj = goal["objectives"][0]
+    obj["measure"] = "weekly count of uses, at least 3 by week 4"
+    obj["status"] = "met"
+    obj["actual"] = dt.date(2026, 12, 20)
+    rejected = doc["referrals"][0]
+    rejected["origin"] = "proposed_rejected"
+    rejected["rejection_reason"] = "client already sees their GP monthly"
+    goal["objectives"].append({"text": "Walk daily", "client_tasks": ["walk 20 minutes"],
+                               "measure": "5 walks a week for 4 weeks",
+                               "interventions": [goal["interventions"][0]["key"]]})
+    doc["review_date"] = dt.date(2027, 1, 3)
+    assert run.ok("plan", "import", "P1", str(write(f, doc))) == "P1 version 1 saved"
+    by_key = {r["key"]: r for r in items(run)}
+    assert by_key[obj["key"]]["origin"] == "proposed_edited"
+    assert json.loads(by_key[obj["key"]]["data"])["actual"] == "2026-12-20"
+    assert by_key[rejected["key"]]["origin"] == "proposed_rejected"
+    assert by_key[rejected["key"]]["rejection_reason"].startswith("client already")
+    added = [r for r in by_key.values() if r["origin"] == "added"]
+    assert len(added) == 1 and added[0]["key"] == "added.objective.1"
+    assert added[0]["proposed"] is None
+    # Every field round-trips; an item edited back to the proposal is accepted again.
+    _, doc2 = export(run, tmp_path, "again.toml")
+    assert doc2["review_date"] == dt.date(2027, 1, 3)
+    assert doc2["problems"][0]["goals"][0]["objectives"][0]["actual"] == dt.date(2026, 12, 20)
+    # Back to the proposal: edits undone, the rejection withdrawn, the added item deleted.
+    run.ok("plan", "import", "P1", str(write(tmp_path / "orig.toml", first)))
+    assert {r["origin"] for r in items(run)} == {"proposed_accepted"}
+    audit = run.rows("SELECT action, detail FROM audit WHERE plan_id = 1")
+    assert [a["action"] for a in audit] == ["plan.draft", "plan.edit", "plan.edit"]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d["referrals"][0].update(origin="proposed_rejected"), "rejection_reason"),
+    (lambda d: d["referrals"].pop(0), "is missing"),
+    (lambda d: d["problems"][0]["goals"][0]["objectives"][0].update(client_tasks=[]),
+     "client_tasks"),
+    (lambda d: d["problems"][0]["goals"][0]["objectives"][0].update(interventions=["nope"]),
+     "interventions[0]"),
+    (lambda d: d["problems"][0]["goals"][0]["objectives"][0].update(colour="red"), "colour"),
+    (lambda d: d["problems"][0]["goals"][0]["objectives"][0].update(anticipated="soon"),
+     "anticipated"),
+    (lambda d: d.update(version=7), "version"),
+    (lambda d: d.update(plan="P9"), "plan P9"),
+    (lambda d: d["referrals"].append({"kind": "x", "urgency": "routine", "reason": "r",
+                                      "origin": "proposed_rejected",
+                                      "rejection_reason": "no"}), "only a proposed item"),
+    (lambda d: d["warnings"].append(dict(d["warnings"][0])), "used twice"),
+])
+def test_bad_plan_file_changes_nothing(run: Runner, tmp_path: Path, mutate: Any,
+                                       message: str) -> None:
+    draft(run)
+    f, doc = export(run, tmp_path)
+    mutate(doc)
+    before = (items(run), run.rows("SELECT * FROM plan_versions"))
+    err = run.fails("plan", "import", "P1", str(write(f, doc)))
+    assert message in err, err
+    assert "Jo" not in err
+    assert (items(run), run.rows("SELECT * FROM plan_versions")) == before
+
+
+def test_bad_toml_syntax(run: Runner, tmp_path: Path) -> None:
+    draft(run)
+    f = tmp_path / "p.toml"
+    f.write_text('schema = "planwise.plan/1"\nplan = [\n')
+    assert "invalid TOML" in run.fails("plan", "import", "P1", str(f))
+    assert "not a plan id" in run.fails("plan", "export", "C1")
+    assert "no plan P4" in run.fails("plan", "history", "P4")
+
+
+def test_intake_of_another_client_refused(run: Runner) -> None:
+    run.ok("client", "add", "--name", "Other")
+    assert "another client" in run.fails("plan", "draft", "C2", "I1", "--engine", "reference")
+
+
+def test_sign_locks_version_and_revision_needs_reason(run: Runner, tmp_path: Path) -> None:
+    draft(run)
+    f, doc = export(run, tmp_path)
+    run.ok("plan", "sign", "P1", "--role", "client", "--name", "Jo Example")
+    out = run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "A. Clinician")
+    assert "(signed)" in out
+    assert "already signed" in run.fails("plan", "sign", "P1", "--role", "therapist",
+                                         "--name", "X")
+    doc["problems"][0]["goals"][0]["text"] = "A revised goal"
+    write(f, doc)
+    assert "--reason" in run.fails("plan", "import", "P1", str(f))
+    assert run.ok("plan", "import", "P1", str(f), "--reason", "client asked") == \
+        "P1 version 2 saved"
+    hist = run.ok("plan", "history", "P1")
+    assert "v1" in hist and "signed" in hist and "v2" in hist and "client asked" in hist
+    # version 2 is a draft, edited in place; the stale v1 file is refused
+    assert "exported from version 1" in run.fails("plan", "import", "P1", str(f))
+    v1 = items(run, 1)
+    assert {r["origin"] for r in v1} == {"proposed_accepted"}
+    edited = [r for r in items(run, 2) if r["origin"] == "proposed_edited"]
+    assert len(edited) == 1 and json.loads(edited[0]["data"])["text"] == "A revised goal"
+
+
+def test_supervisor_required_for_trainee(run: Runner, tmp_path: Path) -> None:
+    draft(run, "--profile", str(TRAINEE))
+    assert run.rows("SELECT requires_supervisor, supervisor FROM plans")[0][
+        "requires_supervisor"] == 1
+    out = run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T")
+    assert "partly_signed" in out
+    # still editable in the database: not locked until the supervisor signs
+    con = sqlite3.connect(run.db)
+    con.execute("UPDATE plan_versions SET review_date = review_date")
+    con.commit()
+    assert "(signed)" in run.ok("plan", "sign", "P1", "--role", "supervisor", "--name", "S")
+    with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+        con.execute("UPDATE plan_versions SET review_date = '2030-01-01'")
+    with pytest.raises(sqlite3.DatabaseError, match="fixed"):
+        con.execute("UPDATE plans SET requires_supervisor = 0")
+    con.close()
+
+
+def test_signed_version_immutable_in_sql(run: Runner) -> None:
+    draft(run)
+    run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T")
+    con = sqlite3.connect(run.db)
+    con.execute("PRAGMA foreign_keys = ON")
+    statements = [
+        "UPDATE plan_items SET data = '{}'",
+        "UPDATE plan_items SET origin = 'added', proposed = NULL",
+        "DELETE FROM plan_items",
+        "INSERT INTO plan_items (version_id, kind, key, position, origin, data) "
+        "VALUES (1, 'warning', 'sneaky', 99, 'added', '{}')",
+        "UPDATE plan_versions SET reason = 'x'",
+        "DELETE FROM plan_versions",
+        "UPDATE signatures SET name = 'someone else'",
+        "DELETE FROM signatures",
+        "DELETE FROM plans",
+    ]
+    for sql in statements:
+        with pytest.raises(sqlite3.DatabaseError, match="immutable|cannot|fixed"):
+            con.execute(sql)
+    con.close()
+    n = run.rows("SELECT count(*) n FROM plan_items")[0]["n"]
+    assert n > 0
+    # the client may still sign a locked version
+    run.ok("plan", "sign", "P1", "--role", "client", "--name", "Jo Example")
+
+
+def test_audit_every_write(run: Runner, tmp_path: Path) -> None:
+    draft(run)
+    f, doc = export(run, tmp_path)
+    doc["warnings"][0]["origin"] = "proposed_rejected"
+    doc["warnings"][0]["rejection_reason"] = "discussed with supervisor"
+    run.ok("plan", "import", "P1", str(write(f, doc)))
+    run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "A. Clinician")
+    out = run.ok("plan", "audit", "P1")
+    lines = out.splitlines()
+    assert [ln.split("\t")[2] for ln in lines] == ["plan.draft", "plan.edit", "plan.sign"]
+    # `planwise audit PLAN` (plan_cmds.audit_cmd; registered at the top level by the lead)
+    from click.testing import CliRunner
+
+    from planwise.cli.plan_cmds import audit_cmd
+    top = CliRunner().invoke(audit_cmd, ["P1", "--db", str(run.db)])
+    assert top.exit_code == 0 and top.output.rstrip("\n") == out
+    every = run.rows("SELECT action, who, detail FROM audit ORDER BY id")
+    assert [a["action"] for a in every] == ["client.add", "intake.add", "plan.draft",
+                                            "plan.edit", "plan.sign"]
+    import getpass
+    assert {a["who"] for a in every} == {getpass.getuser()}
+    assert not any("Jo" in a["detail"] or "Clinician" in a["detail"] for a in every)
