@@ -208,9 +208,6 @@ def test_message_observed_is_retried_under_a_new_u_then_an_engine_error() -> Non
 
 
 @needs_durable
-@pytest.mark.xfail(reason="backend bug: on code 2 _Stage.run raises before do_actions, and "
-                          "its finally deletes a session whose sentinel has not run: the "
-                          "process aborts instead of raising EngineError", strict=False)
 def test_a_batch_durable_reports_as_already_seen_is_an_engine_error() -> None:
     proc = run_probe("planwise_guards.py", "batch_duplicate", timeout=30)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-300:]}"
@@ -374,9 +371,6 @@ def test_twenty_reloads_build_new_rulesets_and_delete_old_ones(tmp_path: Path) -
 
 
 @needs_durable
-@pytest.mark.xfail(reason="minor backend leak: delete_ruleset frees the engine's ruleset but "
-                          "the shared QuietHost keeps the Ruleset object (and its rules) in "
-                          "_ruleset_directory/_ruleset_list", strict=False)
 def test_reloads_do_not_accumulate_rulesets_in_the_host(tmp_path: Path) -> None:
     folder = tmp_path / "k"
     folder.mkdir()

@@ -158,13 +158,18 @@ class _Stage:
             batch += [dict(f, sid=sid, u=0) for f in facts if f["fact"] in self.types]
             batch.append({"sid": sid, "fact": GATE_FACT, "n": -1, "u": 0})
             self.live += 1
+            drained = False
             try:
                 code, offset = durable_rules_engine.assert_facts(
                     self.ruleset._handle, json.dumps(batch, ensure_ascii=False))
-                if code == 2:
-                    raise EngineError("durable-rules reported a new fact as already seen")
                 done: list[Any] = []
+                # Run the queued actions before anything else: until the
+                # sentinel's action has run, deleting the session crashes.
                 self.ruleset.do_actions(offset, lambda e, _s: done.append(e))
+                drained = True
+                if code == 2:
+                    raise EngineError("durable-rules reported a new fact as already seen "
+                                      "(a hash collision); the evaluation is not trusted")
                 failure = next((e for e in done if e), None)
                 if failure:
                     raise EngineError(f"durable-rules failed in stage {self.name}: {failure}")
@@ -174,13 +179,20 @@ class _Stage:
                         raise exc
                     raise EngineError(f"rule {rule_id} failed: {exc!r}") from exc
             finally:
-                # The sentinel has fired by now, so deleting the session is safe.
-                self.ruleset.delete_state(sid)
-                self.live -= 1
                 self.current = {}
+                if drained:
+                    self.ruleset.delete_state(sid)
+                    self.live -= 1
+                # Otherwise the session is left alive (and counted): deleting a
+                # session whose sentinel never ran would crash the process.
 
-    def delete(self) -> None:
+    def delete(self, host: QuietHost) -> None:
         durable_rules_engine.delete_ruleset(self.ruleset._handle)
+        # The host keeps its own lists of rulesets; drop ours so a long-running
+        # process that reloads knowledge does not keep every old version alive.
+        host._ruleset_directory.pop(self.name, None)
+        if self.ruleset in host._ruleset_list:
+            host._ruleset_list.remove(self.ruleset)
 
 
 def _noop(_c: Any) -> None:
@@ -225,6 +237,8 @@ class DurableBackend:
                                {f["n"]: f for f in facts})
 
     def close(self) -> None:
+        host = DurableBackend._host
         for stage in self.stages.values():
-            stage.delete()
+            if host is not None:
+                stage.delete(host)
         self.stages = {}
