@@ -176,3 +176,38 @@ interventions = [{ id = "clinic.goal.x", text = "Encourage walking", modality = 
 '''
     with pytest.raises(KnowledgeError, match="already used"):
         load_knowledge([clinic(tmp_path, text)])
+
+
+def test_every_condition_meets_the_knowledge_standard() -> None:
+    """Each condition: 3+ goals with 2+ objectives and 2+ interventions each, a course for
+    every severity, a sourced way to establish the problem, and the guide's conditions all
+    present."""
+    kb = load_knowledge()
+    contract = {"depression", "generalized_anxiety", "panic", "agoraphobia", "social_anxiety",
+                "specific_phobia", "ptsd", "alcohol_use", "drug_use", "low_self_esteem",
+                "employment", "anger", "schizophrenia", "schizoaffective", "bipolar_i",
+                "bipolar_ii", "borderline_pd", "narcissistic_pd", "gambling",
+                "problematic_internet_use", "child_behaviour", "other"}
+    assert contract <= set(kb.vocab["conditions"])
+    for condition in sorted(contract):
+        goals = [g for g in kb.goals.values() if g.condition == condition]
+        assert len(goals) >= 3, condition
+        for g in goals:
+            assert len(g.objectives) >= 2 and len(g.interventions) >= 2, g.id
+        established = [r for r in kb.rules if r.stage == "problem" and any(
+            c.fact == "problem_found" and c.values.get("condition") == condition
+            for c in r.conclusions)]
+        assert established, f"nothing establishes {condition}"
+        courses = [r for r in kb.rules if any(
+            c.fact == "treatment_option" and c.values.get("condition") == condition
+            for c in r.conclusions)]
+        severities: set[str] = set()
+        for r in courses:
+            for p in r.patterns:
+                if p.fact == "problem" and not p.negated:
+                    tested = [t for t in p.tests if t.attr == "severity"]
+                    if not tested:
+                        severities |= {"mild", "moderate", "severe"}
+                    for t in tested:
+                        severities |= set(t.value) if isinstance(t.value, tuple) else {t.value}
+        assert severities >= {"mild", "moderate", "severe"}, (condition, severities)
