@@ -38,6 +38,7 @@ def main() -> None:
 
     imported = time.perf_counter() - t0
     from intakes import random_intake
+
     from planwise.kb.loader import _build
 
     t0 = time.perf_counter()
