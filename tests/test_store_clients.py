@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_helpers import EXAMPLE, Runner
+from tests.test_store_helpers import EXAMPLE, Runner
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from tests.store_helpers import EXAMPLE, Runner
+from tests.test_store_helpers import EXAMPLE, Runner
 
 TRAINEE = EXAMPLE.parent / "profile-trainee.toml"
 
