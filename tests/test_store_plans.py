@@ -111,6 +111,8 @@ def test_edit_reject_add(run: Runner, tmp_path: Path) -> None:
     assert doc2["review_date"] == dt.date(2027, 1, 3)
     assert doc2["problems"][0]["goals"][0]["objectives"][0]["actual"] == dt.date(2026, 12, 20)
     # Back to the proposal: edits undone, the rejection withdrawn, the added item deleted.
+    # (`first` is stale now: the optimistic check wants the current row_version.)
+    first["row_version"] = doc2["row_version"]
     run.ok("plan", "import", "P1", str(write(tmp_path / "orig.toml", first)))
     assert {r["origin"] for r in items(run)} == {"proposed_accepted"}
     audit = run.rows("SELECT action, detail FROM audit WHERE plan_id = 1")

@@ -156,6 +156,8 @@ class PlanDoc(_Model):
     plan: str
     client: str
     version: int = Field(ge=1)
+    # The version's row_version when exported (optimistic check on import; see docs/store.md).
+    row_version: int | None = Field(None, ge=1)
     start_date: dt.date
     review_date: dt.date | None = None
     risk_level: str

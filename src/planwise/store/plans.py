@@ -225,7 +225,12 @@ def load_doc_for(c: Conn, plan_id: int, version: int | None = None) -> PlanDoc:
 
 
 def export_toml(c: Conn, plan_id: int, version: int | None = None) -> str:
+    """The editable TOML; it carries the version's row_version for the optimistic check."""
     doc = load_doc_for(c, plan_id, version)
+    row = c.one("SELECT row_version FROM plan_versions WHERE plan_id = ? AND version = ?",
+                [plan_id, doc.version])
+    assert row is not None
+    doc.row_version = row["row_version"]
     return dump_toml(doc.model_dump(mode="python", by_alias=True))
 
 
@@ -364,6 +369,16 @@ def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None) -> 
             raise InputError(f"the file was exported from version {doc.version}, but the plan "
                              f"is now at version {cur['version']}; export it again and redo "
                              "the changes", file=file, field="version")
+        # Optimistic check: refuse a file exported before someone else's save of this draft.
+        if doc.row_version is None:
+            raise InputError("the file has no row_version (it was not exported by "
+                             "`planwise plan export`); export it again and redo the changes",
+                             file=file, field="row_version")
+        if doc.row_version != cur["row_version"]:
+            raise InputError(f"{ids.fmt('plan', plan_id)} version {cur['version']} changed "
+                             "since this file was exported (saved by someone else after the "
+                             "export); nothing was saved: export it again and redo your "
+                             "changes", file=file, field="row_version")
         current = version_rows(c, cur["id"])
         rows = _resolve(doc, current, file)
         meta = {"start_date": doc.start_date.isoformat(),
