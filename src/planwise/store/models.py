@@ -157,7 +157,7 @@ class PlanDoc(_Model):
     client: str
     version: int = Field(ge=1)
     # The version's row_version when exported (optimistic check on import; see docs/store.md).
-    row_version: int | None = Field(None, ge=1)
+    row_version: int | None = Field(default=None, ge=1)
     start_date: dt.date
     review_date: dt.date | None = None
     risk_level: str
