@@ -13,6 +13,7 @@ import sys
 import click
 
 from planwise import __version__
+from planwise.cli.backup_cmd import backup_cmd
 from planwise.cli.client_cmds import client_group
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.knowledge_cmds import knowledge_group
@@ -39,6 +40,7 @@ cli.add_command(knowledge_group)
 cli.add_command(schema_cmd)
 cli.add_command(client_group)
 cli.add_command(plan_group)
+cli.add_command(backup_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

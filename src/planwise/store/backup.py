@@ -1,0 +1,146 @@
+"""Online backup of the live database, verified before it is kept.
+
+- SQLite's online backup API (`sqlite3.Connection.backup`) copies a consistent
+  snapshot while other connections keep writing (WAL: readers do not block
+  writers), so a backup never needs planwise to be closed.
+- The copy is written to a private temporary file (0600) next to DEST, checked
+  (`PRAGMA integrity_check` is `ok`, planwise's application_id, a schema
+  version), and only then renamed onto DEST. A copy that fails the check is
+  removed and an existing DEST is left as it was.
+- DEST's folder must exist; an existing DEST is replaced only with `force`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from planwise.errors import InputError, PlanwiseError
+from planwise.store.db import APP_ID, Store, check_file
+
+
+class BackupError(PlanwiseError):
+    """The copy failed its verification (not the user's input): exit 1."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    size: int
+    schema_version: int
+    clients: int
+    plans: int
+    versions: int
+
+
+def resolve_dest(dest: str | Path, force: bool = False) -> Path:
+    """The file to write: DEST, or a dated name inside DEST when it is a folder."""
+    path = Path(dest)
+    if path.is_dir():
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = path / f"planwise-{stamp}.db"
+    if not path.parent.is_dir():
+        raise InputError("the backup's folder does not exist; create it first",
+                         file=str(path.parent))
+    if path.exists() and not force:
+        raise InputError("already exists; give --force to replace it", file=str(path))
+    return path
+
+
+def _copy(source: sqlite3.Connection, target: Path) -> None:
+    """The online backup proper: every page of `source` into the (empty) file `target`."""
+    dst = sqlite3.connect(str(target))
+    try:
+        source.backup(dst)
+        # The copy is one self-contained file: no -wal next to it.
+        dst.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dst.close()
+
+
+def verify(path: Path) -> tuple[list[str], dict[str, int]]:
+    """(problems, counts) of a copy, read-only. No problems means a good planwise store."""
+    problems: list[str] = []
+    counts: dict[str, int] = {}
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return [f"cannot open the copy ({exc.__class__.__name__})"], counts
+    try:
+        rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        if rows != ["ok"]:
+            problems.append("integrity_check: " + "; ".join(str(r) for r in rows[:3]))
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APP_ID:
+            problems.append(f"application_id is {app_id:#x}, not planwise's {APP_ID:#x}")
+        if not problems:
+            counts["schema_version"] = con.execute(
+                "SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            for name, table in (("clients", "clients"), ("plans", "plans"),
+                                ("versions", "plan_versions")):
+                counts[name] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    except sqlite3.Error as exc:
+        problems.append(f"{exc.__class__.__name__}: {exc}")
+    finally:
+        con.close()
+    return problems, counts
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(path) + suffix)
+
+
+def backup(db: str | Path | None, dest: str | Path, force: bool = False) -> BackupResult:
+    """Copy the live database `db` to `dest` with the online backup API and verify it."""
+    target = resolve_dest(dest, force)
+    store_path = Path(db) if db is not None else None
+    if store_path is None:
+        from planwise.store.db import default_db_path
+
+        store_path = default_db_path()
+    if not store_path.is_file():
+        raise InputError("no planwise database here (nothing to back up)", file=str(store_path))
+    check_file(store_path)
+    if target.exists() and target.resolve() == store_path.resolve():
+        raise InputError("is the live database itself; choose another file", file=str(target))
+    store = Store(store_path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    _remove(tmp)
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    try:
+        with store.connect() as conn:
+            _copy(conn.raw, tmp)
+        os.chmod(tmp, 0o600)
+        problems, counts = verify(tmp)
+        if problems:
+            raise BackupError(f"the backup failed its check ({problems[0]}); the copy was "
+                              f"removed and {target} was not written")
+        if force:
+            os.replace(tmp, target)
+        else:  # never replace a file that appeared meanwhile
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise InputError("already exists; give --force to replace it",
+                                 file=str(target)) from None
+            os.unlink(tmp)
+    except BaseException:
+        _remove(tmp)
+        raise
+    os.chmod(target, 0o600)
+    with store.connect() as conn, conn.transaction():
+        conn.audit("store.backup", "store", "backup",
+                   detail={"clients": counts["clients"], "plans": counts["plans"],
+                           "versions": counts["versions"]})
+    return BackupResult(path=target, size=target.stat().st_size,
+                        schema_version=counts["schema_version"], clients=counts["clients"],
+                        plans=counts["plans"], versions=counts["versions"])
