@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from planwise.errors import PlanwiseError
+from planwise.errors import InputError, PlanwiseError
 from planwise.intake_io import ScoredIntake
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.profile import Profile
@@ -45,7 +45,8 @@ def backend_for(kb: KnowledgeBase, engine: str = "auto") -> Any:
     if engine == "auto":
         engine = "durable" if durable_available() else "reference"
     if engine == "durable" and not durable_available():
-        raise PlanwiseError("durable-rules cannot be imported here; use --engine reference")
+        raise InputError("durable-rules cannot be imported on this Python (it fails on 3.13 and "
+                         "later); use --engine reference or auto", field="--engine")
     key = (kb.fingerprint + "|" + "|".join(map(str, kb.dirs)), engine)
     with _lock:
         backend = _backends.get(key)
