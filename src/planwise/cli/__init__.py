@@ -17,8 +17,9 @@ from planwise.cli.backup_cmd import backup_cmd
 from planwise.cli.client_cmds import client_group
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.knowledge_cmds import knowledge_group
-from planwise.cli.plan_cmds import plan_group
+from planwise.cli.plan_cmds import audit_cmd, plan_group
 from planwise.cli.schema_cmd import schema_cmd
+from planwise.cli.session_cmds import session_group
 from planwise.errors import PlanwiseError
 
 
@@ -40,6 +41,8 @@ cli.add_command(knowledge_group)
 cli.add_command(schema_cmd)
 cli.add_command(client_group)
 cli.add_command(plan_group)
+cli.add_command(session_group)
+cli.add_command(audit_cmd)
 cli.add_command(backup_cmd)
 
 

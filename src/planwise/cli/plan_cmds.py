@@ -1,4 +1,4 @@
-"""`planwise plan ...`: drafts from the engine, TOML round trip, signatures, history, audit."""
+"""`planwise plan ...`: drafts, TOML round trip, lint, signatures, history, diff, exports, audit."""
 
 from __future__ import annotations
 
@@ -51,20 +51,90 @@ def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str |
 
 @plan_group.command("export")
 @click.argument("plan")
-@click.option("--format", "fmt", type=click.Choice(["toml"]), default="toml", show_default=True,
-              help="Output format (the editable plan file).")
+@click.option("--format", "fmt", type=click.Choice(["toml", "markdown", "json"]), default="toml",
+              show_default=True,
+              help="toml: the editable plan file; markdown: the readable plan document; "
+                   "json: the full record.")
 @click.option("--version", "version", type=int, help="A past version (default: the current one).")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to FILE (created with mode 0600) instead of printing.")
 @click.pass_context
-def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None) -> None:
-    """Print a plan version as a TOML file to edit and give back to `plan import`.
+def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
+                output: str | None) -> None:
+    """Export a plan version: TOML to edit and give back to `plan import`, or a complete
+    document (markdown or JSON) with the client's current information and trauma overview
+    at the top, objectives, treatment, referrals, signatures and the version's reason.
 
     \b
     Example:
         planwise plan export P1 --format toml > p1.toml
+        planwise plan export P1 --format markdown --output p1.md
     """
     from planwise.store import ids, plans
 
-    echo(plans.export_toml(open_conn(ctx), ids.parse("plan", plan), version).rstrip())
+    conn = open_conn(ctx)
+    pid = ids.parse("plan", plan)
+    if fmt == "toml":
+        text = plans.export_toml(conn, pid, version)
+    else:
+        from planwise.store import export
+
+        rec = export.build_record(conn, pid, version)
+        text = export.render_json(rec) if fmt == "json" else export.render_markdown(rec)
+    if output:
+        from planwise.store.export import write_private
+
+        write_private(output, text.rstrip("\n") + "\n")
+        echo(f"{ids.fmt('plan', pid)} written to {output}")
+    else:
+        echo(text.rstrip())
+
+
+@plan_group.command("lint")
+@click.argument("plan")
+@click.option("--version", "version", type=int, help="A past version (default: the current one).")
+@click.pass_context
+def plan_lint(ctx: click.Context, plan: str, version: int | None) -> None:
+    """Check every objective is SMART (Specific, Measurable, Attainable, Relevant,
+    Time-bound); one line per problem (objective, letter, why), then "N problems".
+    `plan sign` refuses a plan with problems unless --force.
+
+    \b
+    Example:
+        planwise plan lint P1
+    """
+    from planwise.store import ids
+    from planwise.store.lint import lint_plan, summary
+
+    findings = lint_plan(open_conn(ctx), ids.parse("plan", plan), version)
+    for f in findings:
+        echo(str(f))
+    echo(summary(findings))
+
+
+@plan_group.command("diff")
+@click.argument("plan")
+@click.argument("v1")
+@click.argument("v2")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.pass_context
+def plan_diff(ctx: click.Context, plan: str, v1: str, v2: str, fmt: str) -> None:
+    """Show what changed between two versions of a plan, and why: items added, removed
+    or changed field by field (origins too), and each version's reason.
+
+    \b
+    Example:
+        planwise plan diff P1 1 2
+    """
+    import json
+
+    from planwise.store import diff, ids
+
+    d = diff.diff_versions(open_conn(ctx), ids.parse("plan", plan), diff.parse_version(v1),
+                           diff.parse_version(v2))
+    echo(json.dumps(d.as_dict(), indent=2, default=str) if fmt == "json"
+         else diff.render_text(d))
 
 
 @plan_group.command("import")
@@ -93,10 +163,13 @@ def plan_import(ctx: click.Context, plan: str, file: str, reason: str | None) ->
 @click.argument("plan")
 @click.option("--role", type=click.Choice(["therapist", "client", "supervisor"]), required=True)
 @click.option("--name", required=True, help="The name of the person signing.")
+@click.option("--force", is_flag=True,
+              help="Sign although `plan lint` finds problems (recorded as forced).")
 @click.pass_context
-def plan_sign(ctx: click.Context, plan: str, role: str, name: str) -> None:
+def plan_sign(ctx: click.Context, plan: str, role: str, name: str, force: bool) -> None:
     """Sign the plan's current version. Signed by the therapist (and the supervisor when
-    required), the version can no longer change.
+    required), the version can no longer change. Refused while `plan lint` finds problems,
+    unless --force (the signature and the audit log then record that it was forced).
 
     \b
     Example:
@@ -105,7 +178,7 @@ def plan_sign(ctx: click.Context, plan: str, role: str, name: str) -> None:
     from planwise.store import ids, plans
 
     pid = ids.parse("plan", plan)
-    version, state = plans.sign(open_conn(ctx), pid, role, name)
+    version, state = plans.sign(open_conn(ctx), pid, role, name, force)
     echo(f"{ids.fmt('plan', pid)} version {version}: signed by the {role} ({state})")
 
 
@@ -129,7 +202,8 @@ def plan_history(ctx: click.Context, plan: str) -> None:
             line += f"\t{v['reason']}"
         echo(line)
         for s in v["signatures"]:
-            echo(f"\t{s['role']}: {s['name']} at {s['signed_at']}")
+            echo(f"\t{s['role']}: {s['name']} at {s['signed_at']}"
+                 + (" (forced past SMART lint)" if s.get("forced") else ""))
 
 
 def _print_audit(ctx: click.Context, plan: str) -> None:

@@ -173,6 +173,41 @@ SELECT pv.id AS version_id, pv.plan_id, pv.version,
             ELSE 'draft' END AS state
 FROM plan_versions pv;
 """),
+    (3, """
+-- A signature given although `plan lint` reported problems (`plan sign --force`).
+ALTER TABLE signatures ADD COLUMN forced INTEGER NOT NULL DEFAULT 0 CHECK (forced IN (0, 1));
+"""),
+    (4, """
+-- Session notes: append-only clinical records (triggers refuse UPDATE and DELETE).
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    plan_id INTEGER NOT NULL REFERENCES plans (id),
+    version_id INTEGER NOT NULL REFERENCES plan_versions (id),  -- the plan's current version
+    number INTEGER NOT NULL CHECK (number >= 1),               -- 1, 2, ... per plan
+    date TEXT NOT NULL,
+    note TEXT NOT NULL CHECK (length(note) > 0),
+    unplanned_reason TEXT,                                     -- set when no objective addressed
+    session_limit INTEGER,                                     -- the payer's limit at the time
+    created_at TEXT NOT NULL,
+    UNIQUE (plan_id, number)
+);
+CREATE INDEX sessions_plan ON sessions (plan_id, number);
+CREATE TABLE session_objectives (
+    session_id INTEGER NOT NULL REFERENCES sessions (id),
+    objective_key TEXT NOT NULL,                               -- a plan_items key (objective)
+    rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 0 AND 10),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (session_id, objective_key)
+);
+CREATE TRIGGER sessions_no_update BEFORE UPDATE ON sessions
+BEGIN SELECT RAISE(ABORT, 'planwise: session notes are append-only'); END;
+CREATE TRIGGER sessions_no_delete BEFORE DELETE ON sessions
+BEGIN SELECT RAISE(ABORT, 'planwise: session notes are append-only'); END;
+CREATE TRIGGER session_objectives_no_update BEFORE UPDATE ON session_objectives
+BEGIN SELECT RAISE(ABORT, 'planwise: session notes are append-only'); END;
+CREATE TRIGGER session_objectives_no_delete BEFORE DELETE ON session_objectives
+BEGIN SELECT RAISE(ABORT, 'planwise: session notes are append-only'); END;
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -264,7 +299,8 @@ def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
                 conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                              (number, now()))
                 current = number
-        conn.execute(f"PRAGMA application_id = {APP_ID}")
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APP_ID:
+            conn.execute(f"PRAGMA application_id = {APP_ID}")  # only once: opening never writes
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -314,7 +350,7 @@ class Store:
                 conn.execute("PRAGMA journal_mode = WAL")
                 migrate(conn)
             except sqlite3.DatabaseError as exc:
-                raise _not_planwise(self.path, exc.__class__.__name__) from None
+                raise _not_planwise(self.path, f"damaged or unreadable: {exc}") from None
         finally:
             conn.close()
         _chmod_files(self.path)
@@ -353,15 +389,22 @@ class Conn:
         self.raw.execute("BEGIN IMMEDIATE")
         try:
             yield self
-        except BaseException:
+        except BaseException as exc:
             if self.raw.in_transaction:
                 self.raw.execute("ROLLBACK")
+            if _damaged(exc):
+                raise damaged_error(self.raw) from None
             raise
         else:
             self.raw.execute("COMMIT")
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        try:
+            return list(self.db.query(sql, params))
+        except sqlite3.DatabaseError as exc:
+            if _damaged(exc):
+                raise damaged_error(self.raw) from None
+            raise
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
@@ -383,6 +426,22 @@ class Conn:
             "record_id": record_id, "client_id": client_id, "plan_id": plan_id,
             "detail": json.dumps(detail or {}, sort_keys=True, default=str),
         })
+
+
+def _damaged(exc: BaseException) -> bool:
+    """A corrupt page met while running a command (SQLITE_CORRUPT / SQLITE_NOTADB)."""
+    return isinstance(exc, sqlite3.DatabaseError) and getattr(
+        exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def damaged_error(raw: sqlite3.Connection) -> InputError:
+    """Exit 2: the file is damaged; the command's transaction was rolled back."""
+    try:
+        name = raw.execute("PRAGMA database_list").fetchone()[2]
+    except sqlite3.Error:
+        name = None
+    return InputError("the database file is damaged (a corrupt page); nothing was saved. "
+                      "Restore it from a backup (`planwise backup` checks a copy)", file=name)
 
 
 def _login() -> str:

@@ -1,4 +1,4 @@
-"""Record ids as users type them: C12 (client), I3 (intake), P7 (plan)."""
+"""Record ids as users type them: C12 (client), I3 (intake), P7 (plan), S4 (session)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from planwise.errors import InputError
 
-_PREFIX = {"client": "C", "intake": "I", "plan": "P"}
+_PREFIX = {"client": "C", "intake": "I", "plan": "P", "session": "S"}
 
 
 def fmt(kind: str, n: int) -> str:

@@ -417,8 +417,13 @@ def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None) -> 
     return version, True
 
 
-def sign(c: Conn, plan_id: int, role: str, name: str) -> tuple[int, str]:
-    """Sign the current version. Returns (version, state after signing)."""
+def sign(c: Conn, plan_id: int, role: str, name: str, force: bool = False) -> tuple[int, str]:
+    """Sign the current version. Returns (version, state after signing).
+
+    Refused when SMART lint finds problems (planwise.store.lint) unless `force`;
+    a forced signature is stored with forced = 1 and audited as forced.
+    """
+    from planwise.store.lint import lint_version
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}")
     if not name.strip():
@@ -430,13 +435,22 @@ def sign(c: Conn, plan_id: int, role: str, name: str) -> tuple[int, str]:
                  [cur["id"], role]):
             raise InputError(f"version {cur['version']} of {ids.fmt('plan', plan_id)} is "
                              f"already signed by the {role}")
+        findings = lint_version(c, plan, cur)
+        if findings and not force:
+            raise InputError(f"SMART lint found {len(findings)} problem(s) in version "
+                             f"{cur['version']} of {ids.fmt('plan', plan_id)}; fix them or "
+                             "sign with --force: " + "; ".join(
+                                 f"{f.objective} {f.letter}" for f in findings))
+        forced = bool(findings)
         c.insert("signatures", {"version_id": cur["id"], "role": role, "name": name.strip(),
-                                "signed_at": now()})
+                                "signed_at": now(), "forced": int(forced)})
         state = c.one("SELECT state FROM plan_version_state WHERE version_id = ?",
                       [cur["id"]])["state"]  # type: ignore[index]
         c.audit("plan.sign", "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
                 plan_id=plan_id, detail={"version": cur["version"], "role": role,
-                                         "state": state})
+                                         "state": state, "forced": forced,
+                                         "lint": [f"{f.objective}:{f.letter}"
+                                                  for f in findings]})
     return cur["version"], state
 
 
@@ -447,6 +461,6 @@ def history(c: Conn, plan_id: int) -> list[dict[str, Any]]:
                        "st.version_id = pv.id WHERE pv.plan_id = ? ORDER BY pv.version",
                        [plan_id])
     for v in versions:
-        v["signatures"] = c.query("SELECT role, name, signed_at FROM signatures WHERE "
+        v["signatures"] = c.query("SELECT role, name, signed_at, forced FROM signatures WHERE "
                                   "version_id = ? ORDER BY id", [v["id"]])
     return versions

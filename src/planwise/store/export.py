@@ -1,0 +1,262 @@
+"""Readable plan documents: `planwise plan export PLAN --format markdown|json`.
+
+Both are built from one `PlanRecord`: the client's current information and the
+overview of trauma and significant events (at the top, as the guide asks), the
+plan version (problems, goals, SMART objectives, interventions, treatment,
+referrals, assessments, warnings, every item with its origin), the signatures
+with their timestamps, the version's reason, the SMART lint findings and the
+session notes recorded so far. JSON is the record's full model dump.
+
+Files are written with `write_private` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planwise.errors import InputError
+from planwise.store import ids
+from planwise.store.db import Conn
+from planwise.store.models import ClientInfo, GoalItem, ObjectiveItem, PlanDoc, PlanItem
+
+RECORD_SCHEMA = "planwise.plan-record/1"
+
+
+class SignatureRecord(BaseModel):
+    role: str
+    name: str
+    signed_at: str
+    forced: bool = False
+
+
+class SessionObjective(BaseModel):
+    key: str
+    rating: int | None = None
+
+
+class SessionRecord(BaseModel):
+    id: str
+    number: int
+    date: str
+    version: int
+    objectives: list[SessionObjective] = []
+    note: str
+    unplanned_reason: str | None = None
+    session_limit: int | None = None
+    created_at: str
+
+
+class VersionRecord(BaseModel):
+    version: int
+    state: str
+    created_at: str
+    reason: str | None = None
+
+
+class PlanRecord(BaseModel):
+    """Everything about one plan version, for reading and for other programs."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_: str = Field(RECORD_SCHEMA, alias="schema")
+    plan: str
+    client: str
+    version: VersionRecord
+    requires_supervisor: bool
+    supervisor: str | None = None
+    session_limit: int | None = None
+    client_info: ClientInfo
+    document: PlanDoc
+    signatures: list[SignatureRecord]
+    lint: list[str]
+    sessions: list[SessionRecord]
+    versions: list[VersionRecord]
+
+
+def build_record(c: Conn, plan_id: int, version: int | None = None) -> PlanRecord:
+    from planwise.store import lint as lint_mod
+    from planwise.store import sessions
+    from planwise.store.clients import get_client
+    from planwise.store.plans import get_plan, load_doc_for
+
+    plan = get_plan(c, plan_id)
+    doc = load_doc_for(c, plan_id, version)
+    v = c.one("SELECT pv.*, st.state FROM plan_versions pv JOIN plan_version_state st ON "
+              "st.version_id = pv.id WHERE pv.plan_id = ? AND pv.version = ?",
+              [plan_id, doc.version])
+    assert v is not None
+    sigs = c.query("SELECT role, name, signed_at, forced FROM signatures WHERE version_id = ? "
+                   "ORDER BY id", [v["id"]])
+    versions = c.query("SELECT pv.version, st.state, pv.created_at, pv.reason FROM "
+                       "plan_versions pv JOIN plan_version_state st ON st.version_id = pv.id "
+                       "WHERE pv.plan_id = ? ORDER BY pv.version", [plan_id])
+    return PlanRecord(
+        schema=RECORD_SCHEMA, plan=ids.fmt("plan", plan_id),
+        client=ids.fmt("client", plan["client_id"]),
+        version=VersionRecord(version=v["version"], state=v["state"],
+                              created_at=v["created_at"], reason=v["reason"]),
+        requires_supervisor=bool(plan["requires_supervisor"]), supervisor=plan["supervisor"],
+        session_limit=sessions.session_limit(c, plan),
+        client_info=get_client(c, plan["client_id"]), document=doc,
+        signatures=[SignatureRecord(role=s["role"], name=s["name"], signed_at=s["signed_at"],
+                                    forced=bool(s["forced"])) for s in sigs],
+        lint=[str(f).replace("\t", " ") for f in lint_mod.lint_version(c, plan, v)],
+        sessions=[SessionRecord.model_validate(s) for s in
+                  sessions.as_json(sessions.list_sessions(c, plan_id))],
+        versions=[VersionRecord.model_validate(x) for x in versions])
+
+
+def render_json(rec: PlanRecord) -> str:
+    return json.dumps(rec.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
+
+
+# --- markdown ---------------------------------------------------------------------------
+
+def _md(text: Any) -> str:
+    """One line of user text, safe in a markdown list or table."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _origin(item: PlanItem) -> str:
+    if item.origin == "proposed_rejected":
+        return f" *(rejected: {_md(item.rejection_reason or '')})*"
+    return {"proposed_edited": " *(edited)*", "added": " *(added)*"}.get(item.origin or "", "")
+
+
+def _info(info: ClientInfo) -> list[str]:
+    out = ["## Current information", ""]
+    facts = [("Date of birth", info.date_of_birth), ("Pronouns", info.pronouns),
+             ("Phone", info.contact.phone), ("Email", info.contact.email),
+             ("Address", info.contact.address), ("Preferred contact", info.contact.preferred)]
+    out += [f"- {k}: {_md(v)}" for k, v in facts if v]
+    if not any(v for _, v in facts):
+        out.append("- Contact details: none recorded")
+    sections: list[tuple[str, list[str]]] = [
+        ("Emergency contacts", [", ".join(_md(x) for x in (e.name, e.relationship, e.phone) if x)
+                                for e in info.emergency_contacts]),
+        ("Community care providers", [", ".join(_md(x) for x in (p.name, p.role,
+                                                                   p.organisation, p.phone) if x)
+                                      for p in info.care_providers]),
+        ("Past diagnoses", [_md(d.description) + (f" ({_md(d.code)})" if d.code else "")
+                            + (f", {_md(d.when)}" if d.when else "")
+                            for d in info.past_diagnoses]),
+        ("Past treatment", ["; ".join(_md(x) for x in (t.description, t.provider, t.when,
+                                                        t.outcome) if x)
+                            for t in info.past_treatment]),
+    ]
+    for title, lines in sections:
+        out += ["", f"### {title}", ""]
+        out += [f"- {x}" for x in lines] if lines else ["- none recorded"]
+    if info.notes:
+        out += ["", "### Notes", "", _md(info.notes)]
+    return out
+
+
+def _objective(o: ObjectiveItem, g: GoalItem) -> list[str]:
+    names = {i.key: i.text for i in g.interventions}
+    out = [f"- **{_md(o.text)}** `{o.key}`{_origin(o)}"]
+    out += [f"  - Client task: {_md(t)}" for t in o.client_tasks]
+    out.append(f"  - Measure: {_md(o.measure)}")
+    for k in o.interventions:
+        out.append(f"  - Therapist intervention: {_md(names.get(k, k))}")
+    out.append(f"  - Anticipated: {o.anticipated or 'not set'}; actual: {o.actual or '-'}; "
+               f"status: {o.status.replace('_', ' ')}")
+    return out
+
+
+def render_markdown(rec: PlanRecord) -> str:
+    d, info = rec.document, rec.client_info
+    v = rec.version
+    out = [f"# Treatment plan {rec.plan}, version {v.version} ({v.state.replace('_', ' ')})", "",
+           f"- Client: {_md(info.name)} ({rec.client})",
+           f"- Start date: {d.start_date}; review date: {d.review_date or 'not set'}",
+           f"- Risk level: {d.risk_level}",
+           f"- Version {v.version} created {v.created_at}"
+           + (f"; reason: {_md(v.reason)}" if v.reason else ""),
+           "", "## Trauma and significant events", ""]
+    if info.significant_events:
+        for e in info.significant_events:
+            when = f"{e.date}: " if e.date else ""
+            rec_ = f" (recorded {e.recorded})" if e.recorded else ""
+            out.append(f"- {when}{_md(e.text)}{rec_}")
+    else:
+        out.append("- none recorded")
+    out += [""] + _info(info)
+    out += ["", "## Problems, goals and objectives"]
+    if not d.problems:
+        out += ["", "- none"]
+    for p in d.problems:
+        out += ["", f"### {p.condition.replace('_', ' ')} ({p.severity}){_origin(p)}"]
+        for g in p.goals:
+            out += ["", f"#### Goal: {_md(g.text)}{_origin(g)}", "", "Objectives:", ""]
+            for o in g.objectives:
+                out += _objective(o, g)
+            out += ["", "Interventions:", ""]
+            out += [f"- {_md(i.text)} ({i.modality}){_origin(i)}" for i in g.interventions] \
+                or ["- none"]
+    out += ["", "## Treatment", ""]
+    t = d.treatment
+    if t is None:
+        out.append("- none set")
+    else:
+        out += [f"- Modalities: {', '.join(t.modalities)}{_origin(t)}",
+                f"- Length: {t.sessions_min} to {t.sessions_max} sessions, "
+                f"{t.frequency_per_week} a week",
+                f"- Level of care: {t.level_of_care.replace('_', ' ')}",
+                f"- Review every {t.review_weeks} weeks; next review {d.review_date or 'not set'}"]
+    out.append(f"- Sessions authorised by the payer: {rec.session_limit or 'not recorded'}; "
+               f"recorded so far: {len(rec.sessions)}")
+    for title, lines in (
+        ("Referrals", [f"- {r.kind.replace('_', ' ')} ({r.urgency}): {_md(r.reason)}{_origin(r)}"
+                       for r in d.referrals]),
+        ("Assessments", [f"- {a.instrument}: {_md(a.reason)}{_origin(a)}"
+                         for a in d.assessments]),
+        ("Warnings", [f"- {w.kind.replace('_', ' ')}: {_md(w.message)}{_origin(w)}"
+                      for w in d.warnings]),
+    ):
+        out += ["", f"## {title}", ""] + (lines or ["- none"])
+    out += ["", "## SMART check", ""]
+    out += [f"- {_md(x)}" for x in rec.lint] or ["- no problems"]
+    out += ["", "## Sessions", ""]
+    if not rec.sessions:
+        out.append("- none recorded")
+    for s in rec.sessions:
+        objs = ", ".join(f"`{o.key}` {'-' if o.rating is None else f'{o.rating}/10'}"
+                         for o in s.objectives)
+        what = objs or f"unplanned: {_md(s.unplanned_reason or '')}"
+        out.append(f"- Session {s.number}, {s.date} (version {s.version}): {what}. "
+                   f"{_md(s.note)}")
+    out += ["", "## Signatures", ""]
+    out += [f"- {s.role}: {_md(s.name)}, {s.signed_at}"
+            + (" (signed although the SMART check found problems)" if s.forced else "")
+            for s in rec.signatures] or ["- not signed"]
+    if rec.requires_supervisor:
+        out.append(f"- Supervisor's signature required ({_md(rec.supervisor or '')})")
+    out += ["", "## Versions", ""]
+    out += [f"- Version {x.version}: {x.state.replace('_', ' ')}, {x.created_at}"
+            + (f"; {_md(x.reason)}" if x.reason else "") for x in rec.versions]
+    return "\n".join(out) + "\n"
+
+
+# --- files ------------------------------------------------------------------------------
+
+def write_private(path: str, text: str) -> None:
+    """Write text to path with mode 0600 (an existing file is replaced and made 0600)."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a folder, not a file", file=path)
+    if not p.parent.is_dir():
+        raise InputError("the folder does not exist", file=path)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc.__class__.__name__}",
+                         file=path) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)

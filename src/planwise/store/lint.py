@@ -1,0 +1,191 @@
+"""SMART lint of a plan's objectives (`planwise plan lint`, and the check before `plan sign`).
+
+`lint_doc` is a pure function over a plan document; `lint_plan` reads a stored
+version and supplies what the document alone does not know (the minimum weeks
+of each proposed objective, the instrument names). Rejected objectives, and
+objectives under a rejected goal or problem, are skipped (for R, a rejected
+goal or problem is itself the failure of the objectives still hanging under it).
+
+The letters (docs/store.md, "SMART lint"):
+
+- S: every client task names an observable behaviour: at least 4 words and an
+  action verb from `ACTION_VERBS` (write, complete, attend, rate, ...).
+- M: the measure has a number (a digit or a number word such as "three",
+  "daily", "weekly", the same words `knowledge check` accepts) or names an
+  instrument (PHQ-9, GAD-7, ...).
+- A: the anticipated date is at least 1 week after the plan's start date, and,
+  for an objective the engine proposed, not sooner than its knowledge target
+  (start date + the objective's target weeks).
+- R: the objective hangs under a goal and a problem that are not rejected, and
+  is linked to at least one therapist intervention of its goal that is not
+  rejected.
+- T: it has an anticipated date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from planwise.store.models import PlanDoc, PlanItem
+
+if TYPE_CHECKING:
+    from planwise.store.db import Conn
+
+MIN_ACTION_WORDS = 4  # as planwise.kb.quality.MIN_ACTION_WORDS
+MIN_WEEKS = 1
+LETTERS = "SMART"
+
+_NUMBER_WORDS = re.compile(  # as planwise.kb.quality._NUMBER_WORDS
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|half|twice|daily|weekly|"
+    r"every|each|all|none|no)\b", re.IGNORECASE)
+
+# Observable actions a client can be seen (or shown) to do. Verbs of inner states
+# ("understand", "feel", "know", "be") are deliberately absent.
+ACTION_VERBS = frozenset("""
+    agree answer apply approach arrange ask attend book bring build call carry catch challenge
+    change check choose claim collect come compare complete contact count cut delay describe
+    discuss do drink eat enter exercise fill find follow get give go hold identify invite join
+    keep leave limit list log look make meet name note notice phone pick plan postpone practise
+    practice prepare read reach record reduce refuse remove repeat report restart return
+    review rate say schedule score see set share show sign sleep spend stay stop take talk tell
+    tick track try turn use visit wake walk wear write
+""".split())
+
+
+@dataclass(frozen=True)
+class Finding:
+    objective: str     # the objective's key
+    letter: str        # S, M, A, R or T
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.objective}\t{self.letter}\t{self.message}"
+
+
+def observable(task: str) -> str | None:
+    """Why a client task is not an observable behaviour, or None when it is."""
+    words = [w.strip(".,;:()\"'").lower() for w in task.split()]
+    words = [w for w in words if w]
+    if len(words) < MIN_ACTION_WORDS:
+        return f"fewer than {MIN_ACTION_WORDS} words"
+    if not any(w in ACTION_VERBS for w in words):
+        return "no action verb (write, complete, attend, rate, ...)"
+    return None
+
+
+def measurable(measure: str, instruments: Iterable[str] = ()) -> bool:
+    if re.search(r"\d", measure) or _NUMBER_WORDS.search(measure):
+        return True
+    low = measure.lower()
+    return any(n and n.lower() in low for n in instruments)
+
+
+def _rejected(item: PlanItem) -> bool:
+    return item.origin == "proposed_rejected"
+
+
+def lint_doc(doc: PlanDoc, min_weeks: dict[str, int] | None = None,
+             instruments: Iterable[str] = ()) -> list[Finding]:
+    """SMART findings for every non-rejected objective, in document order.
+
+    `min_weeks` maps an objective key to its knowledge target weeks (proposed
+    objectives); others need MIN_WEEKS.
+    """
+    min_weeks = min_weeks or {}
+    names = list(instruments)
+    out: list[Finding] = []
+    for p in doc.problems:
+        for g in p.goals:
+            live_interventions = {i.key for i in g.interventions if not _rejected(i)}
+            for o in g.objectives:
+                if _rejected(o):
+                    continue
+                key = o.key or "?"
+
+                def add(letter: str, message: str, key: str = key) -> None:
+                    out.append(Finding(key, letter, message))
+
+                for n, task in enumerate(o.client_tasks, 1):
+                    why = observable(task)
+                    if why:
+                        add("S", f"client task {n} is not an observable behaviour: {why}")
+                if not measurable(o.measure, names):
+                    add("M", "the measure has no number and names no instrument")
+                if o.anticipated is not None:
+                    weeks = max(MIN_WEEKS, min_weeks.get(key, MIN_WEEKS))
+                    earliest = doc.start_date + dt.timedelta(weeks=weeks)
+                    if o.anticipated < earliest:
+                        add("A", f"anticipated {o.anticipated} is sooner than {earliest} "
+                                 f"(start date + {weeks} week{'s' if weeks != 1 else ''})")
+                if _rejected(p):
+                    add("R", f"its problem {p.key} is rejected")
+                elif _rejected(g):
+                    add("R", f"its goal {g.key} is rejected")
+                if not any(k in live_interventions for k in o.interventions):
+                    add("R", "linked to no therapist intervention of its goal that is not "
+                             "rejected")
+                if o.anticipated is None:
+                    add("T", "no anticipated completion date")
+    return out
+
+
+def _min_weeks(c: Conn, plan: dict[str, object], rows: list[dict[str, object]]
+               ) -> dict[str, int]:
+    """Knowledge target weeks of proposed objectives: proposal's anticipated - intake date."""
+    if plan.get("intake_id") is None:
+        return {}
+    intake = c.one("SELECT date FROM intakes WHERE id = ?", [plan["intake_id"]])
+    if intake is None:
+        return {}
+    start = dt.date.fromisoformat(intake["date"])
+    out: dict[str, int] = {}
+    for r in rows:
+        if r["kind"] != "objective" or r["proposed"] is None:
+            continue
+        anticipated = json.loads(str(r["proposed"])).get("anticipated")
+        if anticipated:
+            out[str(r["key"])] = (dt.date.fromisoformat(anticipated) - start).days // 7
+    return out
+
+
+def instrument_names() -> list[str]:
+    from planwise.instruments import load_instruments
+
+    return [n for i in load_instruments().values() for n in (i.name, i.id)]
+
+
+def lint_version(c: Conn, plan: dict[str, object], version_row: dict[str, object]
+                 ) -> list[Finding]:
+    """Lint a stored version (rows from plan_versions); usable inside a transaction."""
+    from planwise.store.plans import doc_from_rows, version_rows
+
+    rows = version_rows(c, int(version_row["id"]))  # type: ignore[call-overload]
+    doc = doc_from_rows(plan, version_row, rows)  # type: ignore[arg-type]
+    return lint_doc(doc, _min_weeks(c, plan, rows), instrument_names())
+
+
+def lint_plan(c: Conn, plan_id: int, version: int | None = None) -> list[Finding]:
+    from planwise.errors import InputError
+    from planwise.store import ids
+    from planwise.store.plans import current_version, get_plan
+
+    plan = get_plan(c, plan_id)
+    v: dict[str, Any] | None
+    if version is None:
+        v = current_version(c, plan_id)
+    else:
+        v = c.one("SELECT * FROM plan_versions WHERE plan_id = ? AND version = ?",
+                  [plan_id, version])
+        if v is None:
+            raise InputError(f"{ids.fmt('plan', plan_id)} has no version {version}")
+    return lint_version(c, plan, v)
+
+
+def summary(findings: list[Finding]) -> str:
+    n = len(findings)
+    return f"{n} problem{'' if n == 1 else 's'}"
