@@ -11,11 +11,12 @@ from click.testing import CliRunner
 
 from planwise.cli.client_cmds import client_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
+from planwise.cli.session_cmds import session_group
 
 
 def commands() -> list[tuple[list[str], click.Command]]:
     out: list[tuple[list[str], click.Command]] = [(["audit"], audit_cmd)]
-    for group in (client_group, plan_group):
+    for group in (client_group, plan_group, session_group):
         out.append(([group.name or ""], group))
         for name, cmd in group.commands.items():
             out.append(([group.name or "", name], cmd))
@@ -35,8 +36,16 @@ def test_help_does_not_import_store() -> None:
     code = ("import sys; from planwise.cli import cli; "
             "from click.testing import CliRunner; CliRunner().invoke(cli, ['plan', '--help']); "
             "CliRunner().invoke(cli, ['client', '--help']); "
+            "CliRunner().invoke(cli, ['session', '--help']); "
             "print(sorted(m for m in sys.modules if m.startswith(('sqlite_utils', "
             "'planwise.store', 'textual', 'durable'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_top_level_audit_and_session_registered() -> None:
+    from planwise.cli import cli
+
+    assert cli.commands["audit"] is audit_cmd
+    assert cli.commands["session"] is session_group

@@ -106,6 +106,8 @@ def diff_versions(c: Conn, plan_id: int, v1: int, v2: int) -> PlanDiff:
 
 
 def _short(value: Any, limit: int = 120) -> str:
+    if value is None:
+        return "(none)"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

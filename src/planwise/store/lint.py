@@ -73,9 +73,20 @@ def observable(task: str) -> str | None:
     words = [w for w in words if w]
     if len(words) < MIN_ACTION_WORDS:
         return f"fewer than {MIN_ACTION_WORDS} words"
-    if not any(w in ACTION_VERBS for w in words):
+    if not any(_is_action(w) for w in words):
         return "no action verb (write, complete, attend, rate, ...)"
     return None
+
+
+def _is_action(word: str) -> bool:
+    """An action verb, also in the third person ("spends", "watches", "tries")."""
+    if word in ACTION_VERBS:
+        return True
+    if word.endswith("ies"):
+        return word[:-3] + "y" in ACTION_VERBS
+    if word.endswith("es") and word[:-2] in ACTION_VERBS:
+        return True
+    return word.endswith("s") and word[:-1] in ACTION_VERBS
 
 
 def measurable(measure: str, instruments: Iterable[str] = ()) -> bool:

@@ -1,0 +1,178 @@
+"""`plan export --format markdown|json` (0600 files), `plan diff`, migrations 3 and 4."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from planwise.store import SCHEMA_VERSION, Store
+from planwise.store.db import migrate
+from tests.test_store_helpers import EXAMPLE, Runner
+
+CLIENT_TOML = """
+schema = "planwise.client/1"
+id = "C1"
+name = "Jo Example"
+pronouns = "they/them"
+[contact]
+phone = "555-0100"
+[[emergency_contacts]]
+name = "Sam Example"
+relationship = "sibling"
+phone = "555-0101"
+[[care_providers]]
+name = "Dr Green"
+role = "GP"
+[[past_diagnoses]]
+description = "Depressive episode"
+code = "F32.1"
+when = "2019"
+[[past_treatment]]
+description = "CBT, 12 sessions"
+outcome = "helpful"
+[[significant_events]]
+text = "Lost job after 10 years"
+date = 2026-09-01
+"""
+
+
+@pytest.fixture()
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    r = Runner(tmp_path, monkeypatch)
+    r.ok("client", "add", "--name", "Jo Example")
+    (tmp_path / "c1.toml").write_text(CLIENT_TOML)
+    r.ok("client", "edit", "C1", "--file", str(tmp_path / "c1.toml"))
+    r.ok("client", "intake", "C1", str(EXAMPLE))
+    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
+    return r
+
+
+def revise(run: Runner, tmp_path: Path) -> dict[str, str]:
+    """Sign v1, then make v2: a goal edited, a referral rejected, an objective added."""
+    run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "A. Clinician")
+    doc = tomllib.loads(run.ok("plan", "export", "P1"))
+    goal = doc["problems"][1]["goals"][0]
+    goal["text"] = "Do more of what matters"
+    ref = doc["referrals"][0]
+    ref["origin"], ref["rejection_reason"] = "proposed_rejected", "already sees the GP"
+    goal["objectives"].append({"text": "Walk", "client_tasks": ["Walk for 20 minutes daily"],
+                               "measure": "5 walks a week", "interventions":
+                               [goal["interventions"][0]["key"]],
+                               "anticipated": doc["start_date"] + dt.timedelta(weeks=6)})
+    doc["review_date"] = doc["start_date"] + dt.timedelta(weeks=4)
+    (tmp_path / "p.toml").write_text(tomli_w.dumps(doc))
+    run.ok("plan", "import", "P1", str(tmp_path / "p.toml"), "--reason",
+           "client chose walking")
+    return {"goal": goal["key"], "referral": ref["key"]}
+
+
+def test_markdown_has_everything_in_order(run: Runner, tmp_path: Path) -> None:
+    revise(run, tmp_path)
+    run.ok("session", "add", "P1", "--date", "2026-12-06", "--objective",
+           "depression.activity.monitor:5", "--note", "Log reviewed")
+    md = run.ok("plan", "export", "P1", "--format", "markdown")
+    heads = [ln for ln in md.splitlines() if ln.startswith("## ")]
+    assert heads[:3] == ["## Trauma and significant events", "## Current information",
+                         "## Problems, goals and objectives"]
+    for text in ("version 2 (draft)", "reason: client chose walking", "Lost job after 10 years",
+                 "Sam Example, sibling, 555-0101", "Dr Green, GP", "Depressive episode (F32.1)",
+                 "CBT, 12 sessions", "they/them", "Do more of what matters", "*(edited)*",
+                 "*(rejected: already sees the GP)*", "*(added)*", "Client task:", "Measure:",
+                 "Therapist intervention:", "Anticipated: 2026-12-", "status: open",
+                 "## Treatment", "sessions, 1 a week", "Level of care: outpatient",
+                 "Review every 6 weeks", "Sessions authorised by the payer: 12",
+                 "## Referrals", "## Warnings", "## Signatures", "- not signed",
+                 "Session 1, 2026-12-06", "Version 1: signed", "Version 2: draft"):
+        assert text in md, text
+    assert md.index("Lost job") < md.index("## Problems")
+    v1 = run.ok("plan", "export", "P1", "--format", "markdown", "--version", "1")
+    assert "therapist: A. Clinician, 20" in v1 and "version 1 (signed)" in v1
+
+
+def test_json_is_the_full_record(run: Runner, tmp_path: Path) -> None:
+    revise(run, tmp_path)
+    rec = json.loads(run.ok("plan", "export", "P1", "--format", "json", "--version", "1"))
+    assert rec["schema"] == "planwise.plan-record/1" and rec["plan"] == "P1"
+    assert rec["version"]["state"] == "signed"
+    assert rec["signatures"][0]["role"] == "therapist" and rec["signatures"][0]["forced"] is False
+    assert rec["client_info"]["significant_events"][0]["text"] == "Lost job after 10 years"
+    assert rec["document"]["problems"] and rec["document"]["treatment"]["sessions_min"] > 0
+    assert rec["session_limit"] == 12 and rec["lint"] == []
+    assert [v["version"] for v in rec["versions"]] == [1, 2]
+    cur = json.loads(run.ok("plan", "export", "P1", "--format", "json"))
+    assert cur["version"]["reason"] == "client chose walking"
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json", "toml"])
+def test_output_file_is_private(run: Runner, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"p1.{fmt}"
+    out.write_text("old")
+    out.chmod(0o644)
+    assert run.ok("plan", "export", "P1", "--format", fmt, "--output", str(out)) == \
+        f"P1 written to {out}"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert out.read_text() == run.ok("plan", "export", "P1", "--format", fmt) + "\n"
+    fresh = tmp_path / "fresh.md"
+    run.ok("plan", "export", "P1", "--format", fmt, "--output", str(fresh))
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+def test_export_bad_input(run: Runner, tmp_path: Path) -> None:
+    assert "folder does not exist" in run.fails("plan", "export", "P1", "--format", "markdown",
+                                                "--output", str(tmp_path / "no" / "p.md"))
+    assert "no version 5" in run.fails("plan", "export", "P1", "--format", "json",
+                                       "--version", "5")
+    code, _, err = run.invoke("plan", "export", "P1", "--format", "pdf")
+    assert code == 2 and "pdf" in err
+
+
+def test_diff(run: Runner, tmp_path: Path) -> None:
+    keys = revise(run, tmp_path)
+    out = run.ok("plan", "diff", "P1", "1", "2")
+    lines = out.splitlines()
+    assert lines[0] == "P1: version 1 -> version 2"
+    assert "version 2 reason: client chose walking" in lines
+    assert any(ln.startswith("~ review_date: ") for ln in lines)
+    assert f"~ goal {keys['goal']}" in lines
+    assert any("text:" in ln and "Do more of what matters" in ln for ln in lines)
+    assert f"~ referral {keys['referral']}" in lines
+    assert "    origin: proposed_accepted -> proposed_rejected" in lines
+    assert "    rejection_reason: (none) -> already sees the GP" in lines
+    assert any(ln.startswith("+ objective added.objective.1 (added): Walk") for ln in lines)
+    data = json.loads(run.ok("plan", "diff", "P1", "v1", "v2", "--format", "json"))
+    changed = {i["key"]: i for i in data["items"]}
+    assert changed[keys["goal"]]["fields"]["origin"] == {"old": "proposed_accepted",
+                                                         "new": "proposed_edited"}
+    assert data["reasons"] == {"2": "client chose walking"}
+    # backwards: the added objective is removed
+    assert "- objective added.objective.1" in run.ok("plan", "diff", "P1", "2", "1")
+    assert run.ok("plan", "diff", "P1", "1", "1").endswith("no changes")
+    assert "no version 3" in run.fails("plan", "diff", "P1", "1", "3")
+    assert "a version is a number" in run.fails("plan", "diff", "P1", "one", "2")
+
+
+def test_migrates_signed_plan_from_version_2(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    assert migrate(raw, upto=2) == 2
+    raw.executescript("""
+        INSERT INTO clients (name, created_at, updated_at) VALUES ('X', 't', 't');
+        INSERT INTO plans (client_id, created_at) VALUES (1, 't');
+        INSERT INTO plan_versions (plan_id, version, start_date, risk_level, created_at)
+            VALUES (1, 1, '2026-01-01', 'low', 't');
+        INSERT INTO signatures (version_id, role, name, signed_at) VALUES (1, 'therapist', 'T', 't');
+    """)
+    raw.close()
+    assert SCHEMA_VERSION >= 4
+    with Store(path).connect() as c:
+        assert c.query("SELECT max(version) v FROM schema_version") == [{"v": SCHEMA_VERSION}]
+        assert c.query("SELECT role, forced FROM signatures") == [{"role": "therapist",
+                                                                   "forced": 0}]
+        assert {"sessions", "session_objectives"} <= set(c.db.table_names())
