@@ -23,18 +23,52 @@ from planwise.cli.session_cmds import session_group
 from planwise.errors import PlanwiseError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="planwise")
-def cli() -> None:
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="PLANWISE_DB",
+              help="Database for the interface (default: planwise.db in the user data folder).")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False),
+              help="Therapist profile (TOML) for the interface.")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None, profile_path: str | None) -> None:
     """planwise: from screening and assessment to an explained treatment plan.
+
+    Without a command, opens the terminal interface on the default database.
 
     \b
     Example:
+        planwise
+        planwise demo
         planwise recommend examples/depression-alcohol.toml
         planwise explain examples/depression-alcohol.toml
     """
+    if ctx.invoked_subcommand is None:
+        from pathlib import Path
+
+        from planwise.tui import run
+
+        run(Path(db_path) if db_path else None, profile_path=profile_path)
 
 
+@click.command("demo")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False),
+              help="Therapist profile (TOML) for the demo.")
+def demo_cmd(profile_path: str | None) -> None:
+    """Open the interface on a temporary database of clearly fictional clients.
+
+    The database is deleted when the interface closes.
+
+    \b
+    Example:
+        planwise demo
+    """
+    from planwise.tui import run
+
+    run(None, demo=True, profile_path=profile_path)
+
+
+cli.add_command(demo_cmd)
 cli.add_command(recommend_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(knowledge_group)

@@ -1,0 +1,21 @@
+"""The terminal interface (Textual). Nothing outside this package imports Textual.
+
+    run(db_path=None, demo=False)   open the app on a database (or a seeded demo one)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | None = None,
+        knowledge_dirs: tuple[str, ...] = ()) -> None:
+    from planwise.tui.app import PlanwiseApp
+    from planwise.tui.services import Services
+
+    services = Services.open(db_path, demo=demo, profile_path=profile_path,
+                             knowledge_dirs=knowledge_dirs)
+    try:
+        PlanwiseApp(services).run()
+    finally:
+        services.close()

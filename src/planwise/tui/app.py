@@ -1,0 +1,139 @@
+"""The planwise application: screens, global keys, the command palette."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from planwise.errors import PlanwiseError
+from planwise.tui import keymap
+from planwise.tui.messages import WorkFailed
+from planwise.tui.screens.caseload import CaseloadScreen
+from planwise.tui.screens.dialogs import TextPrompt
+from planwise.tui.screens.help import HelpScreen
+from planwise.tui.services import Services
+
+
+class PlanwiseApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "planwise"
+    BINDINGS = keymap.bindings("app")
+
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+        # Readable without truecolor: PLANWISE_THEME=ansi uses the terminal's own
+        # 16 colours; NO_COLOR is honoured by Textual itself.
+        theme = os.environ.get("PLANWISE_THEME", "")
+        if theme == "ansi":
+            self.theme = "ansi-dark"
+        elif theme:
+            self.theme = theme
+
+    def on_mount(self) -> None:
+        self.push_screen(CaseloadScreen())
+
+    # -- navigation used by every screen ------------------------------------------------
+    def open_client(self, client_id: int) -> None:
+        from planwise.tui.screens.client import ClientScreen
+
+        self.push_screen(ClientScreen(client_id))
+
+    def open_plan(self, plan_id: int) -> None:
+        from planwise.tui.screens.plan import PlanScreen
+
+        self.push_screen(PlanScreen(plan_id))
+
+    def open_intake_proposal(self, client_id: int, intake_id: int) -> None:
+        from planwise.tui.screens.proposal import ProposalScreen
+
+        self.push_screen(ProposalScreen.from_stored_intake(client_id, intake_id))
+
+    def new_intake(self, client_id: int) -> None:
+        from planwise.tui.screens.intake import IntakeScreen
+
+        self.push_screen(IntakeScreen(client_id))
+
+    def new_session(self, plan_id: int) -> None:
+        from planwise.tui.screens.session import SessionScreen
+
+        self.push_screen(SessionScreen(plan_id))
+
+    def edit_client_info(self, client_id: int) -> None:
+        from planwise.tui.screens.client_edit import ClientEditScreen
+
+        self.push_screen(ClientEditScreen(client_id))
+
+    def export_plan(self, plan_id: int) -> None:
+        from planwise.tui.screens.export import ExportDialog
+
+        self.push_screen(ExportDialog(plan_id))
+
+    def action_new_client(self) -> None:
+        def created(name: str | None) -> None:
+            if name:
+                self.create_client(name)
+
+        self.push_screen(TextPrompt("New client", placeholder="Full name",
+                                    note="Only the name now; add contacts and history on "
+                                         "the client's page (e)."), created)
+
+    @work(thread=True, exit_on_error=False, group="write")
+    def create_client(self, name: str) -> None:
+        client_id = self.services.add_client(name)
+        self.call_from_thread(self._client_created, client_id)
+
+    def _client_created(self, client_id: int) -> None:
+        self.notify(f"Client C{client_id} added.")
+        for screen in self.screen_stack:
+            if isinstance(screen, CaseloadScreen):
+                screen.action_refresh()
+        self.open_client(client_id)
+
+    def action_go_caseload(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    # -- help and palette ----------------------------------------------------------------
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        areas: list[str] = []
+        node = self.focused
+        while node is not None:
+            area = getattr(node, "HELP_AREA", None)
+            if area and area not in areas:
+                areas.append(area)
+            node = node.parent  # type: ignore[assignment]
+        screen_area = getattr(self.screen, "HELP_AREA", None)
+        if screen_area and screen_area not in areas:
+            areas.append(screen_area)
+        intro = getattr(self.screen, "HELP_TEXT", "")
+        self.push_screen(HelpScreen(areas, intro))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield SystemCommand("New client", "Add a client to the caseload", self.action_new_client)
+        yield SystemCommand("Caseload", "Back to the list of clients", self.action_go_caseload)
+        yield SystemCommand("Help", "The keys of the area in focus", self.action_help)
+        yield from getattr(screen, "palette_commands", lambda: [])()
+        yield from super().get_system_commands(screen)
+
+    # -- failures in workers never crash the interface ------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            if isinstance(error, PlanwiseError):
+                self.notify(str(error), title="Not saved", severity="error", timeout=8)
+            else:
+                self.notify(f"{error.__class__.__name__}: {error}", title="Internal error",
+                            severity="error", timeout=10)
+
+    @on(WorkFailed)
+    def work_failed(self, message: WorkFailed) -> None:
+        self.notify(message.text, severity="error", timeout=8)

@@ -1,0 +1,116 @@
+"""Every key binding, as data: one list per area of the interface.
+
+Each binding has an id (so a user keymap could rebind it) and a description
+(shown in the footer and in the F1 help of that area). Screens and widgets
+take their BINDINGS from here; nothing else defines keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    keys: str
+    action: str
+    description: str
+    show: bool = True
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.action, self.description, show=self.show,
+                       priority=self.priority, id=self.id)
+
+
+KEYMAP: dict[str, list[Key]] = {
+    "app": [
+        Key("app.help", "f1", "help", "Help"),
+        Key("app.quit", "ctrl+q", "quit", "Quit", priority=True),
+    ],
+    "caseload": [
+        Key("caseload.new_client", "n", "new_client", "New client"),
+        Key("caseload.open", "enter", "open_client", "Open"),
+        Key("caseload.search", "slash", "focus_search", "Search"),
+        Key("caseload.refresh", "f5", "refresh", "Refresh", show=False),
+    ],
+    "client": [
+        Key("client.back", "escape", "back", "Back"),
+        Key("client.new_intake", "i", "new_intake", "New intake"),
+        Key("client.open_plan", "p", "open_plan", "Plan"),
+        Key("client.new_session", "s", "new_session", "Session note"),
+        Key("client.edit", "e", "edit_info", "Edit info"),
+        Key("client.export", "x", "export_plan", "Export"),
+    ],
+    "intake": [
+        Key("intake.back", "escape", "back", "Back"),
+        Key("intake.next", "ctrl+n", "next_step", "Next step", priority=True),
+        Key("intake.previous", "ctrl+b", "previous_step", "Previous step", priority=True),
+        Key("intake.propose", "ctrl+r", "propose", "Proposal", priority=True),
+    ],
+    "instrument": [
+        Key("instrument.up", "up", "previous_item", "Previous item", show=False),
+        Key("instrument.down", "down", "next_item", "Next item", show=False),
+        Key("instrument.clear", "backspace", "clear_answer", "Clear answer"),
+    ],
+    "proposal": [
+        Key("proposal.back", "escape", "back", "Back"),
+        Key("proposal.accept", "a", "accept", "Accept"),
+        Key("proposal.reject", "r", "reject", "Reject"),
+        Key("proposal.edit", "e", "edit", "Edit"),
+        Key("proposal.add", "plus", "add", "Add"),
+        Key("proposal.why", "w", "why", "Why?"),
+        Key("proposal.answers", "c", "change_answers", "Change answers"),
+        Key("proposal.save", "ctrl+s", "save_plan", "Save as plan", priority=True),
+    ],
+    "plan": [
+        Key("plan.back", "escape", "back", "Back"),
+        Key("plan.edit", "e", "edit", "Edit"),
+        Key("plan.status", "t", "cycle_status", "Status"),
+        Key("plan.sign", "ctrl+g", "sign", "Sign", priority=True),
+        Key("plan.revise", "ctrl+r", "revise", "Revise", priority=True),
+        Key("plan.history", "h", "history", "History"),
+        Key("plan.export", "x", "export", "Export"),
+        Key("plan.why", "w", "why", "Why?"),
+    ],
+    "session": [
+        Key("session.back", "escape", "back", "Cancel"),
+        Key("session.save", "ctrl+s", "save", "Save", priority=True),
+    ],
+    "dialog": [
+        Key("dialog.cancel", "escape", "cancel", "Cancel"),
+    ],
+}
+
+
+def bindings(area: str) -> list[Binding]:
+    return [k.binding() for k in KEYMAP[area]]
+
+
+_NAMES = {"slash": "/", "plus": "+", "escape": "Esc", "enter": "Enter", "backspace": "Backspace",
+          "up": "Up", "down": "Down", "space": "Space", "tab": "Tab"}
+
+
+def display(keys: str) -> str:
+    """How a key reads in help: ctrl+n -> Ctrl+N, slash -> /, a -> a."""
+    out = []
+    for key in keys.split(","):
+        parts = key.strip().split("+")
+        shown = []
+        for p in parts:
+            if p in _NAMES:
+                shown.append(_NAMES[p])
+            elif len(p) == 1:
+                shown.append(p.upper() if len(parts) > 1 else p)
+            else:
+                shown.append(p.upper() if p[0] == "f" and p[1:].isdigit() else p.capitalize())
+        out.append("+".join(shown))
+    return " / ".join(out)
+
+
+def describe(area: str) -> list[tuple[str, str]]:
+    """(key, description) for the F1 help of an area."""
+    return [(display(k.keys), k.description) for k in KEYMAP.get(area, [])]

@@ -1,0 +1,1 @@
+"""The screens of planwise, one module per area."""

@@ -1,0 +1,117 @@
+"""The caseload: every client, search as you type, and what needs attention."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from planwise.tui import keymap
+from planwise.tui.messages import CaseloadLoaded
+from planwise.tui.services import CaseRow
+
+EMPTY_TEXT = (
+    "No clients yet.\n\n"
+    "Press [b]n[/b] to add your first client, then [b]i[/b] on the client to start an "
+    "intake: screening, the instruments it calls for, a suicide-risk assessment, and a "
+    "proposed plan you can accept, edit and sign.\n\n"
+    "To look around first, quit (Ctrl+Q) and run [b]planwise demo[/b]: fictional clients "
+    "in a temporary database. F1 shows the keys of whatever has focus."
+)
+
+RISK_SHOWN = {"high": "HIGH", "moderate": "moderate", "low": "low",
+              "unassessed": "UNASSESSED", "none": "-"}
+
+
+def row_cells(row: CaseRow) -> tuple[str, str, str, str, str]:
+    risk = RISK_SHOWN.get(row.risk or "", "-")
+    review = "-" if not row.review_date else ("DUE " if row.review_due else "") + row.review_date
+    if row.session_limit is None:
+        sessions = f"{row.sessions_used} (no limit)" if row.sessions_used else "-"
+    else:
+        left = row.sessions_left
+        sessions = f"{row.sessions_used}/{row.session_limit}, {left} left"
+    return row.ref, row.name, risk, review, sessions
+
+
+class CaseloadScreen(Screen[None]):
+    HELP_AREA = "caseload"
+    BINDINGS = keymap.bindings("caseload")
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="caseload-body"):
+            yield Input(placeholder="Search by name or id (C12)...", id="search")
+            yield DataTable(id="caseload", cursor_type="row", zebra_stripes=True)
+            yield Static(EMPTY_TEXT, id="empty")
+            yield Static("", id="count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "planwise"
+        self.sub_title = "Caseload"
+        table = self.query_one(DataTable)
+        table.add_column("Id", key="id", width=7)
+        table.add_column("Name", key="name", width=26)
+        table.add_column("Risk", key="risk", width=10)
+        table.add_column("Review", key="review", width=14)
+        table.add_column("Sessions", key="sessions")
+        self.query_one("#empty").display = False
+        self.load("")
+        table.focus()
+
+    @work(thread=True, exclusive=True, group="caseload")
+    def load(self, search: str) -> None:
+        rows, total = self.app.services.caseload(search)  # type: ignore[attr-defined]
+        self.post_message(CaseloadLoaded(rows, total, search))
+
+    @on(CaseloadLoaded)
+    def show_rows(self, message: CaseloadLoaded) -> None:
+        if message.search != self.query_one("#search", Input).value:
+            return  # an older keystroke's answer
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in message.rows:
+            table.add_row(*row_cells(row), key=str(row.client_id))
+        empty = message.total == 0 and not message.search
+        self.query_one("#empty").display = empty
+        table.display = not empty
+        shown = len(message.rows)
+        noun = "client" if message.total == 1 else "clients"
+        text = f"{message.total} {noun}"
+        if shown < message.total:
+            text = f"{shown} of {message.total} {noun} shown: type to narrow the search"
+        elif message.search:
+            text += f" matching {message.search!r}"
+        self.query_one("#count", Static).update(text)
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.load(event.value)
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected)
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.open_client(int(event.row_key.value))  # type: ignore[attr-defined]
+
+    def action_open_client(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            if key.value is not None:
+                self.app.open_client(int(key.value))  # type: ignore[attr-defined]
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_refresh(self) -> None:
+        self.load(self.query_one("#search", Input).value)
+
+    def action_new_client(self) -> None:
+        self.app.action_new_client()  # type: ignore[attr-defined]

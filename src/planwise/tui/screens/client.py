@@ -1,0 +1,148 @@
+"""One client: current information (trauma overview first), intakes, plans, sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from planwise.store.models import ClientInfo
+from planwise.tui import keymap
+
+
+def info_text(info: ClientInfo) -> str:
+    """The guide's current information, with the running trauma overview at the top."""
+    lines: list[str] = []
+    lines.append("[b]Trauma and significant events[/b]")
+    if info.significant_events:
+        for e in info.significant_events:
+            when = f"{e.date}: " if e.date else ""
+            lines.append(f"  - {when}{e.text}")
+    else:
+        lines.append("  (none recorded)")
+    contact = info.contact
+    bits = [b for b in (contact.phone, contact.email, contact.address) if b]
+    lines.append(f"[b]Contact[/b] {' | '.join(bits) if bits else '(none recorded)'}")
+    if info.emergency_contacts:
+        lines.append("[b]Emergency contacts[/b] " + "; ".join(
+            f"{e.name}{f' ({e.relationship})' if e.relationship else ''}"
+            f"{f' {e.phone}' if e.phone else ''}" for e in info.emergency_contacts))
+    else:
+        lines.append("[b]Emergency contacts[/b] (none recorded)")
+    if info.care_providers:
+        lines.append("[b]Care providers[/b] " + "; ".join(
+            f"{p.name}{f', {p.role}' if p.role else ''}" for p in info.care_providers))
+    if info.past_diagnoses:
+        lines.append("[b]Past diagnoses[/b] " + "; ".join(
+            f"{d.description}{f' ({d.code})' if d.code else ''}" for d in info.past_diagnoses))
+    if info.past_treatment:
+        lines.append("[b]Past treatment[/b] " + "; ".join(
+            f"{t.description}{f', {t.outcome}' if t.outcome else ''}"
+            for t in info.past_treatment))
+    return "\n".join(lines)
+
+
+class ClientScreen(Screen[None]):
+    HELP_AREA = "client"
+    BINDINGS = keymap.bindings("client")
+    HELP_TEXT = ("Enter on an intake reviews its proposal; on a plan opens the plan editor. "
+                 "i starts a new intake.")
+
+    def __init__(self, client_id: int) -> None:
+        super().__init__()
+        self.client_id = client_id
+        self.overview: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="client-info-box"):
+            yield Static("Loading...", id="client-info")
+        yield Static("Records (Enter to open)", classes="section-title")
+        yield OptionList(id="records")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "planwise"
+        self.sub_title = f"Client C{self.client_id}"
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="client")
+    def load(self) -> None:
+        overview = self.app.services.client_overview(self.client_id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show, overview)
+
+    def show(self, overview: dict[str, Any]) -> None:
+        self.overview = overview
+        info: ClientInfo = overview["info"]
+        self.sub_title = f"C{self.client_id} {info.name}"
+        self.query_one("#client-info", Static).update(info_text(info))
+        records = self.query_one("#records", OptionList)
+        records.clear_options()
+        options: list[Option] = []
+        for plan in reversed(overview["plans"]):
+            v = plan["versions"][-1]
+            signed = ", ".join(s["role"] for s in v["signatures"]) or "unsigned"
+            used = len(plan["sessions"])
+            options.append(Option(
+                f"Plan P{plan['id']} v{v['version']} ({v['state']}; {signed}); "
+                f"review {v['review_date'] or '-'}; {used} session(s)", id=f"plan:{plan['id']}"))
+        for intake in reversed(overview["intakes"]):
+            scores = ", ".join(f"{s['instrument']} {s['total']}" for s in intake["scores"])
+            options.append(Option(f"Intake I{intake['id']} {intake['date']}: {scores or '-'}",
+                                  id=f"intake:{intake['id']}"))
+        if not options:
+            options.append(Option("No intakes yet: press i to start one.", id="none",
+                                  disabled=True))
+        records.add_options(options)
+        records.focus()
+
+    @on(OptionList.OptionSelected, "#records")
+    def open_record(self, event: OptionList.OptionSelected) -> None:
+        kind, _, ref = (event.option.id or "").partition(":")
+        if kind == "plan":
+            self.app.open_plan(int(ref))  # type: ignore[attr-defined]
+        elif kind == "intake":
+            self.app.open_intake_proposal(self.client_id, int(ref))  # type: ignore[attr-defined]
+
+    def _latest_plan(self) -> int | None:
+        if self.overview and self.overview["plans"]:
+            return int(self.overview["plans"][-1]["id"])
+        return None
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_new_intake(self) -> None:
+        self.app.new_intake(self.client_id)  # type: ignore[attr-defined]
+
+    def action_open_plan(self) -> None:
+        plan = self._latest_plan()
+        if plan is None:
+            self.notify("No plan yet: start an intake (i) and save its proposal as a plan.")
+        else:
+            self.app.open_plan(plan)  # type: ignore[attr-defined]
+
+    def action_new_session(self) -> None:
+        plan = self._latest_plan()
+        if plan is None:
+            self.notify("A session note needs a plan: its objectives justify the session.")
+        else:
+            self.app.new_session(plan)  # type: ignore[attr-defined]
+
+    def action_edit_info(self) -> None:
+        self.app.edit_client_info(self.client_id)  # type: ignore[attr-defined]
+
+    def action_export_plan(self) -> None:
+        plan = self._latest_plan()
+        if plan is None:
+            self.notify("No plan to export yet.")
+        else:
+            self.app.export_plan(plan)  # type: ignore[attr-defined]
