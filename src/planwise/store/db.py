@@ -208,6 +208,20 @@ BEGIN SELECT RAISE(ABORT, 'planwise: session notes are append-only'); END;
 CREATE TRIGGER session_objectives_no_delete BEFORE DELETE ON session_objectives
 BEGIN SELECT RAISE(ABORT, 'planwise: session notes are append-only'); END;
 """),
+    (5, """
+-- Work in progress in the interface (an intake being filled in, proposal
+-- decisions, plan edits, a session note being written), saved as it is made so
+-- that a dropped connection loses nothing. Not clinical records: replaced on
+-- every save and deleted when the work is saved for real or discarded.
+CREATE TABLE drafts (
+    kind TEXT NOT NULL CHECK (kind IN ('intake', 'proposal', 'plan', 'session', 'client')),
+    key TEXT NOT NULL,
+    client_id INTEGER REFERENCES clients (id),
+    payload TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
