@@ -12,6 +12,7 @@ from planwise.store.models import ClientDoc, ClientInfo
 from planwise.store.tomlio import dump_toml, load_doc
 
 if TYPE_CHECKING:
+    from planwise.intake_io import ScoredIntake
     from planwise.kb.loader import KnowledgeBase
 
 
@@ -82,11 +83,25 @@ def add_intake(c: Conn, client_id: int, intake_file: str, kb: KnowledgeBase | No
                ) -> int:
     """Validate and score an intake file and store it for the client; returns its id."""
     from planwise.intake_io import load_intake
+
+    return store_scored_intake(c, client_id, load_intake(intake_file, _kb(kb)))
+
+
+def add_intake_data(c: Conn, client_id: int, data: dict[str, Any],
+                    kb: KnowledgeBase | None = None) -> int:
+    """The same for an intake held in memory (the terminal interface's form)."""
+    from planwise.intake_io import intake_from_data
+
+    return store_scored_intake(c, client_id, intake_from_data(data, _kb(kb)))
+
+
+def _kb(kb: KnowledgeBase | None) -> KnowledgeBase:
     from planwise.kb.loader import load_knowledge
 
-    if kb is None:
-        kb = load_knowledge([])
-    scored = load_intake(intake_file, kb)
+    return kb if kb is not None else load_knowledge([])
+
+
+def store_scored_intake(c: Conn, client_id: int, scored: ScoredIntake) -> int:
     data = scored.intake.model_dump(mode="json", by_alias=True)
     scores = [s.model_dump(mode="json") for s in scored.scores]
     with c.transaction():

@@ -356,6 +356,14 @@ def _resolve(doc: PlanDoc, current: list[dict[str, Any]], file: str) -> list[dic
 def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None) -> tuple[int, bool]:
     """Apply an edited plan file. Returns (version, changed). Nothing changes on error."""
     doc: PlanDoc = load_doc(PlanDoc, file)
+    return save_doc(c, plan_id, doc, reason, source=file)
+
+
+def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
+             source: str = "<plan>") -> tuple[int, bool]:
+    """Apply an edited plan document (from a file or the interface). Returns (version,
+    changed). A signed version is never changed: a revision with a reason makes the next."""
+    file = source
     if doc.plan.upper() != ids.fmt("plan", plan_id):
         raise InputError(f"this file is for plan {doc.plan}, not {ids.fmt('plan', plan_id)}",
                          file=file, field="plan")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ KEYMAP: dict[str, list[Key]] = {
 }
 
 
-def bindings(area: str) -> list[Binding]:
+def bindings(area: str) -> list[BindingType]:
     return [k.binding() for k in KEYMAP[area]]
 
 

@@ -149,7 +149,8 @@ class Services:
             total = len(rows)
         else:
             count_where = where.replace("c.name", "name").replace("c.id", "id")
-            total = c.one(f"SELECT count(*) AS n FROM clients {count_where}", params)["n"]
+            counted = c.one(f"SELECT count(*) AS n FROM clients {count_where}", params)
+            total = int(counted["n"]) if counted else len(rows)
         return [CaseRow(r["id"], r["name"], r["risk_level"], r["review_date"],
                         r["sessions_used"] or 0, r["session_limit"]) for r in rows], total
 
