@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -25,9 +25,12 @@ class PlanwiseApp(App[None]):
     TITLE = "planwise"
     BINDINGS = keymap.bindings("app")
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(self, services: Services, *, blink: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        # Tests and snapshots turn cursor blinking off so screens are stable;
+        # nothing on any screen depends on blinking to be understood.
+        self.blink = blink
         # Readable without truecolor: PLANWISE_THEME=ansi uses the terminal's own
         # 16 colours; NO_COLOR is honoured by Textual itself.
         theme = os.environ.get("PLANWISE_THEME", "")
@@ -38,6 +41,10 @@ class PlanwiseApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CaseloadScreen())
+
+    def on_descendant_mount(self, event: events.DescendantMount) -> None:
+        if not self.blink and hasattr(event.node, "cursor_blink"):
+            event.node.cursor_blink = False
 
     # -- navigation used by every screen ------------------------------------------------
     def open_client(self, client_id: int) -> None:

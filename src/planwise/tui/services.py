@@ -9,6 +9,7 @@ thread gets its own, created on first use.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import tempfile
@@ -26,6 +27,12 @@ from planwise.store.db import Conn, Store
 CASELOAD_LIMIT = 200  # rows shown at once; the search narrows the rest
 
 
+def today() -> dt.date:
+    """Today, or PLANWISE_TODAY (YYYY-MM-DD) so that tests and snapshots are stable."""
+    fixed = os.environ.get("PLANWISE_TODAY")
+    return dt.date.fromisoformat(fixed) if fixed else dt.date.today()
+
+
 @dataclass(frozen=True)
 class CaseRow:
     client_id: int
@@ -41,7 +48,7 @@ class CaseRow:
 
     @property
     def review_due(self) -> bool:
-        return bool(self.review_date and self.review_date <= dt.date.today().isoformat())
+        return bool(self.review_date and self.review_date <= today().isoformat())
 
     @property
     def sessions_left(self) -> int | None:
