@@ -1,0 +1,89 @@
+"""Caseload: empty state, search as you type, new client, keyboard only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import DataTable, Static
+
+from planwise.store.clients import add_client
+from planwise.tui.app import PlanwiseApp
+from planwise.tui.screens.caseload import CaseloadScreen
+from planwise.tui.screens.client import ClientScreen
+from planwise.tui.screens.help import HelpScreen
+from planwise.tui.services import Services
+from tests.tui.conftest import run
+
+
+def test_empty_caseload_explains_how_to_start(make_app: Callable[[], PlanwiseApp]) -> None:
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            empty = app.screen.query_one("#empty", Static)
+            assert empty.display
+            assert "Press n to add your first client" in str(empty.render()).replace("\n", " ")
+
+    run(go())
+
+
+def test_search_as_you_type_narrows_the_list(services: Services,
+                                              make_app: Callable[[], PlanwiseApp]) -> None:
+    c = services.conn()
+    for name in ("Alex Morgan", "Sam Morgan", "Robin Lee"):
+        add_client(c, name)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            table = app.screen.query_one(DataTable)
+            assert table.row_count == 3
+            await pilot.press("slash", *"morg")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert table.row_count == 2
+            count = app.screen.query_one("#count", Static)
+            assert "2 clients matching 'morg'" in str(count.render())
+
+    run(go())
+
+
+def test_new_client_from_the_keyboard_opens_its_page(make_app: Callable[[], PlanwiseApp],
+                                                      services: Services) -> None:
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await pilot.pause()
+            await pilot.press(*"Jo Example", "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, ClientScreen)
+            assert services.caseload("Jo")[1] == 1
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, CaseloadScreen)
+
+    run(go())
+
+
+def test_f1_lists_the_keys_of_the_area_in_focus(make_app: Callable[[], PlanwiseApp]) -> None:
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            text = str(app.screen.query_one("#help-text", Static).render())
+            assert "Caseload" in text and "New client" in text and "Everywhere" in text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, CaseloadScreen)
+
+    run(go())
