@@ -3,8 +3,8 @@
 `lint_doc` is a pure function over a plan document; `lint_plan` reads a stored
 version and supplies what the document alone does not know (the minimum weeks
 of each proposed objective, the instrument names). Rejected objectives, and
-objectives under a rejected goal or problem, are skipped (for R, a rejected
-goal or problem is itself the failure of the objectives still hanging under it).
+objectives under a rejected goal or problem, are skipped: rejecting a goal
+rejects what hangs under it, so the therapist need not reject each objective.
 
 The letters (docs/store.md, "SMART lint"):
 
@@ -16,9 +16,8 @@ The letters (docs/store.md, "SMART lint"):
 - A: the anticipated date is at least 1 week after the plan's start date, and,
   for an objective the engine proposed, not sooner than its knowledge target
   (start date + the objective's target weeks).
-- R: the objective hangs under a goal and a problem that are not rejected, and
-  is linked to at least one therapist intervention of its goal that is not
-  rejected.
+- R: the objective is linked to at least one therapist intervention of its
+  goal that is not rejected.
 - T: it has an anticipated date.
 """
 
@@ -111,7 +110,11 @@ def lint_doc(doc: PlanDoc, min_weeks: dict[str, int] | None = None,
     names = list(instruments)
     out: list[Finding] = []
     for p in doc.problems:
+        if _rejected(p):
+            continue
         for g in p.goals:
+            if _rejected(g):
+                continue
             live_interventions = {i.key for i in g.interventions if not _rejected(i)}
             for o in g.objectives:
                 if _rejected(o):
@@ -133,10 +136,6 @@ def lint_doc(doc: PlanDoc, min_weeks: dict[str, int] | None = None,
                     if o.anticipated < earliest:
                         add("A", f"anticipated {o.anticipated} is sooner than {earliest} "
                                  f"(start date + {weeks} week{'s' if weeks != 1 else ''})")
-                if _rejected(p):
-                    add("R", f"its problem {p.key} is rejected")
-                elif _rejected(g):
-                    add("R", f"its goal {g.key} is rejected")
                 if not any(k in live_interventions for k in o.interventions):
                     add("R", "linked to no therapist intervention of its goal that is not "
                              "rejected")
