@@ -57,14 +57,18 @@ KEYMAP: dict[str, list[Key]] = {
         Key("instrument.clear", "backspace", "clear_answer", "Clear answer"),
     ],
     "proposal": [
-        Key("proposal.back", "escape", "back", "Back"),
+        Key("proposal.back", "escape", "back", "Back", show=False),
         Key("proposal.accept", "a", "accept", "Accept"),
         Key("proposal.reject", "r", "reject", "Reject"),
         Key("proposal.edit", "e", "edit", "Edit"),
         Key("proposal.add", "plus", "add", "Add"),
         Key("proposal.why", "w", "why", "Why?"),
-        Key("proposal.answers", "c", "change_answers", "Change answers"),
-        Key("proposal.save", "ctrl+s", "save_plan", "Save as plan", priority=True),
+        Key("proposal.answers", "c", "change_answers", "What-if"),
+        Key("proposal.save", "ctrl+s", "save_plan", "Save plan", priority=True),
+        Key("proposal.panel", "tab", "app.focus_next", "Tree / side panel", show=False),
+    ],
+    "why": [
+        Key("why.back", "escape", "back", "Back"),
     ],
     "plan": [
         Key("plan.back", "escape", "back", "Back"),

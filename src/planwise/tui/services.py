@@ -183,3 +183,71 @@ class Services:
                                "WHERE plan_id = ? ORDER BY number", [p["id"]])
             plans.append({**p, "versions": versions, "sessions": sessions})
         return {"info": info, "intakes": intakes, "plans": plans}
+
+    # -- proposal review (areas "proposal" and "why") -------------------------------------
+    def evaluate(self, intake_data: dict[str, Any]) -> tuple[Any, Any, Any]:
+        """(Proposal, Evaluation, ScoredIntake) for an intake held in memory."""
+        from planwise.intake_io import intake_from_data
+        from planwise.rules import evaluate
+
+        scored = intake_from_data(intake_data, self.kb)
+        evaluation = evaluate(scored, self.profile, self.kb)
+        return evaluation.proposal, evaluation, scored
+
+    def stored_intake_data(self, intake_id: int) -> dict[str, Any]:
+        from planwise.store.clients import get_intake
+
+        data: dict[str, Any] = get_intake(self.conn(), intake_id)["data"]
+        return data
+
+    def load_proposal_draft(self, client_id: int) -> dict[str, Any] | None:
+        from planwise.store.drafts import load_draft
+
+        return load_draft(self.conn(), "proposal", f"C{client_id}")
+
+    def save_proposal_draft(self, client_id: int, payload: dict[str, Any]) -> None:
+        from planwise.store.drafts import save_draft
+
+        save_draft(self.conn(), "proposal", f"C{client_id}", payload, client_id=client_id)
+
+    def delete_proposal_draft(self, client_id: int) -> None:
+        from planwise.store.drafts import delete_draft
+
+        delete_draft(self.conn(), "proposal", f"C{client_id}")
+
+    def save_proposal_as_plan(self, client_id: int, intake_data: dict[str, Any],
+                              intake_id: int | None, review: Any) -> tuple[int, list[str]]:
+        """Store the intake (unless `intake_id` is the stored one), draft the plan from it,
+        apply the review's decisions as one plan edit and delete the proposal draft.
+        Returns (plan id, notes on additions that could not be placed)."""
+        from planwise.intake_io import intake_from_data
+        from planwise.rules import recommend
+        from planwise.store.clients import add_intake_data
+        from planwise.store.plans import (
+            _resolve,
+            current_version,
+            doc_from_proposal,
+            draft,
+            load_doc_for,
+            rows_from_doc,
+            save_doc,
+        )
+        from planwise.tui.widgets.proposal_model import apply_to_doc
+
+        c = self.conn()
+        # Check the whole edit before anything is stored (nothing half-saved).
+        scored = intake_from_data(intake_data, self.kb)
+        trial = doc_from_proposal(recommend(scored, self.profile, self.kb), 0, client_id,
+                                  scored.intake.date)
+        current = rows_from_doc(trial)
+        apply_to_doc(trial, review)
+        _resolve(trial, current, "proposal review")
+        if intake_id is None:
+            intake_id = add_intake_data(c, client_id, intake_data, self.kb)
+        plan_id = draft(c, client_id, ids.fmt("intake", intake_id), self.kb, self.profile)
+        doc = load_doc_for(c, plan_id)
+        doc.row_version = current_version(c, plan_id)["row_version"]
+        notes = apply_to_doc(doc, review)
+        save_doc(c, plan_id, doc, None, source="proposal review")
+        self.delete_proposal_draft(client_id)
+        return plan_id, notes
