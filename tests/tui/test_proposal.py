@@ -224,6 +224,7 @@ def test_what_if_marks_gone_and_new_and_keeps_decisions(
                             "depression.collaborative_care.support"}
             shown = label(screen, "depression.collaborative_care")
             assert shown.startswith("- ") and "(no longer proposed)" in shown
+            assert "(CHANGED, was severe)" in label(screen, "problem.depression")
             assert r.status("alcohol_use.triggers") == "rejected"
             assert r.status("alcohol_use.lifestyle.diary") == "edited"
             assert "(rejected: not now)" in label(screen, "alcohol_use.triggers")

@@ -40,7 +40,8 @@ from planwise.tui.widgets.proposal_model import (
 
 MARKS = {"accepted": "\u2713", "rejected": "\u2717", "edited": "\u270e", "added": "+"}
 KIND_TAG = {"goal": "Goal", "objective": "Obj", "intervention": "Int"}
-LEGEND = "\u2713 accepted  \u2717 rejected  \u270e edited  + added  NEW new  - gone"
+LEGEND = ("\u2713 accepted  \u2717 rejected  \u270e edited  + added\n"
+          "NEW new, - gone, CHANGED by the last change of answers")
 
 
 def _when(stamp: str) -> str:
@@ -189,7 +190,8 @@ class ProposalScreen(Screen[None]):
         self.proposal, self.evaluation, self.scored = proposal, evaluation, scored
         self.review.replace_items(items_from_proposal(proposal, scored.intake.date))
         new, gone = len(self.review.appeared), len(self.review.gone)
-        self.notify(f"Proposal updated: {new} new item(s), {gone} no longer proposed.")
+        self.notify(f"Proposal updated: {new} new item(s), {gone} no longer proposed, "
+                    f"{len(self.review.was)} changed.")
         self.refresh_view()
         self.autosave()
 
@@ -243,6 +245,11 @@ class ProposalScreen(Screen[None]):
             label.append(f"  (rejected with its {ancestor.kind})", style="italic")
         elif status == "edited":
             label.append("  (edited)", style="italic")
+        was = r.was.get(it.key)
+        if was is not None:
+            before = was.get("severity") if it.kind == "problem" else None
+            label.append(f"  (CHANGED, was {before})" if before else "  (CHANGED)",
+                         style="italic")
         return label
 
     def _structure(self) -> list[tuple[Item, bool, str | None]]:
@@ -324,9 +331,11 @@ class ProposalScreen(Screen[None]):
             options.append(Option(Text(f"! {w.kind.replace('_', ' ')}"), id=f"warning:{i}"))
         t = p.treatment
         if t is not None:
+            sessions = str(t.sessions.min) if t.sessions.min == t.sessions.max else \
+                f"{t.sessions.min}-{t.sessions.max}"
             options.append(Option(Text("Treatment", style="bold"), disabled=True))
             options.append(Option(Text(
-                f"{t.sessions.min}-{t.sessions.max} sessions, {t.frequency_per_week}/week, "
+                f"{sessions} sessions, {t.frequency_per_week}/week, "
                 f"{kb.label('levels_of_care', t.level_of_care).lower()}, review at "
                 f"{t.review_weeks} wk"), id="treatment"))
         else:
@@ -384,6 +393,22 @@ class ProposalScreen(Screen[None]):
         assert it is not None
         f = self.review.current(key)
         lines = []
+        r = self.review
+        status = r.status(key)
+        ancestor = r.rejected_ancestor(key)
+        if r.is_gone(key):
+            lines.append("NO LONGER PROPOSED with the changed answers")
+        elif status == "rejected":
+            lines.append(f"REJECTED: {r.reason(key)}")
+        elif ancestor is not None:
+            lines.append(f"REJECTED with its {ancestor.kind}: {r.reason(ancestor.key)}")
+        elif status == "edited":
+            lines.append("EDITED by you")
+        elif status == "added":
+            lines.append("ADDED by you")
+        if key in r.was and not r.is_gone(key):
+            lines.append("CHANGED by the new answers; was: " + "; ".join(
+                str(v) for k, v in r.was[key].items() if f.get(k) != v))
         if it.kind == "objective":
             lines.append(f"client: {f.get('client_action', '')}")
             lines.append(f"measure: {f.get('measure', '')}; target {f.get('target_weeks')} wk")
@@ -395,8 +420,6 @@ class ProposalScreen(Screen[None]):
             lines.append(f.get("text", ""))
         else:
             lines.append(LEGEND)
-        if self.review.is_gone(key):
-            lines.append("no longer proposed with the changed answers")
         detail.update(escape("\n".join(lines)))
 
     @on(Tree.NodeHighlighted, "#proposal-tree")

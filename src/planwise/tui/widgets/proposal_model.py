@@ -103,6 +103,7 @@ class Review:
     added: list[Item] = field(default_factory=list)
     appeared: set[str] = field(default_factory=set)          # new since the last evaluation
     gone: list[Item] = field(default_factory=list)           # no longer proposed
+    was: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> fields before
     evaluated: bool = False
     _n: int = 0
 
@@ -215,8 +216,10 @@ class Review:
             new = {it.key for it in items}
             self.appeared = {k for k in new if k not in old}
             self.gone = [it for it in self.items if it.key not in new]
+            self.was = {it.key: old[it.key].fields for it in items
+                        if it.key in old and old[it.key].fields != it.fields}
         else:
-            self.appeared, self.gone = set(), []
+            self.appeared, self.gone, self.was = set(), [], {}
         self.items = items
         self.evaluated = True
 
@@ -224,7 +227,8 @@ class Review:
     def to_json(self) -> dict[str, Any]:
         return {"items": [i.to_json() for i in self.items], "decisions": self.decisions,
                 "added": [i.to_json() for i in self.added], "appeared": sorted(self.appeared),
-                "gone": [i.to_json() for i in self.gone], "evaluated": self.evaluated,
+                "gone": [i.to_json() for i in self.gone], "was": self.was,
+                "evaluated": self.evaluated,
                 "n": self._n}
 
     @classmethod
@@ -234,6 +238,7 @@ class Review:
                    added=[Item.from_json(i) for i in d.get("added", [])],
                    appeared=set(d.get("appeared", [])),
                    gone=[Item.from_json(i) for i in d.get("gone", [])],
+                   was=dict(d.get("was", {})),
                    evaluated=bool(d.get("evaluated", False)), _n=int(d.get("n", 0)))
 
 
