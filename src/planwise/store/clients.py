@@ -62,6 +62,15 @@ def edit_client(c: Conn, client_id: int, file: str) -> bool:
         raise InputError(f"this file is for client {doc.id}, not "
                          f"{ids.fmt('client', client_id)}", file=file, field="id")
     info = ClientInfo.model_validate(doc.model_dump(exclude={"schema_", "id"}))
+    return save_client_info(c, client_id, info)
+
+
+def save_client_info(c: Conn, client_id: int, info: ClientInfo) -> bool:
+    """Replace the client's information with one held in memory (the terminal interface).
+
+    The stored row is re-read inside the write transaction; audited like `edit_client`
+    (the names of the changed fields, never their values). False when nothing changed.
+    """
     with c.transaction():
         row = get_row(c, client_id)
         old = ClientInfo.model_validate({**json.loads(row["info"]), "name": row["name"]})

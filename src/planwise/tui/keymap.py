@@ -79,10 +79,42 @@ KEYMAP: dict[str, list[Key]] = {
         Key("plan.history", "h", "history", "History"),
         Key("plan.export", "x", "export", "Export"),
         Key("plan.why", "w", "why", "Why?"),
+        Key("plan.discard", "ctrl+d", "discard", "Discard unsaved revision", show=False),
+    ],
+    "objective": [
+        Key("objective.cancel", "escape", "cancel", "Cancel"),
+        Key("objective.save", "ctrl+s", "save", "Keep these changes", priority=True),
+    ],
+    "sign": [
+        Key("sign.cancel", "escape", "cancel", "Cancel"),
+        Key("sign.sign", "ctrl+s", "sign", "Sign", priority=True),
+    ],
+    "history": [
+        Key("history.back", "escape", "back", "Back"),
+        Key("history.mark", "m", "mark_base", "Compare from here"),
+        Key("history.previous", "p", "compare_previous", "Compare with previous"),
     ],
     "session": [
         Key("session.back", "escape", "back", "Cancel"),
         Key("session.save", "ctrl+s", "save", "Save", priority=True),
+        Key("session.objectives", "ctrl+o", "focus_objectives", "Objectives", show=False),
+        Key("session.note", "ctrl+n", "focus_note", "Note", show=False),
+    ],
+    "session_objectives": [
+        Key("session_objectives.toggle", "space", "toggle_addressed", "Addressed"),
+        Key("session_objectives.more", "plus", "more", "Rating +1"),
+        Key("session_objectives.less", "minus", "less", "Rating -1"),
+        *[Key(f"session_objectives.rate_{n}", str(n), f"rate({n})", f"Rate {n}/10", show=False)
+          for n in range(10)],
+    ],
+    "export": [
+        Key("export.cancel", "escape", "cancel", "Cancel"),
+        Key("export.write", "ctrl+s", "write", "Write file", priority=True),
+    ],
+    "client_edit": [
+        Key("client_edit.back", "escape", "back", "Back"),
+        Key("client_edit.save", "ctrl+s", "save", "Save", priority=True),
+        Key("client_edit.event", "ctrl+e", "add_event", "Add event", priority=True),
     ],
     "dialog": [
         Key("dialog.cancel", "escape", "cancel", "Cancel"),

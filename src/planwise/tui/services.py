@@ -251,3 +251,149 @@ class Services:
         save_doc(c, plan_id, doc, None, source="proposal review")
         self.delete_proposal_draft(client_id)
         return plan_id, notes
+
+    # -- plan editor, sign, history, session note, export, client info -------------------
+    # (areas "plan", "objective", "sign", "history", "session", "export", "client_edit")
+    def keep_draft(self, kind: str, key: str, payload: dict[str, Any], seq: int,
+                   client_id: int | None = None) -> None:
+        """Save a draft unless a newer one (higher seq, e.g. time.monotonic_ns() taken when
+        the edit was made) or a discard was stored already: workers can finish out of order."""
+        from planwise.store.drafts import save_draft
+
+        lock: threading.Lock = self.__dict__.setdefault("_draft_lock", threading.Lock())
+        with lock:
+            seqs: dict[tuple[str, str], int] = self.__dict__.setdefault("_draft_seqs", {})
+            if seq <= seqs.get((kind, key), -1):
+                return
+            save_draft(self.conn(), kind, key, payload, client_id)
+            seqs[(kind, key)] = seq
+
+    def recover_draft(self, kind: str, key: str) -> dict[str, Any] | None:
+        from planwise.store.drafts import load_draft
+
+        return load_draft(self.conn(), kind, key)
+
+    def drop_draft(self, kind: str, key: str) -> None:
+        """Delete a draft; drafts of edits made before this call are not saved again."""
+        import time
+
+        from planwise.store.drafts import delete_draft
+
+        lock: threading.Lock = self.__dict__.setdefault("_draft_lock", threading.Lock())
+        with lock:
+            seqs: dict[tuple[str, str], int] = self.__dict__.setdefault("_draft_seqs", {})
+            seqs[(kind, key)] = time.monotonic_ns()
+            delete_draft(self.conn(), kind, key)
+
+    def plan_view(self, plan_id: int) -> Any:
+        """planwise.tui.widgets.plan_model.PlanView of the plan's current version."""
+        from planwise.store import lint, sessions
+        from planwise.store.clients import get_client
+        from planwise.store.drafts import load_draft
+        from planwise.store.plans import current_version, get_plan, load_doc_for, version_rows
+        from planwise.tui.widgets.plan_model import PlanView
+
+        c = self.conn()
+        plan = get_plan(c, plan_id)
+        cur = current_version(c, plan_id)
+        doc = load_doc_for(c, plan_id, cur["version"])
+        doc.row_version = cur["row_version"]
+        rows = version_rows(c, cur["id"])
+        used = c.one("SELECT count(*) AS n FROM sessions WHERE plan_id = ?", [plan_id])
+        return PlanView(
+            plan_id=plan_id, client_id=plan["client_id"], doc=doc, version=cur["version"],
+            state=cur["state"], row_version=cur["row_version"], reason=cur["reason"],
+            requires_supervisor=bool(plan["requires_supervisor"]), supervisor=plan["supervisor"],
+            signatures=c.query("SELECT role, name, signed_at, forced FROM signatures "
+                               "WHERE version_id = ? ORDER BY id", [cur["id"]]),
+            info=get_client(c, plan["client_id"]),
+            sessions_used=int(used["n"]) if used else 0,
+            session_limit=sessions.session_limit(c, plan),
+            min_weeks=lint._min_weeks(c, plan, rows), instruments=lint.instrument_names(),
+            therapist=self.profile.therapist.name if self.profile else None,
+            draft=load_draft(c, "plan", f"P{plan_id}"),
+            lint=lint.lint_version(c, plan, cur))
+
+    def plan_save(self, plan_id: int, doc: Any, reason: str | None = None) -> dict[str, Any]:
+        """Save an edited plan document: a draft version in place, a signed one (with a
+        reason) as the next version; the plan's unsaved-edits draft is then dropped."""
+        from planwise.store.plans import current_version, save_doc
+
+        c = self.conn()
+        version, changed = save_doc(c, plan_id, doc, reason, source="plan editor")
+        cur = current_version(c, plan_id)
+        self.drop_draft("plan", f"P{plan_id}")  # whatever was kept is stored now
+        return {"version": version, "changed": changed, "row_version": cur["row_version"],
+                "state": cur["state"]}
+
+    def plan_sign(self, plan_id: int, role: str, name: str, force: bool) -> tuple[int, str]:
+        from planwise.store.plans import sign
+
+        return sign(self.conn(), plan_id, role, name, force)
+
+    def plan_history(self, plan_id: int) -> list[dict[str, Any]]:
+        from planwise.store.plans import history
+
+        return history(self.conn(), plan_id)
+
+    def plan_diff(self, plan_id: int, old: int, new: int) -> str:
+        from planwise.store.diff import diff_versions, render_text
+
+        return render_text(diff_versions(self.conn(), plan_id, old, new))
+
+    def plan_export(self, plan_id: int, fmt: str, path: str) -> str:
+        """Write the plan (markdown | toml | json) to path with mode 0600; the full path."""
+        from planwise.store import export
+        from planwise.store.plans import export_toml
+
+        c = self.conn()
+        if fmt == "toml":
+            text = export_toml(c, plan_id)
+        elif fmt == "json":
+            text = export.render_json(export.build_record(c, plan_id))
+        else:
+            text = export.render_markdown(export.build_record(c, plan_id))
+        target = Path(path).expanduser()
+        export.write_private(str(target), text)
+        return str(target.resolve())
+
+    def session_view(self, plan_id: int) -> dict[str, Any]:
+        """The current version's open objectives, the session count and limit, a draft."""
+        from planwise.store import sessions
+        from planwise.store.drafts import load_draft
+        from planwise.store.plans import current_version, get_plan, load_doc_for
+        from planwise.tui.widgets.plan_model import open_objectives
+
+        c = self.conn()
+        plan = get_plan(c, plan_id)
+        cur = current_version(c, plan_id)
+        doc = load_doc_for(c, plan_id, cur["version"])
+        last = c.one("SELECT number, date FROM sessions WHERE plan_id = ? ORDER BY number DESC "
+                     "LIMIT 1", [plan_id])
+        return {"version": cur["version"], "client_id": plan["client_id"],
+                "objectives": [(o.key, o.text) for o in open_objectives(doc)],
+                "used": last["number"] if last else 0, "last_date": last["date"] if last else None,
+                "limit": sessions.session_limit(c, plan),
+                "draft": load_draft(c, "session", f"P{plan_id}")}
+
+    def session_add(self, plan_id: int, date: str, objectives: list[str], note: str,
+                    unplanned: str | None) -> dict[str, Any]:
+        from planwise.store.sessions import add_session
+
+        out = add_session(self.conn(), plan_id, date, objectives, note, unplanned)
+        self.drop_draft("session", f"P{plan_id}")
+        return out
+
+    def client_info(self, client_id: int) -> tuple[Any, dict[str, Any] | None]:
+        from planwise.store.clients import get_client
+        from planwise.store.drafts import load_draft
+
+        c = self.conn()
+        return get_client(c, client_id), load_draft(c, "client", f"C{client_id}")
+
+    def client_info_save(self, client_id: int, info: Any) -> bool:
+        from planwise.store.clients import save_client_info
+
+        changed = save_client_info(self.conn(), client_id, info)
+        self.drop_draft("client", f"C{client_id}")
+        return changed

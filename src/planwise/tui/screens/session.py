@@ -1,0 +1,185 @@
+"""A session note: date, the plan's open objectives addressed with a progress rating each,
+the note, and the count against the payer's limit. Autosaved as a draft as you type."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Static, TextArea
+
+from planwise.store.sessions import count_text
+from planwise.tui import keymap
+from planwise.tui.services import today
+from planwise.tui.widgets import plan_model as pm
+from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
+
+
+class SessionScreen(Screen[None]):
+    HELP_AREA = "session"
+    BINDINGS = keymap.bindings("session")
+    HELP_TEXT = ("Tick each objective the session worked on (Space) and rate its progress "
+                 "0-10 (digits 0-9; + and - step up to 10). A session that worked on no "
+                 "objective needs an unplanned reason. The note is kept as a draft as you type.")
+    DEFAULT_CSS = """
+    SessionScreen #session-head { height: auto; padding: 0 1; }
+    SessionScreen .field { height: 1; padding: 0 1; }
+    SessionScreen .field Label { width: auto; padding: 0 1 0 0; }
+    SessionScreen #session-date { width: 12; }
+    SessionScreen #session-unplanned { width: 1fr; }
+    SessionScreen #session-objectives { height: 1fr; min-height: 4; }
+    SessionScreen #session-note { height: 7; }
+    """
+
+    def __init__(self, plan_id: int) -> None:
+        super().__init__()
+        self.plan_id = plan_id
+        self.loaded: dict[str, Any] | None = None
+        self._last: dict[str, Any] | None = None
+        self._saving = False
+
+    @property
+    def key(self) -> str:
+        return f"P{self.plan_id}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading...", id="session-head")
+        with Horizontal(classes="field"):
+            yield Label("Date")
+            yield Input(str(today()), id="session-date", compact=True, placeholder="YYYY-MM-DD")
+            yield Label(" Unplanned")
+            yield Input("", id="session-unplanned", compact=True,
+                        placeholder="reason, only when no objective was worked on")
+        yield Static("Objectives worked on (Space tick, 0-9 rate, +/- up to 10)",
+                     classes="section-title")
+        yield ObjectiveChecklist(id="session-objectives")
+        yield Static("Note", classes="section-title")
+        yield TextArea("", id="session-note", placeholder="What happened in the session")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "planwise"
+        self.sub_title = f"Session note, plan {self.key}"
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="session-load")
+    def load(self) -> None:
+        data = self.app.services.session_view(self.plan_id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show, data)
+
+    def show(self, data: dict[str, Any]) -> None:
+        self.loaded = data
+        checklist = self.query_one(ObjectiveChecklist)
+        draft = data["draft"]
+        if draft is not None:
+            self.query_one("#session-date", Input).value = str(draft.get("date", today()))
+            self.query_one("#session-unplanned", Input).value = str(draft.get("unplanned", ""))
+            self.query_one("#session-note", TextArea).text = str(draft.get("note", ""))
+            addressed = {str(k): (None if r is None else int(r))
+                         for k, r in dict(draft.get("addressed", {})).items()}
+            checklist.set_items(data["objectives"], addressed)
+            self.notify("Recovered unsaved session note from "
+                        f"{pm.when_text(str(draft.get('_updated_at', '')))}.", timeout=8)
+        else:
+            checklist.set_items(data["objectives"], {})
+        self._last = self.payload()
+        self.show_head()
+        checklist.focus()
+
+    def payload(self) -> dict[str, Any]:
+        return {"date": self.query_one("#session-date", Input).value,
+                "unplanned": self.query_one("#session-unplanned", Input).value,
+                "note": self.query_one("#session-note", TextArea).text,
+                "addressed": dict(self.query_one(ObjectiveChecklist).addressed)}
+
+    def show_head(self) -> None:
+        data = self.loaded
+        if data is None:
+            return
+        number = data["used"] + 1
+        addressed = self.query_one(ObjectiveChecklist).addressed
+        rated = sum(1 for r in addressed.values() if r is not None)
+        objectives = len(data["objectives"])
+        text = (f"Plan {self.key} v{data['version']} | [b]{count_text(number, data['limit'])}"
+                f"[/b]\n{len(addressed)} of {objectives} open objective(s) worked on, "
+                f"{rated} rated")
+        if data["last_date"]:
+            text += f" | last session {data['last_date']}"
+        self.query_one("#session-head", Static).update(text)
+
+    # -- autosave ----------------------------------------------------------------------
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(ObjectiveChecklist.Changed)
+    def edited(self) -> None:
+        if self.loaded is None or self._saving:
+            return
+        self.show_head()
+        payload = self.payload()
+        if payload == self._last:
+            return
+        self._last = payload
+        self.keep(payload, time.monotonic_ns())
+
+    @work(thread=True, exit_on_error=False, group="session-draft")
+    def keep(self, payload: dict[str, Any], seq: int) -> None:
+        client_id = self.loaded["client_id"] if self.loaded else None
+        self.app.services.keep_draft("session", self.key, payload, seq,  # type: ignore[attr-defined]
+                                     client_id)
+
+    # -- saving ------------------------------------------------------------------------
+    def action_save(self) -> None:
+        if self.loaded is None or self._saving:
+            return
+        p = self.payload()
+        addressed: dict[str, int | None] = p["addressed"]
+        unplanned = p["unplanned"].strip()
+        if not p["note"].strip():
+            self.notify("Write the note first (Ctrl+N goes to it).", severity="warning")
+            self.query_one("#session-note", TextArea).focus()
+            return
+        if not addressed and not unplanned:
+            self.notify("Not saved: a session works on at least one objective of the plan. "
+                        "Tick one (Space), or give the reason for an unplanned session.",
+                        severity="warning", timeout=8)
+            return
+        if addressed and unplanned:
+            self.notify("Not saved: 'unplanned' is only for a session that worked on no "
+                        "objective; clear it or untick the objectives.", severity="warning")
+            return
+        objectives = [k if r is None else f"{k}:{r}" for k, r in addressed.items()]
+        self._saving = True
+        self.save(p["date"].strip(), objectives, p["note"], unplanned or None)
+
+    @work(thread=True, exit_on_error=False, group="session-save")
+    def save(self, date: str, objectives: list[str], note: str, unplanned: str | None) -> None:
+        try:
+            out = self.app.services.session_add(  # type: ignore[attr-defined]
+                self.plan_id, date, objectives, note, unplanned)
+        except Exception:
+            self.app.call_from_thread(self._not_saved)
+            raise
+        self.app.call_from_thread(self._saved, out)
+
+    def _not_saved(self) -> None:
+        self._saving = False
+
+    def _saved(self, out: dict[str, Any]) -> None:
+        self.notify(f"Session saved: {count_text(out['number'], out['limit'])}.", timeout=8)
+        self.app.pop_screen()
+
+    def action_focus_objectives(self) -> None:
+        self.query_one(ObjectiveChecklist).focus()
+
+    def action_focus_note(self) -> None:
+        self.query_one("#session-note", TextArea).focus()
+
+    def action_back(self) -> None:
+        if self._last and (self._last["note"].strip() or self._last["addressed"]):
+            self.notify("The unsaved note is kept as a draft; it will be here next time.")
+        self.app.pop_screen()
