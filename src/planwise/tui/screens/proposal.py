@@ -185,6 +185,10 @@ class ProposalScreen(Screen[None]):
 
     def _reevaluated(self, data: dict[str, Any], result: tuple[Any, Any, Any]) -> None:
         proposal, evaluation, scored = result
+        if self.scored is not None and scored.intake.model_dump(mode="json") == \
+                self.scored.intake.model_dump(mode="json"):
+            self.notify("The answers are unchanged: so is the proposal.")
+            return
         self.intake_data = data
         self.intake_id = None            # the answers changed: a new intake when saved
         self.proposal, self.evaluation, self.scored = proposal, evaluation, scored
