@@ -52,9 +52,26 @@ KEYMAP: dict[str, list[Key]] = {
         Key("intake.propose", "ctrl+r", "propose", "Proposal", priority=True),
     ],
     "instrument": [
+        Key("instrument.answer", "0,1,2,3,4,5,6,7,8,9", "answer_digit",
+            "Answer the current item with that option and go to the next", show=False),
+        Key("instrument.yes", "y", "answer_yes", "Yes (ASQ, MDQ)", show=False),
+        Key("instrument.no", "n", "answer_no", "No (ASQ, MDQ)", show=False),
         Key("instrument.up", "up", "previous_item", "Previous item", show=False),
         Key("instrument.down", "down", "next_item", "Next item", show=False),
         Key("instrument.clear", "backspace", "clear_answer", "Clear answer"),
+        Key("instrument.next_form", "tab", "next_form", "Next form"),
+        Key("instrument.previous_form", "shift+tab", "previous_form", "Previous form",
+            show=False),
+    ],
+    "intake_skip": [
+        Key("intake_skip.assess", "a", "assess", "Assess now"),
+        Key("intake_skip.skip", "s", "skip", "Skip the assessment for now"),
+        Key("intake_skip.cancel", "escape", "assess", "Back to the assessment"),
+    ],
+    "intake_leave": [
+        Key("intake_leave.keep", "k,enter", "keep", "Keep the draft and leave"),
+        Key("intake_leave.discard", "d", "discard", "Discard the draft and leave"),
+        Key("intake_leave.stay", "escape", "stay", "Stay"),
     ],
     "proposal": [
         Key("proposal.back", "escape", "back", "Back", show=False),

@@ -397,3 +397,77 @@ class Services:
         changed = save_client_info(self.conn(), client_id, info)
         self.drop_draft("client", f"C{client_id}")
         return changed
+
+    # -- intake (the new intake flow: screens/intake.py) --------------------------------------
+    def intake_suggestions(self, concerns: list[str]) -> list[tuple[str, str]]:
+        """The assessments a screening calls for: the engine run on the screening alone."""
+        from planwise.intake_io import intake_from_data
+        from planwise.rules import recommend
+
+        data = {"schema": "planwise.intake/1", "date": today().isoformat(),
+                "screening": {"concerns": list(concerns)}}
+        proposal = recommend(intake_from_data(data, self.kb), self.profile, self.kb)
+        return [(a.instrument, a.reason) for a in proposal.assessments]
+
+    def check_intake(self, data: dict[str, Any]) -> Any:
+        """The intake checked and scored (ScoredIntake); InputError names the field."""
+        from planwise.intake_io import intake_from_data
+
+        return intake_from_data(data, self.kb)
+
+    def _intake_draft_guard(self) -> tuple[threading.Lock, dict[int, int]]:
+        with self._lock:
+            guard = self.__dict__.setdefault("_intake_draft_seqs", (threading.Lock(), {}))
+        return guard  # type: ignore[no-any-return]
+
+    def save_intake_draft(self, client_id: int, payload: dict[str, Any], seq: int) -> bool:
+        """Save the in-progress intake of a client unless a newer save (higher seq, taken
+        when the edit was made) or a discard came first: workers can finish out of order."""
+        from planwise.store.drafts import save_draft
+
+        lock, seqs = self._intake_draft_guard()
+        with lock:
+            if seq <= seqs.get(client_id, -1):
+                return False
+            save_draft(self.conn(), "intake", f"C{client_id}", payload, client_id=client_id)
+            seqs[client_id] = seq
+            return True
+
+    def load_intake_draft(self, client_id: int) -> dict[str, Any] | None:
+        """The client's intake draft; None when there is none, or when its answers have
+        since been stored as an intake (the plan was saved: the draft is done with)."""
+        import json
+
+        from planwise.errors import InputError
+        from planwise.intake_io import intake_from_data
+        from planwise.store.drafts import load_draft
+
+        c = self.conn()
+        draft = load_draft(c, "intake", f"C{client_id}")
+        if draft is None:
+            return None
+        try:
+            data = {**draft.get("intake", {}), "date": today().isoformat()}
+            mine = intake_from_data(data, self.kb).intake.model_dump(mode="json", by_alias=True)
+        except InputError:
+            return draft  # unfinished answers: certainly not stored yet
+        mine.pop("date", None)
+        for row in c.query("SELECT data FROM intakes WHERE client_id = ? AND created_at >= ?",
+                           [client_id, draft.get("_updated_at", "")]):
+            stored = json.loads(row["data"])
+            stored.pop("date", None)
+            if stored == mine:
+                self.delete_intake_draft(client_id)
+                return None
+        return draft
+
+    def delete_intake_draft(self, client_id: int) -> None:
+        """Discard the intake draft; saves of edits made before this are not written again."""
+        import time
+
+        from planwise.store.drafts import delete_draft
+
+        lock, seqs = self._intake_draft_guard()
+        with lock:
+            seqs[client_id] = time.monotonic_ns()
+            delete_draft(self.conn(), "intake", f"C{client_id}")

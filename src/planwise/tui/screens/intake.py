@@ -51,7 +51,7 @@ from planwise.tui.widgets.intake_state import (
 
 IDEATION = ("none", "passive", "active")
 BEHAVIOUR = ("none", "past", "recent")
-BEHAVIOUR_LABELS = ("None", "Past (over 3 months ago)", "Recent (within 3 months)")
+BEHAVIOUR_LABELS = ("None", "Past (>3 months)", "Recent (<3 months)")
 EMPLOYMENT = (("Employed", "employed"), ("Unemployed", "unemployed"), ("Student", "student"),
               ("Unable to work", "unable_to_work"))
 HOUSING = (("Stable housing", "stable"), ("Unstable housing", "unstable"))
@@ -158,7 +158,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     IntakeScreen .intake-step { height: 1fr; }
     IntakeScreen .step-help { color: $text-muted; }
     IntakeScreen #concerns { height: 1fr; }
-    IntakeScreen #scope { height: auto; max-height: 3; padding: 0 1; border-top: solid $accent; }
+    IntakeScreen #scope { height: auto; max-height: 5; padding: 0 1; border-top: solid $accent; }
     IntakeScreen #assessments { height: 1fr; }
     IntakeScreen #forms-bar { height: auto; }
     IntakeScreen #forms { height: 1fr; }
@@ -170,8 +170,8 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     IntakeScreen .switch-label { padding: 1 2 0 1; }
     IntakeScreen #risk-level { text-style: bold; padding: 0 1; border: round $accent; }
     IntakeScreen #risk-warning { color: $warning; text-style: bold; }
-    IntakeScreen #session-limit { width: 18; }
-    IntakeScreen #employment { width: 30; }
+    IntakeScreen #session-limit { width: 21; }
+    IntakeScreen #employment { width: 28; }
     IntakeScreen #housing { width: 1fr; }
     IntakeScreen #impressions { height: 8; }
     IntakeScreen .severity-label { width: 40; padding: 1 0 0 1; }
@@ -366,9 +366,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
 
     def _show_steps(self) -> None:
         flag = ""
-        if self.state.risk_skipped:
-            flag = " (skipped)"
-        elif self.state.needs_risk_decision(self.kb):
+        if self.state.risk_skipped or self.state.needs_risk_decision(self.kb):
             flag = " (!)"
         self.query_one("#steps", Static).update(
             steps_text(self.state.step, flag, self.app.size.width))
@@ -464,7 +462,9 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
             return
         stack = self.app.screen_stack
         below = stack[-2] if len(stack) >= 2 and stack[-1] is self else None
-        if self.given is not None and isinstance(below, ProposalScreen):
+        from_proposal = getattr(self, "proposal_screen", None) is not None or (
+            self.given is not None and isinstance(below, ProposalScreen))
+        if from_proposal:
             self.dismiss(data)  # "change answers" from the proposal: hand the answers back
             return
         self.app.push_screen(ProposalScreen(self.client_id, data))  # type: ignore[call-arg]

@@ -21,7 +21,7 @@ from typing import Any
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
@@ -47,10 +47,15 @@ class InstrumentForm(Vertical, can_focus=True):
     InstrumentForm .form-note { color: $text-muted; }
     InstrumentForm .form-options { background: $boost; }
     InstrumentForm .form-items { height: 1fr; }
-    InstrumentForm .form-row { padding: 0 1 0 0; }
-    InstrumentForm .form-row.-current { text-style: bold reverse; }
+    InstrumentForm .form-row { height: auto; }
+    InstrumentForm .row-key { width: 9; }
+    InstrumentForm.-wide-keys .row-key { width: 14; }
+    InstrumentForm .row-text { width: 1fr; padding: 0 1 0 0; }
+    InstrumentForm .form-row.-current { text-style: bold; background: $boost; }
     InstrumentForm .form-status { height: auto; max-height: 4; border-top: solid $accent; }
     InstrumentForm:focus .form-row.-current { background: $accent 40%; }
+    InstrumentForm .form-title, InstrumentForm .form-note, InstrumentForm .form-options {
+        height: auto; }
     """
 
     class Changed(Message):
@@ -137,17 +142,6 @@ class InstrumentForm(Vertical, can_focus=True):
             return [(str(i), level) for i, level in enumerate(self._levels())]
         return [(str(o.value), o.label) for o in self.inst.options_for(row + 1)]
 
-    def answer_text(self, row: int) -> str:
-        value = self.values[row]
-        if value is None:
-            return "—"
-        if isinstance(value, bool):
-            return "Yes" if value else "No"
-        if self.kind == "mdq":
-            return f"{value} {self._levels()[value]}"
-        label = next((o.label for o in self.inst.options_for(row + 1) if o.value == value), "")
-        return f"{value} {label}".strip()
-
     # -- progress and score ------------------------------------------------------------------
     def required_rows(self) -> list[int]:
         acute = self._acute_row()
@@ -222,36 +216,55 @@ class InstrumentForm(Vertical, can_focus=True):
         with VerticalScroll(classes="form-items") as items:
             items.can_focus = False
             for row in range(self.rows):
-                yield Static(self._row_text(row), classes="form-row", id=f"row-{row}")
+                with Horizontal(classes="form-row", id=f"row-{row}"):
+                    yield Static(self._row_key(row), classes="row-key")
+                    yield Static(self._row_label(row), classes="row-text")
         yield Static("", classes="form-status")
 
     def on_mount(self) -> None:
+        self.set_class(self.kind in ("asq", "mdq"), "-wide-keys")
         self.refresh_form(scroll=True)
 
-    def _row_text(self, row: int) -> Text:
+    def answer_token(self, row: int) -> str:
+        value = self.values[row]
+        if value is None:
+            return " "
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if self.kind == "mdq":
+            return str(self._levels()[value])
+        return str(value)
+
+    def _row_key(self, row: int) -> Text:
         marker = ">" if row == self.position else " "
         n = self.inst.scoring.items
         number = f"{row + 1:>2}." if row < n else "  *"
-        text = Text(f"{marker}{number} {self.row_label(row)}")
-        text.append("  = ")
-        text.append(self.answer_text(row), style="bold")
+        text = Text(f"{marker}{number} [")
+        text.append(self.answer_token(row), style="bold")
+        text.append("]")
+        return text
+
+    def _row_label(self, row: int) -> Text:
+        text = Text(self.row_label(row))
         if row == self._acute_row():
-            text.append("  (asked only after a yes; may stay blank)", style="italic")
+            text.append(" (asked only after a yes; may stay blank)", style="italic")
         return text
 
     def refresh_form(self, scroll: bool = False) -> None:
         if not self.is_mounted:
             return
         for row in range(self.rows):
-            widget = self.query_one(f"#row-{row}", Static)
-            widget.update(self._row_text(row))
+            widget = self.query_one(f"#row-{row}", Horizontal)
+            widget.query_one(".row-key", Static).update(self._row_key(row))
             widget.set_class(row == self.position, "-current")
         keys = "  ".join(f"{k} {meaning}" for k, meaning in self.row_options(self.position))
-        self.query_one(".form-options", Static).update(
-            Text(f"Item {self.position + 1}: {keys}") if self.position < self.inst.scoring.items
-            else Text(keys))
+        self.query_one(".form-options", Static).update(Text(keys))
         self.query_one(".form-status", Static).update(Text(self.status()))
         if scroll:
+            self.call_after_refresh(self._scroll_to_current)
+
+    def _scroll_to_current(self) -> None:
+        if self.is_mounted:
             self.query_one(".form-items", VerticalScroll).scroll_to_widget(
                 self.query_one(f"#row-{self.position}"), animate=False)
 

@@ -261,7 +261,7 @@ class IntakeState:
         suggested = draft.get("suggested")
         state.suggested = [(s[0], s[1]) for s in suggested] if suggested is not None else None
         state.suggested_for = list(draft.get("suggested_for") or [])
-        state.choice = {**state.choice, **(draft.get("choice") or {})}
+        state.choice = dict(draft.get("choice") or {})
         state.positions = {k: int(v) for k, v in (draft.get("positions") or {}).items()}
         state.form_index = int(draft.get("form_index", 0))
         state.risk = {**RISK_DEFAULT, **(draft.get("risk_values") or state.risk)}
@@ -294,8 +294,8 @@ def scope_check(concerns: list[str], profile: Profile | None, kb: KnowledgeBase)
         if len(missing) == len(possible):
             outside.append(label)
         elif missing:
-            partly.append(f"{label} (if it is "
-                          + " or ".join(kb.label("conditions", c) for c in missing) + ")")
+            partly.append(f"{label}, if it is "
+                          + " or ".join(kb.label("conditions", c) for c in missing))
     if not concerns:
         return "Scope: tick concerns to check them against your competencies."
     lines = []

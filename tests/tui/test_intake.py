@@ -1,0 +1,372 @@
+"""The new intake, by keyboard: screening -> assessments -> instruments -> risk -> context."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Static
+
+from planwise.intake_io import intake_from_data
+from planwise.kb import load_knowledge
+from planwise.models.profile import Profile
+from planwise.store.clients import add_client
+from planwise.store.db import Store
+from planwise.tui.app import PlanwiseApp
+from planwise.tui.screens.intake import IntakeScreen, LeaveIntakeDialog, SkipRiskDialog
+from planwise.tui.services import Services
+from planwise.tui.widgets.instrument_form import InstrumentForm
+from planwise.tui.widgets.intake_state import IntakeState
+from tests.tui.conftest import TODAY, run
+
+
+class FakeProposal(Screen[None]):
+    """Stands in for the proposal review: records what the intake hands over."""
+
+    received: list[tuple[int, dict[str, Any]]] = []
+
+    def __init__(self, client_id: int, intake_data: dict[str, Any]) -> None:
+        super().__init__()
+        FakeProposal.received.append((client_id, intake_data))
+
+    def compose(self) -> ComposeResult:
+        yield Static("fake proposal")
+
+
+@pytest.fixture()
+def fake_proposal(monkeypatch: pytest.MonkeyPatch) -> type[FakeProposal]:
+    module = types.ModuleType("planwise.tui.screens.proposal")
+    module.ProposalScreen = FakeProposal  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "planwise.tui.screens.proposal", module)
+    FakeProposal.received = []
+    return FakeProposal
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(app: App[Any], selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def open_intake(pilot: Any, client_id: int) -> IntakeScreen:
+    pilot.app.open_client(client_id)
+    await settle(pilot)
+    await pilot.press("i")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, IntakeScreen)
+    return screen
+
+
+def test_whole_intake_by_keyboard(services: Services, make_app: Callable[[], PlanwiseApp],
+                                  fake_proposal: type[FakeProposal]) -> None:
+    cid = add_client(services.conn(), "Sam Example (fictional)")
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_intake(pilot, cid)
+            # 1 Screening: Depression is the first concern; a summary.
+            await pilot.press("space", "tab", *"Low mood")
+            await settle(pilot)
+            assert screen.state.concerns == ["depression"]
+            assert "every condition counts as in scope" in text_of(app, "#scope")
+            # 2 Assessments: the engine asks for the PHQ-9, ticked.
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert screen.state.step == 1
+            assert screen.state.chosen(services.kb) == ["phq9"]
+            assert "calls for 1 instrument" in text_of(app, "#assess-status")
+            # 3 Instruments: digits answer and advance; total and band live.
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            form = app.screen.query_one("#form-phq9", InstrumentForm)
+            assert app.focused is form
+            await pilot.press(*"12101201")
+            status = str(form.query_one(".form-status", Static).render())
+            assert "Answered 8 of 9; running sum 8" in status
+            await pilot.press("0")
+            status = str(form.query_one(".form-status", Static).render())
+            assert "TOTAL 8 of 27" in status and "Mild (5-9)" in status
+            await pilot.press("backspace")  # clear item 9 (the cursor stays on the last) ...
+            assert form.values[8] is None and "Answered 8 of 9" in str(
+                form.query_one(".form-status", Static).render())
+            await pilot.press("3")  # ... and answer it again: 11, moderate
+            status = str(form.query_one(".form-status", Static).render())
+            assert "TOTAL 11 of 27" in status and "Moderate (10-14)" in status
+            assert "Item 9" in status  # the item 9 flag, live
+            # 4 Risk: the screen is positive; passive ideation is recorded -> LOW.
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert screen.state.step == 3
+            assert "POSITIVE" in text_of(app, "#screen-status")
+            assert "UNASSESSED" in text_of(app, "#risk-level")
+            await pilot.press("tab", "right", "space")
+            await pilot.pause()
+            assert screen.state.risk_recorded and screen.state.risk["ideation"] == "passive"
+            assert "RISK LEVEL: LOW" in text_of(app, "#risk-level")
+            # 5 History and context.
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert screen.state.step == 4
+            await pilot.press("space", "tab", "tab", *"CBT, IPT")
+            await pilot.press("tab", *"SSRI")
+            await pilot.press("tab", *"12")
+            await pilot.pause()
+            # Ctrl+R: checked, then handed to the proposal review.
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert isinstance(app.screen, FakeProposal)
+
+    run(go())
+    assert len(fake_proposal.received) == 1
+    client_id, data = fake_proposal.received[0]
+    assert client_id == cid
+    scored = intake_from_data(data, services.kb)
+    intake = scored.intake
+    assert data["schema"] == "planwise.intake/1" and data["date"] == TODAY
+    assert intake.screening.concerns == ["depression"]
+    assert intake.screening.summary == "Low mood"
+    assert data["instruments"] == {"phq9": [1, 2, 1, 0, 1, 2, 0, 1, 3]}
+    assert scored.scores[0].total == 11 and scored.scores[0].band == "moderate"
+    assert data["risk"]["ideation"] == "passive"
+    assert intake.history.trauma is True
+    assert intake.history.prior_treatment == ["CBT", "IPT"]
+    assert intake.history.medications == ["SSRI"]
+    assert intake.context.session_limit == 12
+
+
+def test_positive_asq_cannot_be_skipped_silently(
+        services: Services, make_app: Callable[[], PlanwiseApp],
+        fake_proposal: type[FakeProposal]) -> None:
+    cid = add_client(services.conn(), "Alex Example (fictional)")
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_intake(pilot, cid)
+            await pilot.press("ctrl+n")  # no concerns: the ASQ is still offered, ticked
+            await settle(pilot)
+            assert screen.state.chosen(services.kb) == ["asq"]
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await pilot.press("y", "n", "n", "n", "n")  # wish_dead yes: positive, not acute
+            await pilot.pause()
+            assert screen.state.answers["asq"] == {"wish_dead": True, "better_off_dead": False,
+                                                   "thoughts": False, "attempt_ever": False,
+                                                   "thoughts_now": False}
+            await pilot.press("ctrl+n")  # the only form: on to the risk step
+            await settle(pilot)
+            assert screen.state.step == 3
+            # Leaving forward asks; "assess now" stays.
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert isinstance(app.screen, SkipRiskDialog)
+            await pilot.press("a")
+            await pilot.pause()
+            assert app.screen is screen and screen.state.step == 3
+            # Ctrl+R asks too; nothing is handed over without an answer.
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            assert isinstance(app.screen, SkipRiskDialog)
+            assert fake_proposal.received == []
+            await pilot.press("s")  # explicit: skip for now
+            await settle(pilot)
+            assert screen.state.risk_skipped
+            assert "WARNING: assessment skipped" in str(
+                screen.query_one("#risk-warning", Static).render())
+            assert isinstance(app.screen, FakeProposal)
+
+    run(go())
+    data = fake_proposal.received[0][1]
+    assert "risk" not in data  # the risk stays unassessed
+    assert data["instruments"]["asq"]["wish_dead"] is True
+    intake_from_data(data, services.kb)
+
+
+def test_incomplete_form_is_shown_at_its_item_and_nothing_is_lost(
+        services: Services, make_app: Callable[[], PlanwiseApp],
+        fake_proposal: type[FakeProposal]) -> None:
+    cid = add_client(services.conn(), "Robin Example (fictional)")
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_intake(pilot, cid)
+            await pilot.press("space", "ctrl+n")
+            await settle(pilot)
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await pilot.press(*"0000")  # PHQ-9 items 1-4 only
+            await pilot.press("ctrl+b", "ctrl+b", "ctrl+b")  # back to screening
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert fake_proposal.received == []
+            assert screen.state.step == 2  # taken to the field the check names
+            form = screen.query_one("#form-phq9", InstrumentForm)
+            assert form.position == 4  # item 5, the first unanswered
+            assert "instruments.phq9[5]" in text_of(app, "#intake-error")
+            assert "Not ready" in str(form.query_one(".form-status", Static).render())
+            assert form.values[:4] == [0, 0, 0, 0]
+
+    run(go())
+
+
+def test_scope_check_against_the_profile(tmp_path: Path) -> None:
+    kb = load_knowledge()
+    profile = Profile.model_validate({"therapist": {
+        "name": "A. Clinician", "competencies": ["depression", "generalized_anxiety"]}})
+    services = Services(Store(tmp_path / "scope.db"), kb, profile)
+    cid = add_client(services.conn(), "Jo Example (fictional)")
+
+    async def go() -> None:
+        app = PlanwiseApp(services, blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_intake(pilot, cid)
+            await pilot.press("space")  # Depression: in scope
+            await pilot.pause()
+            assert "Within your competencies." in text_of(app, "#scope")
+            await pilot.press("down", "down", "space")  # Panic disorder: outside
+            await pilot.pause()
+            assert ("Outside your competencies: Panic disorder — consider referring"
+                    in text_of(app, "#scope"))
+            await pilot.press("space")
+            await pilot.pause()
+            assert "Within your competencies." in text_of(app, "#scope")
+
+    try:
+        run(go())
+    finally:
+        services.close()
+
+
+def test_draft_restored_after_the_app_is_closed_and_reopened(tmp_path: Path) -> None:
+    db = tmp_path / "drafts.db"
+    kb = load_knowledge()
+    first = Services(Store(db), kb, None)
+    cid = add_client(first.conn(), "Kim Example (fictional)")
+
+    async def enter() -> None:
+        app = PlanwiseApp(first, blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_intake(pilot, cid)
+            await pilot.press("space", "ctrl+n")
+            await settle(pilot)
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await pilot.press(*"2130", "up")  # four answers, then back to item 4
+            await settle(pilot)
+
+    run(enter())
+    first.close()
+    again = Services(Store(db), kb, None)
+
+    async def reopen() -> None:
+        app = PlanwiseApp(again, blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_intake(pilot, cid)
+            await settle(pilot)
+            assert screen.state.concerns == ["depression"]
+            assert screen.state.step == 2
+            form = screen.query_one("#form-phq9", InstrumentForm)
+            assert form.values == [2, 1, 3, 0, None, None, None, None, None]
+            assert form.position == 3
+            assert app.focused is form
+            messages = [n.message for n in app._notifications]
+            assert any(m.startswith("Recovered unsaved intake from") for m in messages)
+            # Esc asks; keeping (the default, Enter) keeps the draft.
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, LeaveIntakeDialog)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert not isinstance(app.screen, IntakeScreen)
+            assert again.load_intake_draft(cid) is not None
+            # Discarding deletes it.
+            await pilot.press("i")
+            await settle(pilot)
+            await pilot.press("escape", "d")
+            await settle(pilot)
+            assert again.load_intake_draft(cid) is None
+
+    try:
+        run(reopen())
+    finally:
+        again.close()
+
+
+class FormApp(App[None]):
+    def __init__(self, form: InstrumentForm) -> None:
+        super().__init__()
+        self.form = form
+
+    def compose(self) -> ComposeResult:
+        yield self.form
+
+    def on_mount(self) -> None:
+        self.form.focus()
+
+
+def test_audit_items_9_and_10_take_only_0_2_4() -> None:
+    kb = load_knowledge()
+    form = InstrumentForm(kb.instruments["audit"])
+
+    async def go() -> None:
+        async with FormApp(form).run_test(size=(80, 24)) as pilot:
+            await pilot.press(*"01234012")  # items 1-8
+            assert form.position == 8
+            await pilot.press("1")  # refused for item 9
+            assert form.values[8] is None and form.position == 8
+            assert "takes only 0, 2, 4" in form.status()
+            await pilot.press("4", "2")
+            assert form.complete()
+            assert "TOTAL 19 of 40" in form.status()
+
+    run(go())
+
+
+def test_mdq_form_has_its_own_mode() -> None:
+    kb = load_knowledge()
+    form = InstrumentForm(kb.instruments["mdq"])
+
+    async def go() -> None:
+        async with FormApp(form).run_test(size=(80, 24)) as pilot:
+            await pilot.press(*"yyyyyyynnnnnn")  # 7 of 13
+            await pilot.press("y")  # same period
+            await pilot.press("5")  # impairment takes 0-3 only
+            assert form.values[14] is None
+            await pilot.press("2")  # moderate
+            assert form.data() == {"symptoms": [True] * 7 + [False] * 6,
+                                   "same_period": True, "impairment": "moderate"}
+            assert "Positive screen" in form.status()
+
+    run(go())
+
+
+def test_state_round_trip_through_the_draft() -> None:
+    kb = load_knowledge()
+    state = IntakeState(concerns=["mood"], summary="s", answers={"phq9": [1, None] + [None] * 7},
+                        risk_recorded=True, session_limit="10", employment="student",
+                        impressions=["depression"], severity={"depression": "severe"},
+                        step=2, form_index=0, positions={"phq9": 1})
+    state.suggested = [("phq9", "why"), ("mdq", "why")]
+    state.suggested_for = ["mood"]
+    draft = state.to_draft(kb, __import__("datetime").date(2026, 1, 2))
+    again = IntakeState.from_draft(draft)
+    assert again.to_draft(kb, __import__("datetime").date(2026, 1, 2)) == draft
+    assert "date" not in draft["intake"]  # a resumed draft is dated the day it is finished
+    intake = state.to_intake(kb, __import__("datetime").date(2026, 1, 2))
+    assert intake["date"] == "2026-01-02"
+    assert intake["context"] == {"client_goals": [], "session_limit": 10,
+                                 "employment": "student"}
+    assert intake["clinician"]["severity"] == {"depression": "severe"}
