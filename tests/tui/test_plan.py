@@ -20,6 +20,7 @@ from planwise.tui.screens.export import ExportDialog
 from planwise.tui.screens.history import HistoryScreen
 from planwise.tui.screens.plan import ObjectiveDialog, PlanScreen
 from planwise.tui.screens.sign import SignDialog
+from planwise.tui.screens.why import WhyScreen
 from planwise.tui.services import Services
 from tests.tui.conftest import EXAMPLES, run
 
@@ -47,7 +48,7 @@ def text_of(app: PlanwiseApp, selector: str) -> str:
 def label_of(app: PlanwiseApp, key: str) -> str:
     screen = app.screen
     assert isinstance(screen, PlanScreen)
-    return screen._tree_nodes[key].label.plain
+    return screen._labels[key].plain  # the label without the cursor's '> '
 
 
 async def open_plan(app: PlanwiseApp, pilot: Any, plan_id: int) -> PlanScreen:
@@ -82,6 +83,18 @@ def test_plan_editor_summary_smart_letters_edit_and_status(
             assert text_of(app, "#plan-info").startswith("Trauma and significant events")
             assert label_of(app, FIRST).startswith("S M A R T  open  due 2026-12-06")
             assert FIRST in text_of(app, "#plan-detail")  # the cursor starts on it
+            screen = app.screen
+            assert isinstance(screen, PlanScreen)
+            assert screen._tree_nodes[FIRST].label.plain.startswith("> S M A R T")
+            # w: why the objective is there (the rule, what it says, its source)
+            await pilot.press("w")
+            await settle(app, pilot)
+            assert isinstance(app.screen, WhyScreen)
+            why = str(app.screen.query_one("#why-text", Static).render())
+            assert "rule risk.goals" in why and "Stanley & Brown" in why
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert isinstance(app.screen, PlanScreen)
             await edit_measure(app, pilot, "feels safer")
             live = str(app.screen.query_one("#objective-smart", Static).render())
             assert "SMART S !M A R T" in live and "no number" in live

@@ -311,7 +311,7 @@ class Services:
             session_limit=sessions.session_limit(c, plan),
             min_weeks=lint._min_weeks(c, plan, rows), instruments=lint.instrument_names(),
             therapist=self.profile.therapist.name if self.profile else None,
-            draft=load_draft(c, "plan", f"P{plan_id}"),
+            intake_id=plan["intake_id"], draft=load_draft(c, "plan", f"P{plan_id}"),
             lint=lint.lint_version(c, plan, cur))
 
     def plan_save(self, plan_id: int, doc: Any, reason: str | None = None) -> dict[str, Any]:

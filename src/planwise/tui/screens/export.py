@@ -53,7 +53,7 @@ class ExportDialog(ModalScreen[str | None]):
                 yield Input(default_path(self.plan_id, None, "markdown"), id="export-path",
                             compact=True)
             yield Static("Written readable by you only (mode 0600).", id="export-result")
-            yield Static("Up/Down, Space: format | Tab path | Enter or Ctrl+S write | Esc cancel",
+            yield Static("Up/Down, Space: format | Tab: file | Enter: write | Esc: cancel",
                          classes="dialog-keys")
 
     def on_mount(self) -> None:

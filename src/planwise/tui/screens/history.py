@@ -16,8 +16,9 @@ from planwise.tui import keymap
 from planwise.tui.widgets import plan_model as pm
 
 
-def version_prompt(v: dict[str, Any], base: int | None) -> Text:
-    mark = "base> " if base == v["version"] else "      "
+def version_prompt(v: dict[str, Any], base: int | None, current: bool = False) -> Text:
+    """'>' marks the highlighted version, 'base' the one compared from (no colour needed)."""
+    mark = (">" if current else " ") + ("base " if base == v["version"] else "     ")
     out = Text(f"{mark}v{v['version']}  {pm.STATE_SHOWN.get(v['state'], v['state']):<13} "
                f"created {pm.when_text(v['created_at'])}")
     out.append(f"\n      reason: {v['reason'] or '(first version)'}")
@@ -86,6 +87,10 @@ class HistoryScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#versions")
     def moved(self) -> None:
+        options = self.query_one("#versions", OptionList)
+        for i, v in enumerate(reversed(self.versions)):
+            options.replace_option_prompt_at_index(
+                i, version_prompt(v, self.base, i == options.highlighted))
         self.compare()
 
     def compare(self) -> None:

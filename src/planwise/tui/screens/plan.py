@@ -59,7 +59,7 @@ class PlanScreen(Screen[None]):
     DEFAULT_CSS = """
     PlanScreen #plan-head { height: auto; padding: 0 1; }
     PlanScreen #plan-info-box { height: auto; max-height: 4; padding: 0 1; }
-    PlanScreen #plan-tree { height: 1fr; }
+    PlanScreen #plan-tree { height: 1fr; overflow-x: hidden; }
     PlanScreen #plan-detail-box { height: 5; padding: 0 1; border-top: solid $accent; }
     """
 
@@ -75,6 +75,8 @@ class PlanScreen(Screen[None]):
         self._saving = False
         self._pending = False
         self._tree_nodes: dict[str, TreeNode[NodeData]] = {}
+        self._labels: dict[str, Text] = {}   # each node's label without the cursor mark
+        self._marked: str | None = None      # the key whose label carries the mark
 
     @property
     def key(self) -> str:
@@ -174,23 +176,23 @@ class PlanScreen(Screen[None]):
         tree: Tree[NodeData] = self.query_one("#plan-tree", Tree)
         selected = self.selected()
         tree.clear()
-        self._tree_nodes = {}
+        self._tree_nodes, self._labels, self._marked = {}, {}, None
         for p in doc.problems:
             label = Text(f"{p.condition.replace('_', ' ')} ({p.severity})")
             if pm.is_rejected(p):
                 label.append(" (rejected)")
             pnode = tree.root.add(label, data=("problem", p.key or ""), expand=True)
-            self._tree_nodes[p.key or ""] = pnode
+            self._tree_nodes[p.key or ""], self._labels[p.key or ""] = pnode, label
             for g in p.goals:
                 glabel = Text("Goal: " + g.text)
                 if pm.is_rejected(g):
                     glabel.append(" (rejected)")
                 gnode = pnode.add(glabel, data=("goal", g.key or ""), expand=True)
-                self._tree_nodes[g.key or ""] = gnode
+                self._tree_nodes[g.key or ""], self._labels[g.key or ""] = gnode, glabel
                 for o in g.objectives:
-                    onode = gnode.add_leaf(self._objective_label(p, g, o),
-                                           data=("objective", o.key or ""))
-                    self._tree_nodes[o.key or ""] = onode
+                    olabel = self._objective_label(p, g, o)
+                    onode = gnode.add_leaf(olabel, data=("objective", o.key or ""))
+                    self._tree_nodes[o.key or ""], self._labels[o.key or ""] = onode, olabel
         target = self._tree_nodes.get(selected[1]) if selected else None
         if target is None:
             first = next((k for k, n in self._tree_nodes.items()
@@ -214,7 +216,9 @@ class PlanScreen(Screen[None]):
         for p, g, o in pm.objectives(self.doc):
             node = self._tree_nodes.get(o.key or "")
             if node is not None:
-                node.set_label(self._objective_label(p, g, o))
+                self._labels[o.key or ""] = self._objective_label(p, g, o)
+                node.set_label(self._labels[o.key or ""])
+        self._marked = None
         self.show_detail()
         self.show_head()
 
@@ -229,7 +233,20 @@ class PlanScreen(Screen[None]):
     def highlighted(self) -> None:
         self.show_detail()
 
+    def mark_cursor(self) -> None:
+        """'> ' before the label under the cursor: the cursor reads without colour."""
+        sel = self.selected()
+        key = sel[1] if sel else None
+        if key == self._marked:
+            return
+        if self._marked in self._tree_nodes:
+            self._tree_nodes[self._marked].set_label(self._labels[self._marked])
+        if key in self._tree_nodes:
+            self._tree_nodes[key].set_label(Text("> ") + self._labels[key])
+        self._marked = key
+
     def show_detail(self) -> None:
+        self.mark_cursor()
         sel = self.selected()
         detail = self.query_one("#plan-detail", Static)
         if sel is None or self.doc is None:
@@ -476,23 +493,58 @@ class PlanScreen(Screen[None]):
         self.app.export_plan(self.plan_id)  # type: ignore[attr-defined]
 
     def action_why(self) -> None:
+        """The Why screen of the item (the engine re-run on the plan's intake, in a worker);
+        the rules' own words and sources when that is not possible."""
         sel = self.selected()
-        if sel is None or self.doc is None:
+        if sel is None or self.doc is None or self.view is None:
             return
         because: list[str] = []
         title = sel[1]
+        ctx: dict[str, str] = {}
         for p in self.doc.problems:
             if p.key == sel[1]:
                 because, title = p.because, f"{p.condition} ({p.severity})"
+                ctx = {"kind": "problem", "condition": p.condition}
             for g in p.goals:
                 if g.key == sel[1]:
                     because, title = g.because, g.text
+                    ctx = {"kind": "goal", "condition": p.condition, "goal": g.key or ""}
                 for o in g.objectives:
                     if o.key == sel[1]:
                         because, title = o.because, o.text
+                        ctx = {"kind": "objective", "condition": p.condition,
+                               "goal": g.key or ""}
         if not because:
             self.notify("This item was added by hand: no rule proposed it.")
             return
+        if self.view.intake_id is None:
+            self.app.push_screen(RulesDialog(title, because))
+            return
+        self.explain(title, because, ctx, self.view.intake_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan-why")
+    def explain(self, title: str, because: list[str], ctx: dict[str, str],
+                intake_id: int) -> None:
+        services = self.app.services  # type: ignore[attr-defined]
+        evaluation: Any = None
+        try:
+            _proposal, evaluation, _scored = services.evaluate(
+                services.stored_intake_data(intake_id))
+        except Exception:  # the rules' own words are still worth showing
+            evaluation = None
+        self.app.call_from_thread(self._show_why, title, because, ctx, evaluation)
+
+    def _show_why(self, title: str, because: list[str], ctx: dict[str, str],
+                  evaluation: Any) -> None:
+        if evaluation is not None:
+            try:
+                from planwise.tui.screens.why import WhyScreen
+
+                kb = self.app.services.kb  # type: ignore[attr-defined]
+                self.app.push_screen(WhyScreen(title, because, ctx, evaluation, kb))
+                return
+            except Exception:
+                pass
         self.app.push_screen(RulesDialog(title, because))
 
     def action_back(self) -> None:

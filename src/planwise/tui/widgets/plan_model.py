@@ -37,6 +37,7 @@ class PlanView:
     min_weeks: dict[str, int]
     instruments: list[str]
     therapist: str | None = None
+    intake_id: int | None = None      # the intake the plan was drafted from (Why)
     draft: dict[str, Any] | None = None
     lint: list[Finding] = field(default_factory=list)
 

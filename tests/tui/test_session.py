@@ -1,0 +1,132 @@
+"""Session note: objectives rated by keyboard, counted against the payer's limit, refused
+without an objective, the note kept as a draft and recovered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static, TextArea
+
+from planwise.store import plans
+from planwise.store.clients import add_client
+from planwise.store.drafts import load_draft
+from planwise.store.sessions import list_sessions
+from planwise.tui.app import PlanwiseApp
+from planwise.tui.screens.session import SessionScreen
+from planwise.tui.services import Services
+from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
+from tests.tui.conftest import EXAMPLES, run
+
+
+@pytest.fixture()
+def plan_id(services: Services) -> int:
+    c = services.conn()
+    client_id = add_client(c, "Alex Example (fictional)")
+    return plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"), services.kb,
+                       None)
+
+
+async def settle(app: PlanwiseApp, pilot: Any) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def open_session(app: PlanwiseApp, pilot: Any, plan_id: int) -> SessionScreen:
+    await settle(app, pilot)
+    app.new_session(plan_id)
+    await settle(app, pilot)
+    assert isinstance(app.screen, SessionScreen)
+    return app.screen
+
+
+def head(app: PlanwiseApp) -> str:
+    return str(app.screen.query_one("#session-head", Static).render())
+
+
+def test_session_with_two_rated_objectives_is_saved_and_counted(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            assert "session 1 of 12, 11 left" in head(app)
+            assert screen.query_one("#session-date", Input).value == "2026-11-29"
+            checklist = screen.query_one(ObjectiveChecklist)
+            assert app.focused is checklist
+            first, second = checklist.items[0][0], checklist.items[1][0]
+            await pilot.press("7", "down", "space", "4", "plus")
+            await pilot.pause()
+            assert checklist.addressed == {first: 7, second: 5}
+            n = len(checklist.items)
+            assert n > 2
+            assert f"2 of {n} open objective(s) worked on, 2 rated" in head(app)
+            await pilot.press("ctrl+n", *"Went well.", "ctrl+s")
+            await settle(app, pilot)
+            assert not isinstance(app.screen, SessionScreen)
+            assert any("session 1 of 12, 11 left" in str(n.message)
+                       for n in app._notifications)
+            saved = list_sessions(services.conn(), plan_id)
+            assert len(saved) == 1
+            assert saved[0]["note"] == "Went well." and saved[0]["date"] == "2026-11-29"
+            assert [(o["key"], o["rating"]) for o in saved[0]["objectives"]] == [
+                (first, 7), (second, 5)]
+            assert load_draft(services.conn(), "session", f"P{plan_id}") is None
+            # the next note counts on
+            await open_session(app, pilot, plan_id)
+            assert "session 2 of 12, 10 left" in head(app)
+
+    run(go())
+
+
+def test_session_without_objective_is_refused_unless_unplanned(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            screen.query_one("#session-note", TextArea).text = "Crisis call."
+            await pilot.press("ctrl+s")
+            await settle(app, pilot)
+            assert isinstance(app.screen, SessionScreen)
+            assert any("Not saved" in str(n.message) for n in app._notifications)
+            assert list_sessions(services.conn(), plan_id) == []
+            screen.query_one("#session-unplanned", Input).value = "housing crisis"
+            await pilot.press("ctrl+s")
+            await settle(app, pilot)
+            assert not isinstance(app.screen, SessionScreen)
+            saved = list_sessions(services.conn(), plan_id)
+            assert saved[0]["unplanned_reason"] == "housing crisis"
+            assert saved[0]["objectives"] == []
+
+    run(go())
+
+
+def test_session_note_draft_is_recovered(make_app: Callable[[], PlanwiseApp],
+                                         services: Services, plan_id: int) -> None:
+    async def first() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_session(app, pilot, plan_id)
+            await pilot.press("3", "ctrl+n", *"Half")
+            await settle(app, pilot)
+            # the terminal dies here: nothing saved but the draft
+
+    run(first())
+    draft = load_draft(services.conn(), "session", f"P{plan_id}")
+    assert draft is not None and draft["note"] == "Half"
+    assert list_sessions(services.conn(), plan_id) == []
+
+    async def second() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            assert screen.query_one("#session-note", TextArea).text == "Half"
+            checklist = screen.query_one(ObjectiveChecklist)
+            assert checklist.addressed == {checklist.items[0][0]: 3}
+            assert any("Recovered unsaved session note from" in str(n.message)
+                       for n in app._notifications)
+
+    run(second())
