@@ -323,3 +323,17 @@ def test_client_info_edit_saves_and_recovers(make_app: Callable[[], PlanwiseApp]
     assert info.significant_events[0].recorded is not None
     assert info.contact.phone == "555-0100"
     assert load_draft(services.conn(), "client", f"C{client_id}") is None
+
+
+def test_sign_dialog_says_when_the_version_becomes_immutable() -> None:
+    from types import SimpleNamespace
+
+    from planwise.tui.screens.sign import consequence
+
+    trainee = SimpleNamespace(signatures=[], version=1, requires_supervisor=True)
+    assert "once the supervisor signs" in consequence(trainee, "therapist")  # type: ignore[arg-type]
+    trainee.signatures = [{"role": "therapist"}]
+    assert "SIGNED and IMMUTABLE" in consequence(trainee, "supervisor")  # type: ignore[arg-type]
+    alone = SimpleNamespace(signatures=[], version=2, requires_supervisor=False)
+    assert "version 2 is SIGNED and IMMUTABLE" in consequence(alone, "therapist")  # type: ignore[arg-type]
+    assert "once the therapist signs" in consequence(alone, "client")  # type: ignore[arg-type]

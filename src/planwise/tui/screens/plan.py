@@ -552,10 +552,6 @@ class PlanScreen(Screen[None]):
             self.notify("Your revision edits are kept as a draft; they will be here next time.")
         self.app.pop_screen()
 
-    def on_screen_resume(self) -> None:
-        if self.view is not None and not self.dirty and not self._saving:
-            self.load()
-
 
 class RulesDialog(ModalScreen[None]):
     """Why an item is in the plan: the rules that proposed it, what they say, their source."""
