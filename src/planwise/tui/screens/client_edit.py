@@ -177,7 +177,8 @@ class ClientEditScreen(Screen[None]):
             yield Static(title, classes="section-title")
             yield Static(f"One a line: {hint} (the date may be left out); Ctrl+E adds one",
                          classes="hint")
-            yield TextArea("", id=first, classes="list", compact=True)
+            yield TextArea("", id=first, classes="list", compact=True,
+                           placeholder="(none yet) e.g. 2019-03-01 | what happened")
             yield Static("Contact", classes="section-title")
             for field, label in SCALARS:
                 with Horizontal(classes="field"):
@@ -187,9 +188,11 @@ class ClientEditScreen(Screen[None]):
             for field, title, hint in LISTS[1:]:
                 yield Static(title, classes="section-title")
                 yield Static(f"One a line: {hint}", classes="hint")
-                yield TextArea("", id=field, classes="list", compact=True)
+                yield TextArea("", id=field, classes="list", compact=True,
+                               placeholder=f"(none yet) {hint}")
             yield Static("Notes", classes="section-title")
-            yield TextArea("", id="notes", classes="list", compact=True)
+            yield TextArea("", id="notes", classes="list", compact=True,
+                           placeholder="(no notes)")
         yield Footer()
 
     def on_mount(self) -> None:
