@@ -60,10 +60,12 @@ def test_new_client_from_the_keyboard_opens_its_page(make_app: Callable[[], Plan
             await pilot.press("n")
             await pilot.pause()
             await pilot.press(*"Jo Example", "enter")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            # The client is created in a worker, which then opens its page.
+            for _ in range(100):
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.02)
+                if isinstance(app.screen, ClientScreen):
+                    break
             assert isinstance(app.screen, ClientScreen)
             assert services.caseload("Jo")[1] == 1
             await pilot.press("escape")

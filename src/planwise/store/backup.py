@@ -80,11 +80,14 @@ def verify(path: Path) -> tuple[list[str], dict[str, int]]:
         if app_id != APP_ID:
             problems.append(f"application_id is {app_id:#x}, not planwise's {APP_ID:#x}")
         if not problems:
+            import sqlite_utils
+
+            copy = sqlite_utils.Database(con)
             counts["schema_version"] = con.execute(
                 "SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
             for name, table in (("clients", "clients"), ("plans", "plans"),
                                 ("versions", "plan_versions")):
-                counts[name] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                counts[name] = copy[table].count
     except sqlite3.Error as exc:
         problems.append(f"{exc.__class__.__name__}: {exc}")
     finally:

@@ -377,14 +377,27 @@ class Store:
 
 
 class Conn:
-    """One thread's connection: sqlite-utils for reads, explicit transactions for writes."""
+    """One thread's connection: rows as dicts for reads, explicit transactions for writes.
+
+    `db` is the same connection wrapped by sqlite-utils, for introspection and
+    ad-hoc work (backup counts, tests, benchmarks). It is created on first use:
+    importing sqlite-utils costs about 0.2 s (its plugin machinery), which the
+    terminal interface's cold start cannot afford, so the hot paths use plain
+    sqlite3 with a dict row factory.
+    """
 
     def __init__(self, raw: sqlite3.Connection) -> None:
-        import sqlite_utils
-
         self.raw = raw
-        self.db = sqlite_utils.Database(raw)
         self.who = _login()
+        self._db: Any = None
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.raw)
+        return self._db
 
     def close(self) -> None:
         self.raw.close()
@@ -414,7 +427,9 @@ class Conn:
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         try:
-            return list(self.db.query(sql, params))
+            cur = self.raw.execute(sql, params)
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except sqlite3.DatabaseError as exc:
             if _damaged(exc):
                 raise damaged_error(self.raw) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,7 +22,8 @@ from planwise.tui.services import Services
 
 
 class PlanwiseApp(App[None]):
-    CSS_PATH = "styles/app.tcss"
+    # Absolute, so that a subclass defined elsewhere (tests, benchmarks) finds it too.
+    CSS_PATH = Path(__file__).resolve().parent / "styles" / "app.tcss"
     TITLE = "planwise"
     BINDINGS = keymap.bindings("app")
 
@@ -42,9 +44,10 @@ class PlanwiseApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(CaseloadScreen())
 
-    def on_descendant_mount(self, event: events.DescendantMount) -> None:
-        if not self.blink and hasattr(event.node, "cursor_blink"):
-            event.node.cursor_blink = False
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # A cursor blinks only while focused: turn it off as focus arrives.
+        if not self.blink and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     # -- navigation used by every screen ------------------------------------------------
     def open_client(self, client_id: int) -> None:
