@@ -119,7 +119,7 @@ def test_whole_intake_by_keyboard(services: Services, make_app: Callable[[], Pla
             await pilot.press("ctrl+n")
             await settle(pilot)
             assert screen.state.step == 4
-            await pilot.press("space", "tab", "tab", *"CBT, IPT")
+            await pilot.press("space", "tab", "tab", *"CBT; IPT")
             await pilot.press("tab", *"SSRI")
             await pilot.press("tab", *"12")
             await pilot.pause()
@@ -370,3 +370,20 @@ def test_state_round_trip_through_the_draft() -> None:
     assert intake["context"] == {"client_goals": [], "session_limit": 10,
                                  "employment": "student"}
     assert intake["clinician"]["severity"] == {"depression": "severe"}
+
+
+def test_intake_round_trip_keeps_every_answer() -> None:
+    """What-if reopens the intake from a dict: nothing may change on the way back."""
+    import datetime as dt
+    import tomllib
+
+    from planwise.kb import load_knowledge
+    from planwise.tui.widgets.intake_state import IntakeState
+    from tests.tui.conftest import EXAMPLES
+
+    data = tomllib.loads((EXAMPLES / "depression-alcohol.toml").read_text())
+    back = IntakeState.from_intake(data).to_intake(load_knowledge(), dt.date(2026, 11, 29))
+    assert back["clinician"]["severity"] == {"employment": "moderate"}
+    assert back["history"]["prior_treatment"] == ["CBT, 2019, helpful"]
+    for section in ("screening", "instruments", "risk", "clinician", "history", "context"):
+        assert back[section] == data[section], section

@@ -19,6 +19,15 @@ TITLES = {
     "plan": "Plan editor",
     "session": "Session note",
     "dialog": "Dialog",
+    "why": "Why (explanation)",
+    "intake_skip": "Skipping the risk assessment",
+    "intake_leave": "Leaving the intake",
+    "objective": "Objective editor",
+    "sign": "Sign dialog",
+    "history": "History and diff",
+    "session_objectives": "Session objectives",
+    "export": "Export",
+    "client_edit": "Client information",
 }
 
 

@@ -243,9 +243,9 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                     yield Tick("Trauma history", id="trauma")
                     yield Tick("Withdrawal complications (seizures, DTs)", id="withdrawal")
                 yield Static("", id="history-error", classes="field-error")
-                yield Input(placeholder="Prior treatment (comma-separated)", id="prior-treatment")
+                yield Input(placeholder="Prior treatment (separate entries with ;)", id="prior-treatment")
                 yield Static("", id="prior-error", classes="field-error")
-                yield Input(placeholder="Medications (comma-separated)", id="medications")
+                yield Input(placeholder="Medications (separate entries with ;)", id="medications")
                 yield Static("", id="medications-error", classes="field-error")
                 with Horizontal(classes="context-row"):
                     yield Input(placeholder="Session limit", id="session-limit", type="integer")

@@ -178,15 +178,18 @@ class IntakeState:
         if self.risk_recorded:
             data["risk"] = dict(self.risk)
         clinician: dict[str, Any] = {"impressions": list(self.impressions),
-                                     "severity": {c: s for c, s in self.severity.items()
-                                                  if c in self.impressions and s}}
+                                     # Kept for any condition: a rating may apply to a
+                                     # problem found from a concern and a score.
+                                     "severity": {c: s for c, s in self.severity.items() if s}}
         if self.extra.get("diagnoses"):
             clinician["diagnoses"] = list(self.extra["diagnoses"])
         data["clinician"] = clinician
         data["history"] = {"trauma": self.trauma,
                            "withdrawal_complications": self.withdrawal_complications,
-                           "prior_treatment": split_list(self.prior_treatment),
-                           "medications": split_list(self.medications)}
+                           # ";" separates entries: one may contain commas
+                           # ("CBT, 2019, helpful").
+                           "prior_treatment": split_list(self.prior_treatment, ";"),
+                           "medications": split_list(self.medications, ";")}
         context: dict[str, Any] = {"client_goals": split_list(self.client_goals, ";")}
         limit = self.session_limit.strip()
         if limit:
@@ -215,8 +218,8 @@ class IntakeState:
         history = data.get("history") or {}
         state.trauma = bool(history.get("trauma", False))
         state.withdrawal_complications = bool(history.get("withdrawal_complications", False))
-        state.prior_treatment = ", ".join(history.get("prior_treatment") or [])
-        state.medications = ", ".join(history.get("medications") or [])
+        state.prior_treatment = "; ".join(history.get("prior_treatment") or [])
+        state.medications = "; ".join(history.get("medications") or [])
         context = data.get("context") or {}
         limit = context.get("session_limit")
         state.session_limit = "" if limit is None else str(limit)
