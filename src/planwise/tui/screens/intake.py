@@ -243,7 +243,8 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                     yield Tick("Trauma history", id="trauma")
                     yield Tick("Withdrawal complications (seizures, DTs)", id="withdrawal")
                 yield Static("", id="history-error", classes="field-error")
-                yield Input(placeholder="Prior treatment (separate entries with ;)", id="prior-treatment")
+                yield Input(placeholder="Prior treatment (separate entries with ;)",
+                            id="prior-treatment")
                 yield Static("", id="prior-error", classes="field-error")
                 yield Input(placeholder="Medications (separate entries with ;)", id="medications")
                 yield Static("", id="medications-error", classes="field-error")
