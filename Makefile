@@ -2,14 +2,15 @@
 # missing and installs planwise with its dev extras first.
 # The first interpreter that actually runs and is 3.11 or 3.12 (durable-rules
 # does not import on 3.13); pyenv shims may exist for versions that do not run.
+# Failing those, python3 (3.13+ runs the reference evaluator instead).
 PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' \
-	2>/dev/null && { echo $$p; break; }; done)
+	2>/dev/null && { echo $$p; exit; }; done; echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +21,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/planwise recommend examples/depression-alcohol.toml
+	$(BIN)/planwise
+
+demo: setup
+	$(BIN)/planwise demo
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -31,6 +35,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/tui.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -131,8 +131,17 @@ class PlanwiseApp(App[None]):
         yield SystemCommand("New client", "Add a client to the caseload", self.action_new_client)
         yield SystemCommand("Caseload", "Back to the list of clients", self.action_go_caseload)
         yield SystemCommand("Help", "The keys of the area in focus", self.action_help)
-        yield from getattr(screen, "palette_commands", lambda: [])()
+        yield from self._screen_commands(screen)
         yield from super().get_system_commands(screen)
+
+    def _screen_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action of the current screen, from its keymap, so nothing needs the key."""
+        area = getattr(screen, "HELP_AREA", None)
+        for key in keymap.KEYMAP.get(area or "", []):
+            if key.action in ("back", "cancel"):
+                continue
+            yield SystemCommand(key.description, f"{keymap.display(key.keys)} on this screen",
+                                lambda action=key.action: screen.run_action(action))
 
     # -- failures in workers never crash the interface ------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
