@@ -387,3 +387,43 @@ def test_intake_round_trip_keeps_every_answer() -> None:
     assert back["history"]["prior_treatment"] == ["CBT, 2019, helpful"]
     for section in ("screening", "instruments", "risk", "clinician", "history", "context"):
         assert back[section] == data[section], section
+
+
+def test_changing_the_screening_after_the_forms_never_duplicates_a_form(
+        services: Services, make_app: Callable[[], PlanwiseApp]) -> None:
+    """Found by hand: back to the screening, tick another concern, forward again
+    used to crash the app (a new PHQ-9 form mounted while the old one was still
+    being removed)."""
+    cid = add_client(services.conn(), "Kim Example (fictional)")
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_intake(pilot, cid)
+            await pilot.press("space")  # depression -> PHQ-9
+            await settle(pilot)
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await pilot.press(*"123")
+            await pilot.press("ctrl+b", "ctrl+b")
+            await settle(pilot)
+            await pilot.press("ctrl+b")
+            await settle(pilot)
+            assert screen.state.step == 0
+            for _ in range(14):  # down to Bipolar I: the MDQ joins the PHQ-9
+                await pilot.press("down")
+            await pilot.press("space")
+            await settle(pilot)
+            for _ in range(3):
+                await pilot.press("ctrl+n")
+                await settle(pilot)
+            assert app.is_running and isinstance(app.screen, IntakeScreen)
+            ids = [f.inst.id for f in screen.forms]
+            assert "phq9" in ids and "mdq" in ids
+            phq9 = screen.forms[ids.index("phq9")]
+            assert phq9.values[:3] == [1, 2, 3]  # kept across the change
+            assert len(app.screen.query("#form-phq9")) == 1
+
+    run(go())

@@ -36,6 +36,11 @@ def row_cells(row: CaseRow) -> tuple[str, str, str, str, str]:
     return row.ref, row.name, risk, review, sessions
 
 
+class EmptyCaseload(Static, can_focus=True):
+    """The empty state takes focus, so that `n` adds a client instead of typing
+    into the search box."""
+
+
 class CaseloadScreen(Screen[None]):
     HELP_AREA = "caseload"
     BINDINGS = keymap.bindings("caseload")
@@ -45,7 +50,7 @@ class CaseloadScreen(Screen[None]):
         with Vertical(id="caseload-body"):
             yield Input(placeholder="Search by name or id (C12)...", id="search")
             yield DataTable(id="caseload", cursor_type="row", zebra_stripes=True)
-            yield Static(EMPTY_TEXT, id="empty")
+            yield EmptyCaseload(EMPTY_TEXT, id="empty")
             yield Static("", id="count")
         yield Footer()
 
@@ -78,6 +83,10 @@ class CaseloadScreen(Screen[None]):
         empty = message.total == 0 and not message.search
         self.query_one("#empty").display = empty
         table.display = not empty
+        if empty:
+            self.query_one("#empty").focus()
+        elif self.focused is None or self.focused.id == "empty":
+            table.focus()
         shown = len(message.rows)
         noun = "client" if message.total == 1 else "clients"
         text = f"{message.total} {noun}"

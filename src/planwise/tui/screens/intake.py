@@ -186,6 +186,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.ready = data is not None  # False until the draft (if any) has been looked up
         self.forms: list[InstrumentForm] = []
         self._form_ids: list[str] = []
+        self._form_cache: dict[str, InstrumentForm] = {}
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -589,14 +590,24 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     def _sync_forms(self) -> None:
         chosen = self.state.chosen(self.kb)
         if chosen != self._form_ids:
+            # Forms are made once per instrument and kept (hidden when unticked):
+            # removing and re-mounting raced with the removal (duplicate ids), and
+            # a form ticked again keeps its answers and position.
             holder = self.query_one("#forms", Vertical)
-            holder.remove_children()
-            self.forms = [
-                InstrumentForm(self.kb.instruments[inst], self.state.answers.get(inst),
-                               self.state.positions.get(inst, 0), id=f"form-{inst}")
-                for inst in chosen]
+            fresh = []
+            for inst in chosen:
+                if inst not in self._form_cache:
+                    form = InstrumentForm(self.kb.instruments[inst], self.state.answers.get(inst),
+                                          self.state.positions.get(inst, 0), id=f"form-{inst}")
+                    self._form_cache[inst] = form
+                    fresh.append(form)
+            self.forms = [self._form_cache[inst] for inst in chosen]
+            for inst, form in self._form_cache.items():
+                if inst not in chosen:
+                    form.display = False
             self._form_ids = chosen
-            holder.mount_all(self.forms)
+            if fresh:
+                holder.mount_all(fresh)
         self.state.form_index = max(0, min(self.state.form_index, len(self.forms) - 1))
         self.query_one("#no-forms").display = not self.forms
         self._show_form(self.state.form_index)
