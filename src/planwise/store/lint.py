@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planwise.store.models import PlanDoc, PlanItem
 
@@ -180,19 +180,9 @@ def lint_version(c: Conn, plan: dict[str, object], version_row: dict[str, object
 
 
 def lint_plan(c: Conn, plan_id: int, version: int | None = None) -> list[Finding]:
-    from planwise.errors import InputError
-    from planwise.store import ids
-    from planwise.store.plans import current_version, get_plan
+    from planwise.store.plans import plan_and_version
 
-    plan = get_plan(c, plan_id)
-    v: dict[str, Any] | None
-    if version is None:
-        v = current_version(c, plan_id)
-    else:
-        v = c.one("SELECT * FROM plan_versions WHERE plan_id = ? AND version = ?",
-                  [plan_id, version])
-        if v is None:
-            raise InputError(f"{ids.fmt('plan', plan_id)} has no version {version}")
+    plan, v = plan_and_version(c, plan_id, version)
     return lint_version(c, plan, v)
 
 

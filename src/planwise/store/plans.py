@@ -211,7 +211,9 @@ def version_rows(c: Conn, version_id: int) -> list[dict[str, Any]]:
                    "ORDER BY position", [version_id])
 
 
-def load_doc_for(c: Conn, plan_id: int, version: int | None = None) -> PlanDoc:
+def plan_and_version(c: Conn, plan_id: int, version: int | None = None
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plan row and one version's row (the current one when `version` is None)."""
     plan = get_plan(c, plan_id)
     v: dict[str, Any] | None
     if version is None:
@@ -221,6 +223,11 @@ def load_doc_for(c: Conn, plan_id: int, version: int | None = None) -> PlanDoc:
                   [plan_id, version])
         if v is None:
             raise InputError(f"{ids.fmt('plan', plan_id)} has no version {version}")
+    return plan, v
+
+
+def load_doc_for(c: Conn, plan_id: int, version: int | None = None) -> PlanDoc:
+    plan, v = plan_and_version(c, plan_id, version)
     return doc_from_rows(plan, v, version_rows(c, v["id"]))
 
 
