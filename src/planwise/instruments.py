@@ -27,14 +27,19 @@ it then applies instead of the plain band when that flag is raised (ASQ
 ``acute``, MDQ ``positive``). The plain bands must tile
 ``min_total..max_total`` exactly; this is checked at load time.
 
+An optional ``[change]`` table holds the published figures for judging change
+between two totals (reliable change, clinical cut-off, response, remission);
+``planwise.progress`` applies them (docs/progress.md).
+
 Sources for each instrument are cited in its TOML file.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -46,10 +51,15 @@ from planwise.tomlfile import find_line, read_toml
 
 __all__ = [
     "Band",
+    "ChangeRules",
+    "Cutoff",
     "FlagRule",
     "Instrument",
     "Item",
     "Option",
+    "ReliableChange",
+    "Remission",
+    "Response",
     "ScoreResult",
     "Scoring",
     "load_instruments",
@@ -118,6 +128,71 @@ class Scoring(_Model):
     positive_impairment: list[str] | None = None  # mdq: levels that count
 
 
+class ReliableChange(_Model):
+    """How large a change must be to exceed measurement error (Jacobson & Truax 1991).
+
+    Either `points` (a published threshold: a change of at least this many
+    points is reliable) or the Jacobson-Truax inputs `sd` (standard deviation
+    of the baseline population) and `reliability` (test-retest r), from which
+    S_diff = sqrt(2) * sd * sqrt(1 - r) and a change is reliable when
+    |change| / S_diff > 1.96. When both are given, `points` decides and the
+    index is reported alongside.
+    """
+
+    points: float | None = Field(default=None, gt=0)
+    sd: float | None = Field(default=None, gt=0)
+    reliability: float | None = Field(default=None, gt=0, lt=1)
+    source: str = Field(min_length=1)
+
+    @property
+    def s_diff(self) -> float | None:
+        """The standard error of the difference, where the Jacobson-Truax inputs are given."""
+        if self.sd is None or self.reliability is None:
+            return None
+        return float(math.sqrt(2.0) * self.sd * math.sqrt(1.0 - self.reliability))
+
+
+class Cutoff(_Model):
+    """The score separating the clinical (dysfunctional) from the functional range.
+
+    Give the bound on the side that matches the direction of the instrument:
+    `clinical_at_least` when lower is better (PHQ-9: 10 or more is clinical),
+    `clinical_at_most` when higher is better (a self-esteem scale: 14 or less).
+    """
+
+    clinical_at_least: int | None = None
+    clinical_at_most: int | None = None
+    source: str = Field(min_length=1)
+
+
+class Response(_Model):
+    """Treatment response: an improvement of `percent` of the baseline's distance from the
+    best possible score (PHQ-9: a drop of 50% or more), or of at least `points`."""
+
+    percent: float | None = Field(default=None, gt=0, le=100)
+    points: int | None = Field(default=None, gt=0)
+    source: str = Field(min_length=1)
+
+
+class Remission(_Model):
+    """Remission: a current total `below` this (lower is better) or `above` it (higher better)."""
+
+    below: int | None = None
+    above: int | None = None
+    source: str = Field(min_length=1)
+
+
+class ChangeRules(_Model):
+    """The optional `[change]` table: how to judge the change between two totals."""
+
+    lower_is_better: bool
+    reliable: ReliableChange
+    cutoff: Cutoff | None = None
+    response: Response | None = None
+    remission: Remission | None = None
+    notes: str = ""
+
+
 class ScoreResult(_Model):
     """The scored answers of one instrument."""
 
@@ -146,6 +221,7 @@ class Instrument(_Model):
     bands: list[Band] = Field(min_length=1)
     flags: list[FlagRule] = []
     items: list[Item] = []
+    change: ChangeRules | None = None  # published figures for judging change (docs/progress.md)
 
     # --- convenience -------------------------------------------------------
 
@@ -430,6 +506,14 @@ def _locate(text: str, loc: Sequence[Any], entry_id: str | None) -> int | None:
         first = next((i for i, line in enumerate(lines) if header.match(line)), None)
         if first is not None:
             return first + 1
+    if loc and loc[0] == "change":
+        # [change] and its sub-tables [change.reliable], [change.cutoff], ...
+        names = [p for p in loc if isinstance(p, str)]
+        for depth in range(min(len(names), 2), 0, -1):
+            table = "[" + ".".join(names[:depth]) + "]"
+            found = next((i for i, ln in enumerate(lines) if ln.strip() == table), None)
+            if found is not None:
+                return _key_in_table(lines, found, names[depth] if depth < len(names) else None)
     if len(loc) >= 2 and loc[0] == "scoring" and isinstance(loc[1], str):
         found = next((i for i, ln in enumerate(lines) if ln.strip() == "[scoring]"), None)
         if found is not None:
@@ -583,6 +667,99 @@ def _check(inst: Instrument, path: Path, text: str) -> None:
         for b in flagged[i + 1 :]:
             if a.when_flag == b.when_flag and a.min <= b.max and b.min <= a.max:
                 fail(f"bands '{a.name}' and '{b.name}' overlap for the same flag", "bands")
+
+    if inst.change is not None:
+        _check_change(inst, inst.change, fail)
+
+
+def _check_change(inst: Instrument, ch: ChangeRules, fail: Callable[..., NoReturn]) -> None:
+    """The [change] table: complete, consistent with the direction, inside the range."""
+    lo, hi = inst.min_total, inst.max_total
+    span = hi - lo
+    rel = ch.reliable
+    if (rel.sd is None) != (rel.reliability is None):
+        missing = "reliability" if rel.reliability is None else "sd"
+        fail("Jacobson-Truax inputs need both sd and reliability", "change", "reliable", missing)
+    if rel.points is None and rel.s_diff is None:
+        fail("give points, or sd and reliability (Jacobson-Truax)", "change", "reliable")
+    threshold = rel.points if rel.points is not None else 1.96 * (rel.s_diff or 0.0)
+    if threshold >= span:
+        fail(
+            f"a reliable change of {threshold:.2f} points can never happen on a {lo}-{hi} scale",
+            "change",
+            "reliable",
+            "points" if rel.points is not None else "sd",
+        )
+    better = "lower" if ch.lower_is_better else "higher"
+    if ch.cutoff is not None:
+        cut = ch.cutoff
+        if (cut.clinical_at_least is None) == (cut.clinical_at_most is None):
+            fail("give exactly one of clinical_at_least and clinical_at_most", "change", "cutoff")
+        if ch.lower_is_better:
+            if cut.clinical_at_least is None:
+                fail(
+                    "lower scores are better, so the clinical range is given by clinical_at_least",
+                    "change",
+                    "cutoff",
+                    "clinical_at_most",
+                )
+            if not lo < cut.clinical_at_least <= hi:
+                fail(
+                    f"clinical_at_least must be above {lo} and at most {hi}",
+                    "change",
+                    "cutoff",
+                    "clinical_at_least",
+                )
+        else:
+            if cut.clinical_at_most is None:
+                fail(
+                    "higher scores are better, so the clinical range is given by clinical_at_most",
+                    "change",
+                    "cutoff",
+                    "clinical_at_least",
+                )
+            if not lo <= cut.clinical_at_most < hi:
+                fail(
+                    f"clinical_at_most must be at least {lo} and below {hi}",
+                    "change",
+                    "cutoff",
+                    "clinical_at_most",
+                )
+    if ch.response is not None:
+        resp = ch.response
+        if (resp.percent is None) == (resp.points is None):
+            fail("give exactly one of percent and points", "change", "response")
+        if resp.points is not None and resp.points > span:
+            fail(
+                f"a response of {resp.points} points can never happen on a {lo}-{hi} scale",
+                "change",
+                "response",
+                "points",
+            )
+    if ch.remission is not None:
+        rem = ch.remission
+        if (rem.below is None) == (rem.above is None):
+            fail("give exactly one of below and above", "change", "remission")
+        if ch.lower_is_better:
+            if rem.below is None:
+                fail(
+                    f"{better} scores are better, so remission is a total below a score",
+                    "change",
+                    "remission",
+                    "above",
+                )
+            if not lo < rem.below <= hi:
+                fail(f"below must be above {lo} and at most {hi}", "change", "remission", "below")
+        else:
+            if rem.above is None:
+                fail(
+                    f"{better} scores are better, so remission is a total above a score",
+                    "change",
+                    "remission",
+                    "below",
+                )
+            if not lo <= rem.above < hi:
+                fail(f"above must be at least {lo} and below {hi}", "change", "remission", "above")
 
 
 def load_instrument_file(path: Path) -> Instrument:
