@@ -230,6 +230,13 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
     parse = [timed(lambda: load_doc(PlanDoc, str(tmp))) for _ in range(50)]
     print(f"{'':16} (of which reading the TOML file and validating it: median "
           f"{statistics.median(parse):.2f} ms)")
+    # The interface's path: the edited document in memory, no file.
+    in_memory = []
+    for k, pid in enumerate(rng.sample(drafts, min(n, len(drafts)))):
+        current = plans.load_doc_for(c, pid)
+        current.problems[0].goals[0].objectives[0].measure = f"PHQ-9 below {k % 10 + 5}"
+        in_memory.append(timed(partial(plans.save_doc, c, pid, current)))
+    report("plan save (in memory)", in_memory, 20)
 
     if has_sessions(c.raw):
         from planwise.store import sessions

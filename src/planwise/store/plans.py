@@ -244,8 +244,13 @@ def export_toml(c: Conn, plan_id: int, version: int | None = None) -> str:
 # --- writing ---------------------------------------------------------------------------
 
 def _insert_rows(c: Conn, version_id: int, rows: list[dict[str, Any]]) -> None:
-    for r in rows:
-        c.insert("plan_items", {"version_id": version_id, **r})
+    if not rows:
+        return
+    cols = sorted(set().union(*rows))
+    c.raw.executemany(
+        f"INSERT INTO plan_items (version_id, {', '.join(cols)}) "
+        f"VALUES (?, {', '.join('?' for _ in cols)})",
+        [(version_id, *(r.get(col) for col in cols)) for r in rows])
 
 
 def draft(c: Conn, client_id: int, intake: str, kb: KnowledgeBase, profile: Profile | None,
