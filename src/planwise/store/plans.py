@@ -227,17 +227,17 @@ def plan_and_version(c: Conn, plan_id: int, version: int | None = None
 
 
 def load_doc_for(c: Conn, plan_id: int, version: int | None = None) -> PlanDoc:
+    """A version as an editable document; it carries the version's row_version, so
+    saving it back (save_doc) refuses if someone else saved in between."""
     plan, v = plan_and_version(c, plan_id, version)
-    return doc_from_rows(plan, v, version_rows(c, v["id"]))
+    doc = doc_from_rows(plan, v, version_rows(c, v["id"]))
+    doc.row_version = v["row_version"]
+    return doc
 
 
 def export_toml(c: Conn, plan_id: int, version: int | None = None) -> str:
-    """The editable TOML; it carries the version's row_version for the optimistic check."""
+    """The editable TOML (with its row_version for the optimistic check)."""
     doc = load_doc_for(c, plan_id, version)
-    row = c.one("SELECT row_version FROM plan_versions WHERE plan_id = ? AND version = ?",
-                [plan_id, doc.version])
-    assert row is not None
-    doc.row_version = row["row_version"]
     return dump_toml(doc.model_dump(mode="python", by_alias=True))
 
 
