@@ -138,7 +138,7 @@ class PlanwiseApp(App[None]):
         """Every action of the current screen, from its keymap, so nothing needs the key."""
         area = getattr(screen, "HELP_AREA", None)
         for key in keymap.KEYMAP.get(area or "", []):
-            if key.action in ("back", "cancel"):
+            if key.action in ("back", "cancel", "new_client"):  # the app lists new_client
                 continue
             yield SystemCommand(key.description, f"{keymap.display(key.keys)} on this screen",
                                 lambda action=key.action: screen.run_action(action))

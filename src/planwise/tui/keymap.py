@@ -114,8 +114,9 @@ KEYMAP: dict[str, list[Key]] = {
     "session": [
         Key("session.back", "escape", "back", "Cancel"),
         Key("session.save", "ctrl+s", "save", "Save", priority=True),
-        Key("session.objectives", "ctrl+o", "focus_objectives", "Objectives", show=False),
-        Key("session.note", "ctrl+n", "focus_note", "Note", show=False),
+        Key("session.objectives", "ctrl+o", "focus_objectives", "Objectives", show=False,
+            priority=True),
+        Key("session.note", "ctrl+n", "focus_note", "Note", show=False, priority=True),
     ],
     "session_objectives": [
         Key("session_objectives.toggle", "space", "toggle_addressed", "Addressed"),

@@ -571,6 +571,8 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
             for inst, why, _ in self.state.offered(self.kb)])
         if highlighted is not None and highlighted < listing.option_count:
             listing.highlighted = highlighted
+        elif listing.option_count:
+            listing.highlighted = 0  # so the first Space ticks something
 
     @on(SelectionList.SelectedChanged, "#assessments")
     def assessments_changed(self) -> None:

@@ -306,6 +306,9 @@ class ProposalScreen(Screen[None]):
         tree.root.expand()
         if selected is not None:
             self.call_after_refresh(self._move_to, selected)
+        elif structure:
+            # Start on the first problem, so the first a / r / w acts on something.
+            self.call_after_refresh(self._move_to, structure[0][0].key)
 
     def _move_to(self, key: str) -> None:
         tree = self.query_one("#proposal-tree", ProposalTree)

@@ -79,7 +79,9 @@ class SessionScreen(Screen[None]):
         if draft is not None:
             self.query_one("#session-date", Input).value = str(draft.get("date", today()))
             self.query_one("#session-unplanned", Input).value = str(draft.get("unplanned", ""))
-            self.query_one("#session-note", TextArea).text = str(draft.get("note", ""))
+            note = self.query_one("#session-note", TextArea)
+            note.text = str(draft.get("note", ""))
+            note.move_cursor(note.document.end)  # typing goes on after the recovered text
             addressed = {str(k): (None if r is None else int(r))
                          for k, r in dict(draft.get("addressed", {})).items()}
             checklist.set_items(data["objectives"], addressed)
@@ -173,11 +175,12 @@ class SessionScreen(Screen[None]):
         self.notify(f"Session saved: {count_text(out['number'], out['limit'])}.", timeout=8)
         self.app.pop_screen()
 
+    # set_focus moves focus at once, so keys typed right after go to the new place.
     def action_focus_objectives(self) -> None:
-        self.query_one(ObjectiveChecklist).focus()
+        self.set_focus(self.query_one(ObjectiveChecklist))
 
     def action_focus_note(self) -> None:
-        self.query_one("#session-note", TextArea).focus()
+        self.set_focus(self.query_one("#session-note", TextArea))
 
     def action_back(self) -> None:
         if self._last and (self._last["note"].strip() or self._last["addressed"]):

@@ -223,7 +223,8 @@ class InstrumentForm(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_class(self.kind in ("asq", "mdq"), "-wide-keys")
-        self.refresh_form(scroll=True)
+        # Not yet "mounted" during on_mount: draw the options and status after it.
+        self.call_after_refresh(self.refresh_form, True)
 
     def answer_token(self, row: int) -> str:
         value = self.values[row]
