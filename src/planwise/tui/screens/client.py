@@ -102,6 +102,8 @@ class ClientScreen(Screen[None]):
             options.append(Option("No intakes yet: press i to start one.", id="none",
                                   disabled=True))
         records.add_options(options)
+        if records.option_count and not options[0].disabled:
+            records.highlighted = 0  # Enter opens the newest record at once
         records.focus()
 
     @on(OptionList.OptionSelected, "#records")
