@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
-from pydantic import BaseModel
+
+if TYPE_CHECKING:  # pydantic is loaded by the command itself: --help stays fast
+    from pydantic import BaseModel
 
 
 @click.command("schema")
