@@ -159,3 +159,16 @@ def load_profile(source: str, kb: KnowledgeBase) -> Profile:
                              field=f"therapist.modalities[{i}]",
                              line=find_field_line(text, "therapist.modalities"))
     return profile
+
+
+def resolve_profile(profile_path: str | None, kb: KnowledgeBase) -> Profile | None:
+    """The profile given, else the configured one (PLANWISE_PROFILE or the user's
+    profile.toml), else None: without a profile every condition is in scope."""
+    from planwise.paths import default_profile_path
+
+    if profile_path:
+        return load_profile(profile_path, kb)
+    default = default_profile_path()
+    if default.is_file():
+        return load_profile(str(default), kb)
+    return None

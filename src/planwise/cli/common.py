@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planwise.paths import default_profile_path
-
 if TYPE_CHECKING:  # the real imports are deferred: `planwise --help` stays fast
     from planwise.kb.loader import KnowledgeBase
     from planwise.models.profile import Profile
@@ -33,14 +31,9 @@ def load_kb(knowledge_dirs: tuple[str, ...]) -> KnowledgeBase:
 
 
 def resolve_profile(profile_path: str | None, kb: KnowledgeBase) -> Profile | None:
-    from planwise.intake_io import load_profile
+    from planwise.intake_io import resolve_profile as resolve
 
-    if profile_path:
-        return load_profile(profile_path, kb)
-    default = default_profile_path()
-    if default.is_file():
-        return load_profile(str(default), kb)
-    return None
+    return resolve(profile_path, kb)
 
 
 def echo(text: str, **kwargs: Any) -> None:

@@ -24,7 +24,7 @@ from planwise.models.profile import Profile
 from planwise.store import ids
 from planwise.store.db import Conn, Store
 
-CASELOAD_LIMIT = 200  # rows shown at once; the search narrows the rest
+CASELOAD_LIMIT = 100  # rows listed at once (five screens at 80x24); the search narrows the rest
 
 
 def today() -> dt.date:
@@ -96,7 +96,7 @@ class Services:
              knowledge_dirs: tuple[str, ...] = ()) -> Services:
         """Open (and migrate) the database before the interface starts, so a bad
         --db is reported on the terminal like any other input error."""
-        from planwise.cli.common import resolve_profile
+        from planwise.intake_io import resolve_profile
 
         kb = load_knowledge([Path(d) for d in knowledge_dirs])
         profile = resolve_profile(profile_path, kb)

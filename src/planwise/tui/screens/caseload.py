@@ -45,6 +45,10 @@ class CaseloadScreen(Screen[None]):
     HELP_AREA = "caseload"
     BINDINGS = keymap.bindings("caseload")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: list[tuple[str, str, str, str, str]] = []
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="caseload-body"):
@@ -77,9 +81,12 @@ class CaseloadScreen(Screen[None]):
         if message.search != self.query_one("#search", Input).value:
             return  # an older keystroke's answer
         table = self.query_one(DataTable)
-        table.clear()
-        for row in message.rows:
-            table.add_row(*row_cells(row), key=str(row.client_id))
+        cells = [row_cells(row) for row in message.rows]
+        if cells != self._shown:  # typing a common prefix often changes nothing
+            self._shown = cells
+            table.clear()
+            for row, cell in zip(message.rows, cells, strict=True):
+                table.add_row(*cell, key=str(row.client_id))
         empty = message.total == 0 and not message.search
         self.query_one("#empty").display = empty
         table.display = not empty
