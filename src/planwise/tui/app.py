@@ -14,7 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from planwise.errors import PlanwiseError
 from planwise.tui import keymap
-from planwise.tui.messages import WorkFailed
+from planwise.tui.messages import CaseloadLoaded, WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.help import HelpScreen
@@ -33,6 +33,7 @@ class PlanwiseApp(App[None]):
         # Tests and snapshots turn cursor blinking off so screens are stable;
         # nothing on any screen depends on blinking to be understood.
         self.blink = blink
+        self._warmed = False
         # Readable without truecolor: PLANWISE_THEME=ansi uses the terminal's own
         # 16 colours; NO_COLOR is honoured by Textual itself.
         theme = os.environ.get("PLANWISE_THEME", "")
@@ -43,6 +44,18 @@ class PlanwiseApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CaseloadScreen())
+
+    @on(CaseloadLoaded)
+    def _caseload_shown(self) -> None:
+        if not self._warmed:
+            self._warmed = True
+            self.call_after_refresh(self.warm_up)
+
+    @work(thread=True, exit_on_error=False, group="warm")
+    def warm_up(self) -> None:
+        # Knowledge and profile, loaded once the caseload is on screen, while the
+        # therapist reads it: starting them earlier delayed the first paint.
+        self.services.warm()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A cursor blinks only while focused: turn it off as focus arrives.

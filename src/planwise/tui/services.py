@@ -16,13 +16,14 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planwise.kb import load_knowledge
-from planwise.kb.loader import KnowledgeBase
-from planwise.models.profile import Profile
 from planwise.store import ids
 from planwise.store.db import Conn, Store
+
+if TYPE_CHECKING:
+    from planwise.kb.loader import KnowledgeBase
+    from planwise.models.profile import Profile
 
 CASELOAD_LIMIT = 100  # rows listed at once (five screens at 80x24); the search narrows the rest
 
@@ -81,31 +82,65 @@ LIMIT ?
 
 
 class Services:
-    def __init__(self, store: Store, kb: KnowledgeBase, profile: Profile | None,
-                 temp_dir: Path | None = None) -> None:
+    """`kb` and `profile` may be given, or loaded on first use: the caseload needs
+    neither, and importing the knowledge machinery would cost the cold start
+    about 0.2 s, so the app warms them in a worker once the caseload shows."""
+
+    _UNSET: Any = object()
+
+    def __init__(self, store: Store, kb: KnowledgeBase | None = None,
+                 profile: Profile | None | Any = _UNSET, temp_dir: Path | None = None, *,
+                 knowledge_dirs: tuple[str, ...] = (), profile_path: str | None = None
+                 ) -> None:
         self.store = store
-        self.kb = kb
-        self.profile = profile
+        self._kb = kb
+        self._profile = profile
+        self._knowledge_dirs = knowledge_dirs
+        self._profile_path = profile_path
+        self._lazy_lock = threading.Lock()
         self._temp_dir = temp_dir
         self._local = threading.local()
         self._conns: list[Conn] = []
         self._lock = threading.Lock()
 
+    @property
+    def kb(self) -> KnowledgeBase:
+        with self._lazy_lock:
+            if self._kb is None:
+                from planwise.kb import load_knowledge
+
+                self._kb = load_knowledge([Path(d) for d in self._knowledge_dirs])
+            return self._kb
+
+    @property
+    def profile(self) -> Profile | None:
+        kb = self.kb
+        with self._lazy_lock:
+            if self._profile is Services._UNSET:
+                from planwise.intake_io import resolve_profile
+
+                self._profile = resolve_profile(self._profile_path, kb)
+            return self._profile  # type: ignore[no-any-return]
+
+    def warm(self) -> None:
+        """Load the knowledge and the profile now (from a worker)."""
+        _ = self.profile
+
     @classmethod
     def open(cls, db_path: Path | None, *, demo: bool = False, profile_path: str | None = None,
              knowledge_dirs: tuple[str, ...] = ()) -> Services:
         """Open (and migrate) the database before the interface starts, so a bad
-        --db is reported on the terminal like any other input error."""
-        from planwise.intake_io import resolve_profile
-
-        kb = load_knowledge([Path(d) for d in knowledge_dirs])
-        profile = resolve_profile(profile_path, kb)
+        --db is reported on the terminal like any other input error. A profile or
+        knowledge folder named on the command line is checked now too; the
+        configured defaults load in the background."""
         temp_dir = None
         if demo:
             temp_dir = Path(tempfile.mkdtemp(prefix="planwise-demo-"))
             db_path = temp_dir / "demo.db"
         store = Store(db_path)
-        services = cls(store, kb, profile, temp_dir)
+        services = cls(store, knowledge_dirs=knowledge_dirs, profile_path=profile_path)
+        if profile_path or knowledge_dirs:
+            services.warm()
         if demo:
             from planwise.tui.demo import seed
 
