@@ -200,7 +200,8 @@ async def proposal_screen_refresh(changes: int) -> list[float]:
                 for _ in range(400):
                     await pilot.pause(0.002)
                     if screen.proposal is not before:
-                        app.call_after_refresh(lambda: painted.append(time.perf_counter()))
+                        app.call_after_refresh(
+                            lambda done=painted: done.append(time.perf_counter()))
                         break
                 for _ in range(100):
                     if painted:
