@@ -21,6 +21,30 @@ from planwise.tui.screens.help import HelpScreen
 from planwise.tui.services import Services
 
 
+def _warm_client(app: PlanwiseApp) -> None:
+    from planwise.store import clients, drafts, plans  # noqa: F401
+    from planwise.tui.screens import client  # noqa: F401
+
+
+def _warm_knowledge(app: PlanwiseApp) -> None:
+    app.services.warm()
+
+
+def _warm_intake(app: PlanwiseApp) -> None:
+    from planwise.tui.screens import intake  # noqa: F401
+
+
+def _warm_proposal(app: PlanwiseApp) -> None:
+    from planwise.tui.screens import proposal, why  # noqa: F401
+
+
+def _warm_plan(app: PlanwiseApp) -> None:
+    from planwise.tui.screens import client_edit, export, history, plan, session, sign  # noqa: F401
+
+
+_WARM_PIECES = (_warm_client, _warm_knowledge, _warm_intake, _warm_proposal, _warm_plan)
+
+
 class PlanwiseApp(App[None]):
     # Absolute, so that a subclass defined elsewhere (tests, benchmarks) finds it too.
     CSS_PATH = Path(__file__).resolve().parent / "styles" / "app.tcss"
@@ -49,13 +73,23 @@ class PlanwiseApp(App[None]):
     def _caseload_shown(self) -> None:
         if not self._warmed:
             self._warmed = True
-            self.call_after_refresh(self.warm_up)
+            self.call_after_refresh(self._warm_now)
 
-    @work(thread=True, exit_on_error=False, group="warm")
-    def warm_up(self) -> None:
-        # Knowledge and profile, loaded once the caseload is on screen, while the
-        # therapist reads it: starting them earlier delayed the first paint.
-        self.services.warm()
+    def _warm_now(self) -> None:
+        """Load the rest once the caseload is on screen, one piece per frame so that
+        keys typed meanwhile are answered between pieces. On the interface thread on
+        purpose: importing the same packages from a worker while the interface
+        imported a screen raced inside Python's import system (KeyError on a
+        half-imported package) and killed the app. The first piece is what opening
+        a client needs, so the client page's worker imports nothing itself."""
+        pieces = list(_WARM_PIECES)
+
+        def next_piece() -> None:
+            if pieces:
+                pieces.pop(0)(self)
+                self.call_after_refresh(next_piece)
+
+        next_piece()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A cursor blinks only while focused: turn it off as focus arrives.

@@ -123,8 +123,20 @@ class Services:
             return self._profile  # type: ignore[no-any-return]
 
     def warm(self) -> None:
-        """Load the knowledge and the profile now (from a worker)."""
+        """Load the knowledge, the profile and every module the workers will use, now,
+        so that no worker imports a module while another thread imports one."""
         _ = self.profile
+        import planwise.explain  # noqa: F401
+        import planwise.rules  # noqa: F401
+        from planwise.store import (  # noqa: F401
+            clients,
+            diff,
+            drafts,
+            export,
+            lint,
+            plans,
+            sessions,
+        )
 
     @classmethod
     def open(cls, db_path: Path | None, *, demo: bool = False, profile_path: str | None = None,
