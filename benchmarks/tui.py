@@ -25,20 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 COLD_START = textwrap.dedent("""
     import sys
     from pathlib import Path
-    import planwise.tui.app as app_module
     from planwise.tui.app import PlanwiseApp
     from planwise.tui.services import Services
-
-    mode = sys.argv[2]
 
     class StopWhenReady(PlanwiseApp):
         def on_caseload_loaded(self, message):
             # The caseload's rows reached the screen and it takes keys.
-            if mode == "first":
-                self.call_after_refresh(self.exit)
+            self.call_after_refresh(self.exit)
 
-    if mode == "all":  # ... and everything else has loaded behind it
-        app_module._WARM_PIECES = (*app_module._WARM_PIECES, lambda app: app.exit())
     services = Services.open(Path(sys.argv[1]))
     StopWhenReady(services).run(headless=True)
 """)
@@ -79,9 +73,9 @@ def build_caseload(db: Path, clients: int) -> None:
     c.close()
 
 
-def cold_start(db: Path, runs: int, mode: str) -> list[float]:
+def cold_start(db: Path, runs: int) -> list[float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    command = [sys.executable, "-c", COLD_START, str(db), mode]
+    command = [sys.executable, "-c", COLD_START, str(db)]
     subprocess.run(command, check=True, env=env, capture_output=True,
                    timeout=60)  # writes bytecode and the knowledge cache once
     times = []
@@ -227,12 +221,9 @@ def main() -> None:
         t0 = time.perf_counter()
         build_caseload(db, args.clients)
         print(f"built a caseload of {args.clients} clients in {time.perf_counter() - t0:.1f} s")
-        first = cold_start(db, args.cold_runs, "first")
+        first = cold_start(db, args.cold_runs)
         print(f"cold start to the first interactive caseload ({args.cold_runs} new processes): "
               f"median {statistics.median(first):.3f} s, max {max(first):.3f} s")
-        full = cold_start(db, args.cold_runs, "all")
-        print(f"  ... and everything else loaded behind it, keys answered between pieces: "
-              f"median {statistics.median(full):.3f} s, max {max(full):.3f} s")
         opened, per_key = asyncio.run(caseload_figures(db, "client 0999"))
         print(f"caseload open with {args.clients} clients (first page loaded): "
               f"{opened * 1000:.0f} ms")

@@ -14,35 +14,11 @@ from textual.worker import Worker, WorkerState
 
 from planwise.errors import PlanwiseError
 from planwise.tui import keymap
-from planwise.tui.messages import CaseloadLoaded, WorkFailed
+from planwise.tui.messages import WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.help import HelpScreen
 from planwise.tui.services import Services
-
-
-def _warm_client(app: PlanwiseApp) -> None:
-    from planwise.store import clients, drafts, plans  # noqa: F401
-    from planwise.tui.screens import client  # noqa: F401
-
-
-def _warm_knowledge(app: PlanwiseApp) -> None:
-    app.services.warm()
-
-
-def _warm_intake(app: PlanwiseApp) -> None:
-    from planwise.tui.screens import intake  # noqa: F401
-
-
-def _warm_proposal(app: PlanwiseApp) -> None:
-    from planwise.tui.screens import proposal, why  # noqa: F401
-
-
-def _warm_plan(app: PlanwiseApp) -> None:
-    from planwise.tui.screens import client_edit, export, history, plan, session, sign  # noqa: F401
-
-
-_WARM_PIECES = (_warm_client, _warm_knowledge, _warm_intake, _warm_proposal, _warm_plan)
 
 
 class PlanwiseApp(App[None]):
@@ -57,7 +33,6 @@ class PlanwiseApp(App[None]):
         # Tests and snapshots turn cursor blinking off so screens are stable;
         # nothing on any screen depends on blinking to be understood.
         self.blink = blink
-        self._warmed = False
         # Readable without truecolor: PLANWISE_THEME=ansi uses the terminal's own
         # 16 colours; NO_COLOR is honoured by Textual itself.
         theme = os.environ.get("PLANWISE_THEME", "")
@@ -68,28 +43,6 @@ class PlanwiseApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CaseloadScreen())
-
-    @on(CaseloadLoaded)
-    def _caseload_shown(self) -> None:
-        if not self._warmed:
-            self._warmed = True
-            self.call_after_refresh(self._warm_now)
-
-    def _warm_now(self) -> None:
-        """Load the rest once the caseload is on screen, one piece per frame so that
-        keys typed meanwhile are answered between pieces. On the interface thread on
-        purpose: importing the same packages from a worker while the interface
-        imported a screen raced inside Python's import system (KeyError on a
-        half-imported package) and killed the app. The first piece is what opening
-        a client needs, so the client page's worker imports nothing itself."""
-        pieces = list(_WARM_PIECES)
-
-        def next_piece() -> None:
-            if pieces:
-                pieces.pop(0)(self)
-                self.call_after_refresh(next_piece)
-
-        next_piece()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A cursor blinks only while focused: turn it off as focus arrives.

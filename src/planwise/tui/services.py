@@ -82,9 +82,8 @@ LIMIT ?
 
 
 class Services:
-    """`kb` and `profile` may be given, or loaded on first use: the caseload needs
-    neither, and importing the knowledge machinery would cost the cold start
-    about 0.2 s, so the app warms them in a worker once the caseload shows."""
+    """`kb` and `profile` may be given, or are loaded on first use (`open` loads
+    them, and every module the workers use, before the interface starts)."""
 
     _UNSET: Any = object()
 
@@ -151,8 +150,11 @@ class Services:
             db_path = temp_dir / "demo.db"
         store = Store(db_path)
         services = cls(store, knowledge_dirs=knowledge_dirs, profile_path=profile_path)
-        if profile_path or knowledge_dirs:
-            services.warm()
+        # Everything the workers will import, imported now, before the interface
+        # starts: a worker importing a package while the interface thread imported
+        # one raced inside Python's import system (KeyError on a half-imported
+        # package) and killed the app. It costs the cold start about 0.2 s.
+        services.warm()
         if demo:
             from planwise.tui.demo import seed
 

@@ -124,7 +124,8 @@ class CaseloadScreen(Screen[None]):
                 self.app.open_client(int(key.value))  # type: ignore[attr-defined]
 
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        # set_focus at once: keys typed right after "/" must land in the box.
+        self.set_focus(self.query_one("#search", Input))
 
     def action_refresh(self) -> None:
         self.load(self.query_one("#search", Input).value)
