@@ -10,16 +10,12 @@ from pathlib import Path
 import pytest
 
 from planwise.store import Store, backup, clients
-from tests.test_store_helpers import EXAMPLE, Runner
+from tests.test_store_helpers import Runner, with_drafted_plan
 
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
-    r = Runner(tmp_path, monkeypatch)
-    r.ok("client", "add", "--name", "Jo Example")
-    r.ok("client", "intake", "C1", str(EXAMPLE))
-    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
-    return r
+    return with_drafted_plan(tmp_path, monkeypatch)
 
 
 def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -14,18 +14,14 @@ import tomli_w
 
 from planwise.errors import InputError
 from planwise.store import Store, plans
-from tests.test_store_helpers import EXAMPLE, Runner
+from tests.test_store_helpers import Runner, with_drafted_plan
 
 PLANWISE = Path(sys.executable).with_name("planwise")
 
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
-    r = Runner(tmp_path, monkeypatch)
-    r.ok("client", "add", "--name", "Jo Example")
-    r.ok("client", "intake", "C1", str(EXAMPLE))
-    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
-    return r
+    return with_drafted_plan(tmp_path, monkeypatch)
 
 
 def two_edits(run: Runner, tmp_path: Path) -> tuple[Path, Path]:

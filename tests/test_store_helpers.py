@@ -53,3 +53,13 @@ class Runner:
             return [dict(r) for r in con.execute(sql, params)]
         finally:
             con.close()
+
+
+def with_drafted_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    """A fresh database with client C1, its intake I1 (the example: session limit 12)
+    and plan P1 drafted from it: the starting point of most store tests."""
+    r = Runner(tmp_path, monkeypatch)
+    r.ok("client", "add", "--name", "Jo Example")
+    r.ok("client", "intake", "C1", str(EXAMPLE))
+    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
+    return r

@@ -14,18 +14,14 @@ import tomli_w
 
 from planwise.store.lint import lint_doc, measurable, observable
 from planwise.store.models import PlanDoc
-from tests.test_store_helpers import EXAMPLE, Runner
+from tests.test_store_helpers import Runner, with_drafted_plan
 
 START = dt.date(2026, 11, 29)
 
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
-    r = Runner(tmp_path, monkeypatch)
-    r.ok("client", "add", "--name", "Jo Example")
-    r.ok("client", "intake", "C1", str(EXAMPLE))
-    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
-    return r
+    return with_drafted_plan(tmp_path, monkeypatch)
 
 
 def export(run: Runner) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_store_helpers import EXAMPLE, Runner
+from tests.test_store_helpers import EXAMPLE, Runner, with_drafted_plan
 
 OBJ = "depression.activity.monitor"
 OBJ2 = "suicide_risk.safety_plan.write"
@@ -16,11 +16,7 @@ OBJ2 = "suicide_risk.safety_plan.write"
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
-    r = Runner(tmp_path, monkeypatch)
-    r.ok("client", "add", "--name", "Jo Example")
-    r.ok("client", "intake", "C1", str(EXAMPLE))          # context.session_limit = 12
-    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
-    return r
+    return with_drafted_plan(tmp_path, monkeypatch)
 
 
 def add(run: Runner, date: str, *args: str) -> str:
