@@ -75,7 +75,7 @@ def wait_for_draft(path: Path, kind: str, key: str, ok: Callable[[dict[str, Any]
 def start(tmux: Tmux, db: Path, tmp_path: Path) -> int:
     pid = tmux.start(f"exec {PLANWISE} --db {db}", app_env(tmp_path))
     tmux.wait_for(NAME, "1 client")
-    time.sleep(1.0)  # Textual's start-up talk with the terminal (see test_tmux.py)
+    time.sleep(1.0)  # keys in the first instant can be lost (see test_tmux.py)
     return pid
 
 
