@@ -162,7 +162,8 @@ def test_demo_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     # Ctrl+Q quits; the process exits 0.
     tmux.keys("C-q")
     end = time.monotonic() + 10
-    while time.monotonic() < end and not status.exists():
+    # The shell creates the file before it writes the status into it.
+    while time.monotonic() < end and not (status.exists() and status.read_text().strip()):
         time.sleep(0.05)
     assert status.read_text().strip() == "0"
     end = time.monotonic() + 5
