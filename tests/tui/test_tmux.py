@@ -165,10 +165,7 @@ def test_demo_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     # The shell creates the file before it writes the status into it.
     while time.monotonic() < end and not (status.exists() and status.read_text().strip()):
         time.sleep(0.05)
-    assert status.read_text().strip() == "0"
-    end = time.monotonic() + 5
-    while time.monotonic() < end:
-        if tmux.tmux("display", "-p", "-t", "main", "#{pane_dead}").strip() == "1":
-            break
-        time.sleep(0.05)
-    assert tmux.tmux("display", "-p", "-t", "main", "#{pane_dead_status}").strip() == "0"
+    assert status.read_text().strip() == "0", tmux.screen()
+    # (The shell's `echo $?` above is planwise's own exit status; tmux's
+    # pane_dead_status was sometimes still empty after the pane died, so it is
+    # not used.)
