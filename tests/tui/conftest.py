@@ -39,3 +39,22 @@ def make_app(services: Services) -> Callable[[], PlanwiseApp]:
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     """Run an async Pilot test from a plain pytest test (no async plugin needed)."""
     return asyncio.run(coro)
+
+
+@pytest.fixture()
+def plan_id(services: Services) -> int:
+    """Plan P<n> drafted from the example intake for a fictional client."""
+    from planwise.store import plans
+    from planwise.store.clients import add_client
+
+    c = services.conn()
+    client_id = add_client(c, "Alex Example (fictional)")
+    return plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"), services.kb,
+                       None)
+
+
+async def settle(app: PlanwiseApp, pilot: Any) -> None:
+    """Let workers finish and the screen catch up (a worker may start another)."""
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.widgets import Input, OptionList, Static
 
 from planwise.store import plans
-from planwise.store.clients import add_client, get_client
+from planwise.store.clients import get_client
 from planwise.store.drafts import load_draft
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.client_edit import ClientEditScreen
@@ -22,23 +21,9 @@ from planwise.tui.screens.plan import ObjectiveDialog, PlanScreen
 from planwise.tui.screens.sign import SignDialog
 from planwise.tui.screens.why import WhyScreen
 from planwise.tui.services import Services
-from tests.tui.conftest import EXAMPLES, run
+from tests.tui.conftest import run, settle
 
 FIRST = "suicide_risk.safety_plan.write"  # the first objective of the example's plan
-
-
-@pytest.fixture()
-def plan_id(services: Services) -> int:
-    c = services.conn()
-    client_id = add_client(c, "Alex Example (fictional)")
-    return plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"), services.kb,
-                       None)
-
-
-async def settle(app: PlanwiseApp, pilot: Any) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def text_of(app: PlanwiseApp, selector: str) -> str:

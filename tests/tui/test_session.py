@@ -6,32 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from textual.widgets import Input, Static, TextArea
 
-from planwise.store import plans
-from planwise.store.clients import add_client
 from planwise.store.drafts import load_draft
 from planwise.store.sessions import list_sessions
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.session import SessionScreen
 from planwise.tui.services import Services
 from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
-from tests.tui.conftest import EXAMPLES, run
-
-
-@pytest.fixture()
-def plan_id(services: Services) -> int:
-    c = services.conn()
-    client_id = add_client(c, "Alex Example (fictional)")
-    return plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"), services.kb,
-                       None)
-
-
-async def settle(app: PlanwiseApp, pilot: Any) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.tui.conftest import run, settle
 
 
 async def open_session(app: PlanwiseApp, pilot: Any, plan_id: int) -> SessionScreen:
