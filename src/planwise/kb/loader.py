@@ -225,8 +225,10 @@ class _Raw:
 
 def _read_layer(folder: Path, digest: Any) -> _Raw:
     layer = _Raw()
-    files = sorted(p for p in folder.rglob("*.toml") if "instruments" not in p.relative_to(
-        folder).parts)
+    # Instruments and the feedback form have loaders of their own.
+    files = sorted(p for p in folder.rglob("*.toml")
+                   if "instruments" not in p.relative_to(folder).parts
+                   and p.relative_to(folder) != Path("feedback.toml"))
     for path in files:
         try:
             data, text = read_toml(path)

@@ -119,6 +119,16 @@ def store_scored_intake(c: Conn, client_id: int, scored: ScoredIntake) -> int:
             "client_id": client_id, "date": scored.intake.date.isoformat(),
             "data": json.dumps(data, sort_keys=True), "scores": json.dumps(scores),
             "created_at": now()})
+        # The intake's scores are the baseline of the client's repeated measures.
+        answers = data.get("instruments") or {}
+        for s in scores:
+            raw = answers.get(s["instrument"])
+            c.insert("measures", {
+                "client_id": client_id, "instrument": s["instrument"],
+                "date": scored.intake.date.isoformat(), "total": s["total"], "band": s["band"],
+                "flags": json.dumps(s.get("flags") or []),
+                "answers": json.dumps(raw) if raw is not None else None,
+                "source": "intake", "intake_id": iid, "created_at": now()})
         c.audit("intake.add", "intake", ids.fmt("intake", iid), client_id=client_id,
                 detail={"date": scored.intake.date.isoformat(),
                         "instruments": [s["instrument"] for s in scores]})

@@ -222,6 +222,53 @@ CREATE TABLE drafts (
     PRIMARY KEY (kind, key)
 );
 """),
+    (6, """
+-- Repeated measures: every score a client has, over time. An intake's scores are
+-- copied in when the intake is stored (source 'intake'); later ones come from
+-- `planwise measure add` or from a session note (source 'measure' or 'session').
+-- Clinical records: append-only, like session notes.
+CREATE TABLE measures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    instrument TEXT NOT NULL,
+    date TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    band TEXT NOT NULL,
+    flags TEXT NOT NULL DEFAULT '[]',          -- JSON list of flag names (critical items)
+    answers TEXT,                              -- JSON list of raw answers, when known
+    source TEXT NOT NULL CHECK (source IN ('intake', 'measure', 'session')),
+    intake_id INTEGER REFERENCES intakes (id),
+    session_id INTEGER REFERENCES sessions (id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX measures_client ON measures (client_id, instrument, date, id);
+CREATE TRIGGER measures_no_update BEFORE UPDATE ON measures
+BEGIN SELECT RAISE(ABORT, 'planwise: measures are append-only'); END;
+CREATE TRIGGER measures_no_delete BEFORE DELETE ON measures
+BEGIN SELECT RAISE(ABORT, 'planwise: measures are append-only'); END;
+INSERT INTO measures (client_id, instrument, date, total, band, flags, answers, source,
+                      intake_id, created_at)
+SELECT i.client_id, json_extract(s.value, '$.instrument'), i.date,
+       json_extract(s.value, '$.total'), json_extract(s.value, '$.band'),
+       coalesce(json_extract(s.value, '$.flags'), '[]'),
+       json_extract(i.data, '$.instruments.' || json_extract(s.value, '$.instrument')),
+       'intake', i.id, i.created_at
+FROM intakes i, json_each(i.scores) s;
+
+-- End-of-session feedback (planwise's own short form, knowledge/feedback.toml):
+-- one row per session, items 0-10. Append-only.
+CREATE TABLE session_feedback (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions (id),
+    answers TEXT NOT NULL,                     -- JSON object: item id -> 0..10
+    mean REAL NOT NULL,
+    lowest INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TRIGGER session_feedback_no_update BEFORE UPDATE ON session_feedback
+BEGIN SELECT RAISE(ABORT, 'planwise: session feedback is append-only'); END;
+CREATE TRIGGER session_feedback_no_delete BEFORE DELETE ON session_feedback
+BEGIN SELECT RAISE(ABORT, 'planwise: session feedback is append-only'); END;
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
