@@ -17,7 +17,9 @@ from planwise.cli.backup_cmd import backup_cmd
 from planwise.cli.client_cmds import client_group
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.knowledge_cmds import knowledge_group
+from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
+from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
 from planwise.cli.schema_cmd import schema_cmd
 from planwise.cli.session_cmds import session_group
 from planwise.errors import PlanwiseError
@@ -76,6 +78,10 @@ cli.add_command(schema_cmd)
 cli.add_command(client_group)
 cli.add_command(plan_group)
 cli.add_command(session_group)
+cli.add_command(measure_group)
+cli.add_command(review_cmd)
+cli.add_command(timeline_cmd)
+cli.add_command(dashboard_cmd)
 cli.add_command(audit_cmd)
 cli.add_command(backup_cmd)
 
