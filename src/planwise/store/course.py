@@ -1,0 +1,118 @@
+"""A plan's course so far, read from the store: the `Course` the review reads.
+
+`load_course(c, plan_id, today)` gathers, for the plan's current version:
+
+- the objectives that are not rejected (nor under a rejected goal or problem),
+  each with its anticipated date, status and the progress ratings the sessions
+  gave it, in session order;
+- the treatment (sessions per week, level of care, review interval), the
+  problems with their severity, the modalities of the interventions, the kinds
+  of referral already in the plan, the risk level;
+- the version's date as `last_review` when the version is a revision (N > 1);
+- the sessions held up to `today` and the payer's authorised limit;
+- every score the client has up to `today`, per instrument, oldest first (the
+  intake's scores are the baseline), with the session number when a score was
+  given at a session of this plan;
+- the end-of-session feedback of this plan's sessions.
+
+Nothing is written. Records dated after `today` are left out, so a review can be
+replayed as of an earlier day (`planwise review P1 --date 2027-01-10`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from planwise.course import Course, FeedbackEntry, ObjectiveCourse, Point, Series
+from planwise.store.db import Conn
+from planwise.store.models import PlanDoc
+from planwise.store.plans import doc_from_rows, plan_and_version, version_rows
+from planwise.store.sessions import session_limit
+
+__all__ = ["course_from_doc", "load_course", "version_date"]
+
+
+def version_date(created_at: str) -> dt.date:
+    """The calendar date of a stored timestamp (ISO 8601, UTC)."""
+    return dt.date.fromisoformat(created_at[:10])
+
+
+def _live(item: Any) -> bool:
+    return getattr(item, "origin", None) != "proposed_rejected"
+
+
+def course_from_doc(doc: PlanDoc, today: dt.date, *, last_review: dt.date | None = None,
+                    sessions_used: int = 0, session_limit: int | None = None,
+                    ratings: dict[str, list[int]] | None = None,
+                    measures: list[Series] | None = None,
+                    feedback: list[FeedbackEntry] | None = None) -> Course:
+    """The Course of a plan document plus what the store knows besides the document."""
+    ratings = ratings or {}
+    problems: dict[str, str] = {}
+    modalities: list[str] = []
+    objectives: list[ObjectiveCourse] = []
+    for p in doc.problems:
+        if not _live(p):
+            continue
+        problems.setdefault(p.condition, p.severity)
+        for g in p.goals:
+            if not _live(g):
+                continue
+            for iv in g.interventions:
+                if _live(iv) and iv.modality not in modalities:
+                    modalities.append(iv.modality)
+            for o in g.objectives:
+                if not _live(o) or o.key is None:
+                    continue
+                objectives.append(ObjectiveCourse(
+                    key=o.key, goal=g.key or "", condition=p.condition,
+                    target_date=o.anticipated, status=o.status,
+                    ratings=ratings.get(o.key, [])))
+    t = doc.treatment if doc.treatment is not None and _live(doc.treatment) else None
+    extra: dict[str, Any] = {}
+    if t is not None:
+        extra = {"frequency_per_week": t.frequency_per_week, "level_of_care": t.level_of_care,
+                 "review_weeks": t.review_weeks}
+    return Course(
+        plan=doc.plan, today=today, start_date=doc.start_date, version=doc.version,
+        sessions_used=sessions_used, session_limit=session_limit,
+        last_review=last_review, risk_level=doc.risk_level, problems=problems,
+        modalities=modalities,
+        referrals=list(dict.fromkeys(r.kind for r in doc.referrals if _live(r))),
+        objectives=objectives, measures=measures or [], feedback=feedback or [], **extra)
+
+
+def load_course(c: Conn, plan_id: int, today: dt.date) -> Course:
+    """The course of plan `plan_id` as of `today` (see the module's docstring)."""
+    plan, v = plan_and_version(c, plan_id)
+    doc = doc_from_rows(plan, v, version_rows(c, v["id"]))
+    day = today.isoformat()
+    sessions = c.query("SELECT id, number FROM sessions WHERE plan_id = ? AND date <= ? "
+                       "ORDER BY number", [plan_id, day])
+    ratings: dict[str, list[int]] = {}
+    for r in c.query("SELECT so.objective_key AS key, so.rating FROM session_objectives so "
+                     "JOIN sessions s ON s.id = so.session_id WHERE s.plan_id = ? AND "
+                     "s.date <= ? AND so.rating IS NOT NULL ORDER BY s.number, so.position",
+                     [plan_id, day]):
+        ratings.setdefault(r["key"], []).append(int(r["rating"]))
+    series: dict[str, list[Point]] = {}
+    for m in c.query("SELECT m.instrument, m.date, m.total, m.band, m.flags, "
+                     "CASE WHEN s.plan_id = ? THEN s.number END AS number FROM measures m "
+                     "LEFT JOIN sessions s ON s.id = m.session_id WHERE m.client_id = ? AND "
+                     "m.date <= ? ORDER BY m.instrument, m.date, m.id",
+                     [plan_id, plan["client_id"], day]):
+        series.setdefault(m["instrument"], []).append(Point(
+            date=dt.date.fromisoformat(m["date"]), total=int(m["total"]), band=m["band"] or "",
+            flags=list(json.loads(m["flags"] or "[]")), session=m["number"]))
+    feedback = [FeedbackEntry(session=int(r["number"]), answers=json.loads(r["answers"]))
+                for r in c.query("SELECT s.number, f.answers FROM session_feedback f JOIN "
+                                 "sessions s ON s.id = f.session_id WHERE s.plan_id = ? AND "
+                                 "s.date <= ? ORDER BY s.number", [plan_id, day])]
+    return course_from_doc(
+        doc, today,
+        last_review=version_date(v["created_at"]) if v["version"] > 1 else None,
+        sessions_used=len(sessions), session_limit=session_limit(c, plan), ratings=ratings,
+        measures=[Series(instrument=k, points=pts) for k, pts in series.items()],
+        feedback=feedback)
