@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import click
 
-from planwise.cli.client_cmds import db_option
+from planwise.cli.client_cmds import db_option, open_conn
+from planwise.cli.common import echo, knowledge_option
+
+
+def today() -> str:
+    """Today, or PLANWISE_TODAY (YYYY-MM-DD) so that tests and examples are stable."""
+    import datetime as dt
+    import os
+
+    fixed = os.environ.get("PLANWISE_TODAY")
+    if fixed:
+        try:
+            return dt.date.fromisoformat(fixed.strip()).isoformat()
+        except ValueError:
+            from planwise.errors import InputError
+
+            raise InputError("PLANWISE_TODAY must be a date like 2027-01-10") from None
+    return dt.date.today().isoformat()
 
 
 @click.group("measure")
@@ -20,3 +37,120 @@ def measure_group(ctx: click.Context, db_path: str | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["db_path"] = db_path
+
+
+@measure_group.command("add")
+@click.argument("client")
+@click.argument("instrument")
+@click.option("--answers", required=True, metavar="TEXT",
+              help="The answers in item order, comma-separated (PHQ-9: 1,1,0,1,0,1,0,0,0); "
+                   "for the ASQ KEY=yes|no pairs (wish_dead=no,better_off_dead=no,...); for "
+                   "the MDQ symptoms=1101100110000,same_period=yes,impairment=moderate. "
+                   "Every item must be answered.")
+@click.option("--date", "date", metavar="YYYY-MM-DD",
+              help="When the instrument was given. Default: the session's date with "
+                   "--session, else today (PLANWISE_TODAY if set).")
+@click.option("--session", "session", metavar="S",
+              help="The session it was given at (a session of this client's plan).")
+@knowledge_option
+@click.pass_context
+def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
+                date: str | None, session: str | None, knowledge_dirs: tuple[str, ...]) -> None:
+    """Score an instrument given again and store it; prints the score, the change since
+    the baseline (the first score of that instrument) and why. Measures cannot be
+    changed or deleted.
+
+    \b
+    Example:
+        planwise measure add C1 phq9 --answers 1,1,0,1,0,1,0,0,0 --date 2027-01-10
+        planwise measure add C1 gad7 --answers 1,1,1,0,1,0,1 --session S4
+        planwise measure add C1 asq \\
+            --answers wish_dead=no,better_off_dead=no,thoughts=no,attempt_ever=no
+    """
+    from pathlib import Path
+
+    from planwise.errors import InputError
+    from planwise.instruments import load_instruments
+    from planwise.store import ids, measures
+
+    cid = ids.parse("client", client)
+    sid = ids.parse("session", session) if session is not None else None
+    catalog = load_instruments([Path(d) for d in knowledge_dirs])
+    inst = measures.find_instrument(instrument, catalog)
+    if inst is None:
+        raise InputError(f"unknown instrument {instrument[:40]!r} (known: "
+                         f"{', '.join(sorted(catalog))})")
+    parsed = measures.parse_answers(inst, answers)
+    conn = open_conn(ctx)
+    if date is None and sid is not None:
+        row = conn.one("SELECT date FROM sessions WHERE id = ?", [sid])
+        if row is None:
+            raise InputError(f"no session {ids.fmt('session', sid)}")
+        date = str(row["date"])
+    result = measures.add_measure(conn, cid, inst.id, parsed, date or today(), catalog,
+                                  session_id=sid)
+    echo(measures.describe(result, catalog))
+
+
+@measure_group.command("list")
+@click.argument("client")
+@click.option("--instrument", metavar="ID", help="Only this instrument (e.g. phq9).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.pass_context
+def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: str) -> None:
+    """List a client's measures per instrument in date order, each with the change since
+    the baseline.
+
+    \b
+    Example:
+        planwise measure list C1
+        planwise measure list C1 --instrument phq9 --format json
+    """
+    import json
+
+    from planwise.errors import InputError
+    from planwise.instruments import load_instruments
+    from planwise.store import ids, measures
+
+    cid = ids.parse("client", client)
+    catalog = load_instruments()
+    only = None
+    if instrument is not None:
+        found = measures.find_instrument(instrument, catalog)
+        only = found.id if found is not None else instrument.strip().lower()
+    conn = open_conn(ctx)
+    per = measures.series(conn, cid, catalog)
+    if only is not None:
+        if only not in per and only not in catalog:
+            raise InputError(f"--instrument: unknown instrument {instrument!r} (known: "
+                             f"{', '.join(sorted(catalog))})")
+        per = {only: per.get(only, [])} if per.get(only) else {}
+    if fmt == "json":
+        out = []
+        for rows in per.values():
+            for r in rows:
+                out.append({**r, "id": ids.fmt("measure", r["id"]),
+                            "client": ids.fmt("client", cid),
+                            "session_id": (ids.fmt("session", r["session_id"])
+                                           if r["session_id"] is not None else None),
+                            "intake_id": (ids.fmt("intake", r["intake_id"])
+                                          if r["intake_id"] is not None else None)})
+        echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    if not per:
+        echo("no measures")
+        return
+    for key, rows in per.items():
+        inst = catalog.get(key)
+        echo(f"# {inst.name if inst else key}")
+        for r in rows:
+            where = (f"session {r['session']} ({ids.fmt('session', r['session_id'])})"
+                     if r["session_id"] is not None else
+                     f"intake {ids.fmt('intake', r['intake_id'])}"
+                     if r["intake_id"] is not None else "measure")
+            change = ("baseline" if r["change"] is None
+                      else "since baseline: " + measures.change_words(r["change"]))
+            flags = f"\tflags: {', '.join(r['flags'])}" if r["flags"] else ""
+            echo(f"{ids.fmt('measure', r['id'])}\t{r['date']}\t{r['total']}\t{r['band']}\t"
+                 f"{where}\t{change}{flags}")

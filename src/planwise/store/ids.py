@@ -1,4 +1,5 @@
-"""Record ids as users type them: C12 (client), I3 (intake), P7 (plan), S4 (session)."""
+"""Record ids as users type them: C12 (client), I3 (intake), P7 (plan), S4 (session),
+M5 (measure)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 from planwise.errors import InputError
 
-_PREFIX = {"client": "C", "intake": "I", "plan": "P", "session": "S"}
+_PREFIX = {"client": "C", "intake": "I", "plan": "P", "session": "S", "measure": "M"}
 
 
 def fmt(kind: str, n: int) -> str:

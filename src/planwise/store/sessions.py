@@ -8,19 +8,28 @@ CLI has no command to change or delete one. Every session adds an audit row
 
 Progress rating (per objective, optional): a whole number 0-10,
 0 = no progress or worse, 5 = about halfway, 10 = the objective's criterion met.
+
+A session may also carry the client's end-of-session feedback
+(`planwise.store.feedback`) and measures given at the session
+(`planwise.store.measures`, source 'session'); the note, its feedback and its
+measures are saved in one transaction, so either all are kept or none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
 from planwise.store.plans import current_version, get_plan
+
+if TYPE_CHECKING:
+    from planwise.instruments import Instrument
 
 MAX_NOTE = 20000
 RATING_MIN, RATING_MAX = 0, 10
@@ -74,8 +83,20 @@ def count_text(number: int, limit: int | None) -> str:
 
 
 def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: str,
-                unplanned: str | None = None) -> dict[str, Any]:
-    """Record a session; returns {id, number, limit, version}. Nothing is saved on error."""
+                unplanned: str | None = None, feedback: dict[str, int] | None = None,
+                measures: list[tuple[str, Any]] | None = None,
+                instruments: dict[str, Instrument] | None = None) -> dict[str, Any]:
+    """Record a session, its feedback and the measures given at it, in one transaction.
+
+    `measures` is [(instrument, answers)], answers as `Instrument.score` takes them or
+    as typed (`measures.parse_answers`); each is stored for the plan's client, dated
+    the session's date and linked to it. Returns {id, number, limit, version,
+    measures: [add_measure results], feedback: summary dict or None}. Nothing is
+    saved on error.
+    """
+    from planwise.store import feedback as feedback_mod
+    from planwise.store import measures as measures_mod
+
     day = parse_date(date)
     if not note.strip():
         raise InputError("--note must not be empty")
@@ -95,6 +116,15 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
     if not addressed and unplanned is None:
         raise InputError("the session addresses no objective of the current plan: give "
                          "--objective ID[:RATING], or --unplanned REASON")
+    if feedback is not None:
+        from planwise.feedback import check_answers
+
+        feedback = check_answers(dict(feedback))
+    given = list(measures or [])
+    if given and instruments is None:
+        from planwise.instruments import load_instruments
+
+        instruments = load_instruments()
     with c.transaction():
         plan = get_plan(c, plan_id)
         cur = current_version(c, plan_id)
@@ -134,16 +164,33 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
                     "number": number, "version": cur["version"], "date": day.isoformat(),
                     "objectives": {a.key: a.rating for a in addressed},
                     "unplanned": unplanned is not None, "session_limit": limit})
-    return {"id": sid, "number": number, "limit": limit, "version": cur["version"]}
+        scored = [measures_mod.add_measure(c, plan["client_id"], inst, answers,
+                                           day.isoformat(), instruments, session_id=sid)
+                  for inst, answers in given]
+        summary = (feedback_mod.add_feedback(c, sid, feedback)
+                   if feedback is not None else None)
+    return {"id": sid, "number": number, "limit": limit, "version": cur["version"],
+            "measures": scored, "feedback": summary}
 
 
 def list_sessions(c: Conn, plan_id: int) -> list[dict[str, Any]]:
     get_plan(c, plan_id)
     rows = c.query("SELECT s.*, pv.version FROM sessions s JOIN plan_versions pv ON "
                    "pv.id = s.version_id WHERE s.plan_id = ? ORDER BY s.number", [plan_id])
+    from planwise.store.feedback import for_plan
+
+    feedback = {f["session_id"]: f for f in for_plan(c, plan_id)}
     for r in rows:
         r["objectives"] = c.query("SELECT objective_key AS key, rating FROM session_objectives "
                                   "WHERE session_id = ? ORDER BY position", [r["id"]])
+        r["measures"] = [{"id": m["id"], "instrument": m["instrument"], "total": m["total"],
+                          "band": m["band"], "flags": json.loads(m["flags"] or "[]")}
+                         for m in c.query("SELECT id, instrument, total, band, flags FROM "
+                                          "measures WHERE session_id = ? ORDER BY id",
+                                          [r["id"]])]
+        f = feedback.get(r["id"])
+        r["feedback"] = None if f is None else {
+            k: f[k] for k in ("answers", "mean", "lowest", "low", "falling")}
     return rows
 
 
@@ -151,6 +198,9 @@ def as_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"id": ids.fmt("session", r["id"]), "number": r["number"], "date": r["date"],
              "version": r["version"], "objectives": r["objectives"], "note": r["note"],
              "unplanned_reason": r["unplanned_reason"], "session_limit": r["session_limit"],
+             "feedback": r.get("feedback"),
+             "measures": [{**m, "id": ids.fmt("measure", m["id"])}
+                          for m in r.get("measures") or []],
              "created_at": r["created_at"]} for r in rows]
 
 
@@ -164,6 +214,14 @@ def render_text(rows: list[dict[str, Any]]) -> str:
             lines.append(f"\t{o['key']}: {rating}")
         if r["unplanned_reason"]:
             lines.append(f"\tunplanned: {r['unplanned_reason']}")
+        for m in r.get("measures") or []:
+            flags = f", flags: {', '.join(m['flags'])}" if m["flags"] else ""
+            lines.append(f"\t{ids.fmt('measure', m['id'])} {m['instrument']}: {m['total']} "
+                         f"({m['band']}{flags})")
+        if r.get("feedback"):
+            from planwise.store.feedback import render_line
+
+            lines.append("\tfeedback: " + render_line(r["feedback"]))
         lines.append("\tnote: " + r["note"].replace("\n", "\n\t      "))
     return "\n".join(lines)
 
