@@ -5,7 +5,9 @@ overview of trauma and significant events (at the top, as the guide asks), the
 plan version (problems, goals, SMART objectives, interventions, treatment,
 referrals, assessments, warnings, every item with its origin), the signatures
 with their timestamps, the version's reason, the SMART lint findings and the
-session notes recorded so far. JSON is the record's full model dump.
+session notes recorded so far, and the client's scores over time (every
+instrument, each score with its change since the baseline, docs/measures.md).
+JSON is the record's full model dump.
 
 Files are written with `write_private` (mode 0600).
 """
@@ -51,6 +53,30 @@ class SessionRecord(BaseModel):
     created_at: str
 
 
+class ScoreRecord(BaseModel):
+    """One score of a client's series; the change since the baseline (the first score)."""
+
+    id: str
+    date: str
+    total: int
+    band: str
+    flags: list[str] = []
+    source: str
+    session: int | None = None
+    change: int | None = None           # points, current - baseline; None for the baseline
+    improvement: int | None = None      # points better (negative: worse); None if unclassified
+    change_class: str | None = None     # reliably_improved, no_reliable_change, ...
+    recovered: bool | None = None
+    response: bool | None = None
+    remission: bool | None = None
+
+
+class ScoreSeries(BaseModel):
+    instrument: str
+    name: str
+    scores: list[ScoreRecord]
+
+
 class VersionRecord(BaseModel):
     version: int
     state: str
@@ -76,6 +102,28 @@ class PlanRecord(BaseModel):
     lint: list[str]
     sessions: list[SessionRecord]
     versions: list[VersionRecord]
+    scores: list[ScoreSeries] = []
+
+
+def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
+    from planwise.instruments import load_instruments
+    from planwise.store.measures import series
+
+    catalog = load_instruments()
+    out = []
+    for key, rows in series(c, client_id, catalog).items():
+        inst = catalog.get(key)
+        recs = []
+        for r in rows:
+            ch = r["change"] or {}
+            recs.append(ScoreRecord(
+                id=ids.fmt("measure", r["id"]), date=r["date"], total=r["total"],
+                band=r["band"], flags=r["flags"], source=r["source"], session=r["session"],
+                change=ch.get("change"), improvement=ch.get("improvement"),
+                change_class=ch.get("change_class"), recovered=ch.get("recovered"),
+                response=ch.get("response"), remission=ch.get("remission")))
+        out.append(ScoreSeries(instrument=key, name=inst.name if inst else key, scores=recs))
+    return out
 
 
 def build_record(c: Conn, plan_id: int, version: int | None = None) -> PlanRecord:
@@ -108,7 +156,8 @@ def build_record(c: Conn, plan_id: int, version: int | None = None) -> PlanRecor
         lint=[str(f).replace("\t", " ") for f in lint_mod.lint_version(c, plan, v)],
         sessions=[SessionRecord.model_validate(s) for s in
                   sessions.as_json(sessions.list_sessions(c, plan_id))],
-        versions=[VersionRecord.model_validate(x) for x in versions])
+        versions=[VersionRecord.model_validate(x) for x in versions],
+        scores=_scores(c, plan["client_id"]))
 
 
 def render_json(rec: PlanRecord) -> str:
@@ -166,6 +215,43 @@ def _objective(o: ObjectiveItem, g: GoalItem) -> list[str]:
         out.append(f"  - Therapist intervention: {_md(names.get(k, k))}")
     out.append(f"  - Anticipated: {o.anticipated or 'not set'}; actual: {o.actual or '-'}; "
                f"status: {o.status.replace('_', ' ')}")
+    return out
+
+
+def _change_cell(s: ScoreRecord) -> str:
+    if s.change is None:
+        return "baseline"
+    if s.improvement is None:
+        return f"{s.change:+d}"
+    if s.improvement == 0:
+        return "0 (no change)"
+    word = "better" if s.improvement > 0 else "worse"
+    pts = "point" if abs(s.improvement) == 1 else "points"
+    return f"{s.change:+d} ({abs(s.improvement)} {pts} {word})"
+
+
+def _class_cell(s: ScoreRecord) -> str:
+    if s.change_class is None:
+        return "-"
+    extra = [n for n, v in (("recovered", s.recovered), ("response", s.response),
+                            ("remission", s.remission)) if v]
+    return s.change_class.replace("_", " ") + ("; " + ", ".join(extra) if extra else "")
+
+
+def _score_tables(rec: PlanRecord) -> list[str]:
+    out = ["", "## Scores over time", ""]
+    if not rec.scores:
+        return out + ["- none recorded"]
+    out.append("Change is judged against the first score (the baseline) with the published "
+               "reliable-change figures (docs/progress.md).")
+    for series in rec.scores:
+        out += ["", f"### {_md(series.name)}", "",
+                "| Date | Total | Band | Change since baseline | Class |",
+                "|---|---|---|---|---|"]
+        for s in series.scores:
+            band = s.band.replace("_", " ") + (f"; flags: {', '.join(s.flags)}" if s.flags else "")
+            out.append(f"| {s.date} | {s.total} | {_md(band)} | {_change_cell(s)} | "
+                       f"{_class_cell(s)} |")
     return out
 
 
@@ -231,6 +317,7 @@ def render_markdown(rec: PlanRecord) -> str:
         what = objs or f"unplanned: {_md(s.unplanned_reason or '')}"
         out.append(f"- Session {s.number}, {s.date} (version {s.version}): {what}. "
                    f"{_md(s.note)}")
+    out += _score_tables(rec)
     out += ["", "## Signatures", ""]
     out += [f"- {s.role}: {_md(s.name)}, {s.signed_at}"
             + (" (signed although the SMART check found problems)" if s.forced else "")
