@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 
 from planwise.store.drafts import load_draft
 from planwise.store.sessions import list_sessions
 from planwise.tui.app import PlanwiseApp
+from planwise.tui.screens.measure import MeasureScreen
 from planwise.tui.screens.session import SessionScreen
 from planwise.tui.services import Services
+from planwise.tui.widgets.feedback_list import FeedbackList
 from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
 from tests.tui.conftest import run, settle
 
@@ -111,5 +113,81 @@ def test_session_note_draft_is_recovered(make_app: Callable[[], PlanwiseApp],
             assert checklist.addressed == {checklist.items[0][0]: 3}
             assert any("Recovered unsaved session note from" in str(n.message)
                        for n in app._notifications)
+
+    run(second())
+
+
+def test_feedback_answered_by_digits_and_all_or_none(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            feedback = screen.query_one(FeedbackList)
+            await pilot.press("space", "ctrl+f", "8", "7")
+            await pilot.pause()
+            assert app.focused is feedback
+            assert feedback.answers == {"heard": 8, "mattered": 7}
+            title = str(screen.query_one("#session-feedback-title", Static).render())
+            assert "incomplete: 2 of 4 answered" in title
+            await pilot.press("ctrl+n", *"Talked.", "ctrl+s")
+            await settle(app, pilot)
+            # two of four: refused, nothing stored, focus back on the feedback
+            assert isinstance(app.screen, SessionScreen)
+            assert any("Not saved: feedback is incomplete" in str(n.message)
+                       for n in app._notifications)
+            assert app.focused is feedback
+            assert list_sessions(services.conn(), plan_id) == []
+            await pilot.press("up", "backspace", "up", "backspace")
+            await pilot.pause()
+            assert feedback.answers == {}
+            await pilot.press("9", "9", "up", "plus", "down", "9", "9")
+            await pilot.pause()
+            assert feedback.answers == {"heard": 9, "mattered": 10, "approach": 9,
+                                        "overall": 9}
+            assert "all 4 answered, mean 9.2" in str(
+                screen.query_one("#session-feedback-title", Static).render())
+            draft = load_draft(services.conn(), "session", f"P{plan_id}")
+            assert draft is not None and draft["feedback"]["mattered"] == 10
+
+    run(go())
+
+
+def test_feedback_and_measure_are_recovered_from_the_draft(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    async def first() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_session(app, pilot, plan_id)
+            await pilot.press("ctrl+f", "6", "5", "ctrl+t")
+            await settle(app, pilot)
+            assert isinstance(app.screen, MeasureScreen)
+            choice = app.screen.query_one("#measure-choice", OptionList)
+            choice.highlighted = next(i for i in range(choice.option_count)
+                                      if choice.get_option_at_index(i).id == "phq9")
+            await pilot.press("enter", "1", "1", "2", "1", "ctrl+s")
+            await settle(app, pilot)
+            # an unfinished form is not kept
+            assert isinstance(app.screen, MeasureScreen)
+            assert any("answered 4 of 9" in str(n.message) for n in app._notifications)
+            await pilot.press(*"21010", "ctrl+s")
+            await settle(app, pilot)
+            assert isinstance(app.screen, SessionScreen)
+            line = str(app.screen.query_one("#session-measures", Static).render())
+            assert "PHQ-9 9 Mild (5-9)" in line
+
+    run(first())
+    draft = load_draft(services.conn(), "session", f"P{plan_id}")
+    assert draft is not None
+    assert draft["feedback"] == {"heard": 6, "mattered": 5}
+    assert draft["measures"] == [["phq9", [1, 1, 2, 1, 2, 1, 0, 1, 0]]]
+
+    async def second() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            assert screen.query_one(FeedbackList).answers == {"heard": 6, "mattered": 5}
+            assert screen.measures == {"phq9": [1, 1, 2, 1, 2, 1, 0, 1, 0]}
+            assert "PHQ-9 9" in str(screen.query_one("#session-measures", Static).render())
 
     run(second())

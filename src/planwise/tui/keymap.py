@@ -117,6 +117,20 @@ KEYMAP: dict[str, list[Key]] = {
         Key("session.objectives", "ctrl+o", "focus_objectives", "Objectives", show=False,
             priority=True),
         Key("session.note", "ctrl+n", "focus_note", "Note", show=False, priority=True),
+        Key("session.feedback", "ctrl+f", "focus_feedback", "Feedback", show=False,
+            priority=True),
+        Key("session.measure", "ctrl+t", "give_measure", "Give a measure", priority=True),
+    ],
+    "session_feedback": [
+        *[Key(f"session_feedback.answer_{n}", str(n), f"answer({n})",
+              f"Answer {n}/10 and go to the next item", show=False) for n in range(10)],
+        Key("session_feedback.more", "plus", "more", "Answer +1 (up to 10)"),
+        Key("session_feedback.less", "minus", "less", "Answer -1"),
+        Key("session_feedback.clear", "backspace", "clear", "Clear the answer"),
+    ],
+    "measure": [
+        Key("measure.cancel", "escape", "cancel", "Cancel"),
+        Key("measure.keep", "ctrl+s", "keep", "Keep with the session", priority=True),
     ],
     "session_objectives": [
         Key("session_objectives.toggle", "space", "toggle_addressed", "Addressed"),

@@ -426,10 +426,19 @@ class Services:
                 "draft": load_draft(c, "session", f"P{plan_id}")}
 
     def session_add(self, plan_id: int, date: str, objectives: list[str], note: str,
-                    unplanned: str | None) -> dict[str, Any]:
+                    unplanned: str | None, feedback: dict[str, int] | None = None,
+                    measures: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
+        """Store the session with its feedback and the measures given at it, in one call
+        (one transaction); the result names each measure's total, band and change."""
         from planwise.store.sessions import add_session
 
-        out = add_session(self.conn(), plan_id, date, objectives, note, unplanned)
+        extra: dict[str, Any] = {}
+        if feedback:
+            extra["feedback"] = feedback
+        if measures:
+            extra["measures"] = measures
+            extra["instruments"] = self.kb.instruments
+        out = add_session(self.conn(), plan_id, date, objectives, note, unplanned, **extra)
         self.drop_draft("session", f"P{plan_id}")
         return out
 

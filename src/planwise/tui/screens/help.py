@@ -26,6 +26,8 @@ TITLES = {
     "sign": "Sign dialog",
     "history": "History and diff",
     "session_objectives": "Session objectives",
+    "session_feedback": "Session feedback",
+    "measure": "Give a measure",
     "export": "Export",
     "client_edit": "Client information",
 }

@@ -1,5 +1,6 @@
 """A session note: date, the plan's open objectives addressed with a progress rating each,
-the note, and the count against the payer's limit. Autosaved as a draft as you type."""
+the note, the end-of-session feedback (all items or none), measures given at the session,
+and the count against the payer's limit. Autosaved as a draft as you type."""
 
 from __future__ import annotations
 
@@ -12,11 +13,44 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static, TextArea
 
+from planwise.feedback import load_form
 from planwise.store.sessions import count_text
 from planwise.tui import keymap
 from planwise.tui.services import today
 from planwise.tui.widgets import plan_model as pm
+from planwise.tui.widgets.feedback_list import FeedbackList
+from planwise.tui.widgets.feedback_list import status as feedback_status
 from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
+
+
+def change_text(change: Any) -> str:
+    """A measure's change against the baseline, in words ('' when there is none)."""
+    if hasattr(change, "model_dump"):
+        change = change.model_dump()
+    if not isinstance(change, dict):
+        return ""
+    data = change
+    cls = str(data.get("change_class", "")).replace("_", " ")
+    if not cls:
+        return ""
+    base = data.get("baseline")
+    moved = data.get("change")
+    text = cls
+    if base is not None and moved is not None:
+        text += f" ({int(moved):+d} from {base})"
+    if data.get("recovered"):
+        text += ", recovered"
+    return text
+
+
+def measure_text(result: dict[str, Any]) -> str:
+    """'PHQ-9 12 moderate: no reliable change (-4 from 16)' from add_session's result."""
+    name = str(result.get("instrument", "?"))
+    out = f"{name} {result.get('total', '?')}"
+    if result.get("band"):
+        out += f" {str(result['band']).replace('_', ' ')}"
+    change = change_text(result.get("change"))
+    return f"{out}: {change}" if change else f"{out} (the baseline)"
 
 
 class SessionScreen(Screen[None]):
@@ -24,7 +58,9 @@ class SessionScreen(Screen[None]):
     BINDINGS = keymap.bindings("session")
     HELP_TEXT = ("Tick each objective the session worked on (Space) and rate its progress "
                  "0-10 (digits 0-9; + and - step up to 10). A session that worked on no "
-                 "objective needs an unplanned reason. The note is kept as a draft as you type.")
+                 "objective needs an unplanned reason. At the end, the client's feedback "
+                 "(Ctrl+F): every item 0-10, or none. Ctrl+T gives a measure (an instrument "
+                 "again) with the session. The note is kept as a draft as you type.")
     DEFAULT_CSS = """
     SessionScreen #session-head { height: auto; padding: 0 1; }
     SessionScreen .field { height: 1; padding: 0 1; }
@@ -32,7 +68,9 @@ class SessionScreen(Screen[None]):
     SessionScreen #session-date { width: 12; }
     SessionScreen #session-unplanned { width: 1fr; }
     SessionScreen #session-objectives { height: 1fr; min-height: 4; }
-    SessionScreen #session-note { height: 7; }
+    SessionScreen #session-note { height: 5; }
+    SessionScreen #session-feedback { height: 4; border: none; padding: 0; }
+    SessionScreen #session-measures { height: 1; padding: 0 1; }
     """
 
     def __init__(self, plan_id: int) -> None:
@@ -41,6 +79,8 @@ class SessionScreen(Screen[None]):
         self.loaded: dict[str, Any] | None = None
         self._last: dict[str, Any] | None = None
         self._saving = False
+        self.form = load_form()
+        self.measures: dict[str, Any] = {}  # instrument -> answers, given at this session
 
     @property
     def key(self) -> str:
@@ -60,6 +100,9 @@ class SessionScreen(Screen[None]):
         yield ObjectiveChecklist(id="session-objectives")
         yield Static("Note", classes="section-title")
         yield TextArea("", id="session-note", placeholder="What happened in the session")
+        yield Static("", id="session-feedback-title", classes="section-title")
+        yield FeedbackList(self.form, id="session-feedback")
+        yield Static("", id="session-measures")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -85,6 +128,10 @@ class SessionScreen(Screen[None]):
             addressed = {str(k): (None if r is None else int(r))
                          for k, r in dict(draft.get("addressed", {})).items()}
             checklist.set_items(data["objectives"], addressed)
+            self.query_one(FeedbackList).set_answers(
+                {str(k): int(v) for k, v in dict(draft.get("feedback", {})).items()})
+            self.measures = {str(m[0]): m[1] for m in draft.get("measures", [])
+                             if str(m[0]) in self.app.services.kb.instruments}  # type: ignore[attr-defined]
             self.notify("Recovered unsaved session note from "
                         f"{pm.when_text(str(draft.get('_updated_at', '')))}.", timeout=8)
         else:
@@ -97,7 +144,9 @@ class SessionScreen(Screen[None]):
         return {"date": self.query_one("#session-date", Input).value,
                 "unplanned": self.query_one("#session-unplanned", Input).value,
                 "note": self.query_one("#session-note", TextArea).text,
-                "addressed": dict(self.query_one(ObjectiveChecklist).addressed)}
+                "addressed": dict(self.query_one(ObjectiveChecklist).addressed),
+                "feedback": dict(self.query_one(FeedbackList).answers),
+                "measures": [[k, v] for k, v in self.measures.items()]}
 
     def show_head(self) -> None:
         data = self.loaded
@@ -113,11 +162,32 @@ class SessionScreen(Screen[None]):
         if data["last_date"]:
             text += f" | last session {data['last_date']}"
         self.query_one("#session-head", Static).update(text)
+        answers = self.query_one(FeedbackList).answers
+        self.query_one("#session-feedback-title", Static).update(
+            f"Feedback, 0 {self.form.items[0].low} .. 10 {self.form.items[0].high} "
+            f"(Ctrl+F): {feedback_status(answers, self.form)}")
+        self.query_one("#session-measures", Static).update(self.measures_line())
+
+    def measures_line(self) -> str:
+        if not self.measures:
+            return "Measures: none given (Ctrl+T gives one)"
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        bits = []
+        for instrument, answers in self.measures.items():
+            inst = kb.instruments[instrument]
+            try:
+                result = inst.score(answers)
+            except Exception:  # answers from a draft the instrument no longer takes
+                bits.append(f"{inst.name} (answers to check)")
+                continue
+            bits.append(f"{inst.name} {result.total} {result.band_label}")
+        return "Measures: " + "; ".join(bits) + " (Ctrl+T another)"
 
     # -- autosave ----------------------------------------------------------------------
     @on(Input.Changed)
     @on(TextArea.Changed)
     @on(ObjectiveChecklist.Changed)
+    @on(FeedbackList.Changed)
     def edited(self) -> None:
         if self.loaded is None or self._saving:
             return
@@ -154,15 +224,26 @@ class SessionScreen(Screen[None]):
             self.notify("Not saved: 'unplanned' is only for a session that worked on no "
                         "objective; clear it or untick the objectives.", severity="warning")
             return
+        feedback: dict[str, int] = p["feedback"]
+        if feedback and len(feedback) < len(self.form.items):
+            self.notify(f"Not saved: feedback is {feedback_status(feedback, self.form)}. "
+                        "Answer the rest (Ctrl+F), or clear them (Backspace).",
+                        severity="warning", timeout=8)
+            self.set_focus(self.query_one(FeedbackList))
+            return
         objectives = [k if r is None else f"{k}:{r}" for k, r in addressed.items()]
+        measures = [(k, v) for k, v in self.measures.items()]
         self._saving = True
-        self.save(p["date"].strip(), objectives, p["note"], unplanned or None)
+        self.save(p["date"].strip(), objectives, p["note"], unplanned or None,
+                  feedback or None, measures or None)
 
     @work(thread=True, exit_on_error=False, group="session-save")
-    def save(self, date: str, objectives: list[str], note: str, unplanned: str | None) -> None:
+    def save(self, date: str, objectives: list[str], note: str, unplanned: str | None,
+             feedback: dict[str, int] | None = None,
+             measures: list[tuple[str, Any]] | None = None) -> None:
         try:
             out = self.app.services.session_add(  # type: ignore[attr-defined]
-                self.plan_id, date, objectives, note, unplanned)
+                self.plan_id, date, objectives, note, unplanned, feedback, measures)
         except Exception:
             self.app.call_from_thread(self._not_saved)
             raise
@@ -172,7 +253,11 @@ class SessionScreen(Screen[None]):
         self._saving = False
 
     def _saved(self, out: dict[str, Any]) -> None:
-        self.notify(f"Session saved: {count_text(out['number'], out['limit'])}.", timeout=8)
+        text = f"Session saved: {count_text(out['number'], out['limit'])}."
+        scores = [measure_text(m) for m in out.get("measures") or []]
+        if scores:
+            text += " " + "; ".join(scores) + "."
+        self.notify(text, timeout=12)
         self.app.pop_screen()
 
     # set_focus moves focus at once, so keys typed right after go to the new place.
@@ -182,7 +267,27 @@ class SessionScreen(Screen[None]):
     def action_focus_note(self) -> None:
         self.set_focus(self.query_one("#session-note", TextArea))
 
+    def action_focus_feedback(self) -> None:
+        self.set_focus(self.query_one(FeedbackList))
+
+    def action_give_measure(self) -> None:
+        from planwise.tui.screens.measure import MeasureScreen
+
+        if self.loaded is None or self._saving:
+            return
+
+        def given(result: tuple[str, Any] | None) -> None:
+            if result is None:
+                return
+            instrument, answers = result
+            self.measures[instrument] = answers
+            self.edited()
+
+        self.app.push_screen(MeasureScreen(self.app.services.kb.instruments),  # type: ignore[attr-defined]
+                             given)
+
     def action_back(self) -> None:
-        if self._last and (self._last["note"].strip() or self._last["addressed"]):
+        if self._last and (self._last["note"].strip() or self._last["addressed"]
+                           or self._last["feedback"] or self._last["measures"]):
             self.notify("The unsaved note is kept as a draft; it will be here next time.")
         self.app.pop_screen()
