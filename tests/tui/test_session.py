@@ -9,6 +9,7 @@ from typing import Any
 from textual.widgets import Input, OptionList, Static, TextArea
 
 from planwise.store.drafts import load_draft
+from planwise.store.measures import list_measures
 from planwise.store.sessions import list_sessions
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.measure import MeasureScreen
@@ -191,3 +192,43 @@ def test_feedback_and_measure_are_recovered_from_the_draft(
             assert "PHQ-9 9" in str(screen.query_one("#session-measures", Static).render())
 
     run(second())
+
+
+def test_session_with_feedback_and_a_phq9_is_stored_with_its_change(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    c = services.conn()
+    client_id = c.one("SELECT client_id FROM plans WHERE id = ?", [plan_id])["client_id"]
+    baseline = [m for m in list_measures(c, client_id) if m["instrument"] == "phq9"]
+    assert len(baseline) == 1 and baseline[0]["source"] == "intake"
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            await pilot.press("space", "6", "ctrl+f", "8", "7", "9", "8", "ctrl+t")
+            await settle(app, pilot)
+            choice = app.screen.query_one("#measure-choice", OptionList)
+            choice.highlighted = next(i for i in range(choice.option_count)
+                                      if choice.get_option_at_index(i).id == "phq9")
+            await pilot.press("enter", *"110101000", "ctrl+s")
+            await settle(app, pilot)
+            assert app.screen is screen
+            await pilot.press("ctrl+n", *"Planned activities.", "ctrl+s")
+            await settle(app, pilot)
+            assert not isinstance(app.screen, SessionScreen)
+            saved = [str(n.message) for n in app._notifications
+                     if "Session saved" in str(n.message)]
+            assert saved and "PHQ-9 4 (Minimal (0-4))" in saved[0]
+            assert (f"PHQ-9 4 (Minimal (0-4)), baseline {baseline[0]['total']}: 12 points "
+                    "better, reliably improved; recovered") in saved[0]
+
+    run(go())
+    sessions = list_sessions(c, plan_id)
+    assert len(sessions) == 1
+    assert sessions[0]["feedback"]["answers"] == {"heard": 8, "mattered": 7, "approach": 9,
+                                                  "overall": 8}
+    assert [(m["instrument"], m["total"]) for m in sessions[0]["measures"]] == [("phq9", 4)]
+    phq9 = [m for m in list_measures(c, client_id) if m["instrument"] == "phq9"]
+    assert [m["source"] for m in phq9] == ["intake", "session"]
+    assert phq9[1]["answers"] == [1, 1, 0, 1, 0, 1, 0, 0, 0]
+    assert load_draft(c, "session", f"P{plan_id}") is None

@@ -126,13 +126,17 @@ class Services:
         so that no worker imports a module while another thread imports one."""
         _ = self.profile
         import planwise.explain  # noqa: F401
+        import planwise.feedback  # noqa: F401
+        import planwise.progress  # noqa: F401
         import planwise.rules  # noqa: F401
         from planwise.store import (  # noqa: F401
             clients,
             diff,
             drafts,
             export,
+            feedback,
             lint,
+            measures,
             plans,
             sessions,
         )

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static, TextArea
 
 from planwise.feedback import load_form
+from planwise.store.measures import change_words
 from planwise.store.sessions import count_text
 from planwise.tui import keymap
 from planwise.tui.services import today
@@ -23,34 +24,16 @@ from planwise.tui.widgets.feedback_list import status as feedback_status
 from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
 
 
-def change_text(change: Any) -> str:
-    """A measure's change against the baseline, in words ('' when there is none)."""
-    if hasattr(change, "model_dump"):
-        change = change.model_dump()
-    if not isinstance(change, dict):
-        return ""
-    data = change
-    cls = str(data.get("change_class", "")).replace("_", " ")
-    if not cls:
-        return ""
-    base = data.get("baseline")
-    moved = data.get("change")
-    text = cls
-    if base is not None and moved is not None:
-        text += f" ({int(moved):+d} from {base})"
-    if data.get("recovered"):
-        text += ", recovered"
-    return text
-
-
 def measure_text(result: dict[str, Any]) -> str:
-    """'PHQ-9 12 moderate: no reliable change (-4 from 16)' from add_session's result."""
-    name = str(result.get("instrument", "?"))
-    out = f"{name} {result.get('total', '?')}"
-    if result.get("band"):
-        out += f" {str(result['band']).replace('_', ' ')}"
-    change = change_text(result.get("change"))
-    return f"{out}: {change}" if change else f"{out} (the baseline)"
+    """'PHQ-9 9 (Mild (5-9)), baseline 16: 7 points better, reliably improved' from one of
+    add_session's measure results; the first score of an instrument is the baseline."""
+    out = f"{result.get('name') or result['instrument']} {result['total']}"
+    if result.get("band_label") or result.get("band"):
+        out += f" ({result.get('band_label') or result['band']})"
+    change = result.get("change")
+    if not change:
+        return f"{out}: the baseline"
+    return f"{out}, baseline {change['baseline']}: {change_words(change)}"
 
 
 class SessionScreen(Screen[None]):
