@@ -145,3 +145,97 @@ def test_no_limit_recorded(run: Runner, tmp_path: Path) -> None:
     out = run.ok("session", "add", "P2", "--date", "2026-12-06", "--objective", OBJ,
                  "--note", "x")
     assert "session 1 (no authorised limit recorded)" in out
+
+
+# --- feedback and measures given at a session --------------------------------------------
+
+FEEDBACK = "heard=8,mattered=7,approach=9,overall=8"
+
+
+def test_session_with_feedback_and_measures(run: Runner) -> None:
+    out = add(run, "2026-12-06", "--objective", f"{OBJ}:4", "--note", "x",
+              "--feedback", FEEDBACK, "--measure", "phq9=2,1,1,1,1,1,1,1,0",
+              "--measure", "GAD-7=1,1,1,0,1,0,1")
+    lines = out.splitlines()
+    assert lines[0] == "S1: session 1 of 12, 11 left (P1 version 1)"
+    assert lines[1] == ("M4: PHQ-9 = 9 (mild) on 2026-12-06; since baseline 16 on "
+                        "2026-11-29: 7 points better, reliably improved; recovered")
+    assert "M5: GAD-7 = 5 (mild) on 2026-12-06; the first score of this instrument" in out
+    assert lines[-1] == "feedback: heard 8, mattered 7, approach 9, overall 8 (mean 8, lowest 7)"
+    rows = run.rows("SELECT id, instrument, date, source, session_id, client_id FROM measures "
+                    "WHERE source = 'session' ORDER BY id")
+    assert rows == [
+        {"id": 4, "instrument": "phq9", "date": "2026-12-06", "source": "session",
+         "session_id": 1, "client_id": 1},
+        {"id": 5, "instrument": "gad7", "date": "2026-12-06", "source": "session",
+         "session_id": 1, "client_id": 1}]
+    assert run.rows("SELECT session_id, lowest FROM session_feedback") == \
+        [{"session_id": 1, "lowest": 7}]
+    actions = [a["action"] for a in run.rows("SELECT action FROM audit WHERE plan_id = 1 "
+                                             "AND action NOT LIKE 'plan.%' ORDER BY id")]
+    assert actions == ["session.add", "measure.add", "measure.add", "feedback.add"]
+    listing = run.ok("session", "list", "P1")
+    assert "\tM4 phq9: 9 (mild)\n\tM5 gad7: 5 (mild)\n\tfeedback: heard 8" in listing
+    data = json.loads(run.ok("session", "list", "P1", "--format", "json"))
+    assert data[0]["measures"] == [
+        {"id": "M4", "instrument": "phq9", "total": 9, "band": "mild", "flags": []},
+        {"id": "M5", "instrument": "gad7", "total": 5, "band": "mild", "flags": []}]
+    assert data[0]["feedback"]["answers"] == {"heard": 8, "mattered": 7, "approach": 9,
+                                              "overall": 8}
+    out = add(run, "2026-12-13", "--objective", OBJ, "--note", "x",
+              "--feedback", "heard=5,mattered=6,approach=6,overall=6",
+              "--measure", "phq9=1,1,1,1,1,1,1,1,1")
+    assert "flag item9_positive" in out
+    assert out.endswith("LOW: an answer below the form's threshold; FALLING since the "
+                        "previous session: review the alliance")
+    listing = run.ok("session", "list", "P1")
+    assert "M6 phq9: 9 (mild, flags: item9_positive)" in listing
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--measure", "phq9=0,0,0,0,0,0,0,0,0", "--measure", "gad7=1,1,1"],
+     "--measure gad7: GAD-7 has 7 items, got 3 answers"),
+    (["--measure", "phq9=0,0,0,0,0,0,0,0,0", "--measure", "gad7=1,1,1,1,1,1,5"],
+     "--measure gad7: GAD-7 item 7 takes 0-3"),
+    (["--measure", "phq9=0,0,0,0,0,0,0,0,0", "--measure", "phq10=1"],
+     "--measure: unknown instrument 'phq10'"),
+    (["--measure", "phq9=0,0,0,0,0,0,0,0,0", "--measure", "phq9=1,1,1,1,1,1,1,1,1"],
+     "--measure phq9 is given twice"),
+    (["--measure", "phq9"], "--measure takes INSTRUMENT=ANSWERS"),
+    (["--measure", "asq=wish_dead=no"], "--measure asq: ASQ item 2"),
+    (["--measure", "phq9=0,0,0,0,0,0,0,0,0", "--feedback", "heard=8,mattered=7"],
+     "--feedback: no answer for approach, overall"),
+    (["--feedback", "heard=8,mattered=7,approach=9,overall=12"], "from 0 to 10"),
+    (["--feedback", "heard:8"], "is not ITEM=ANSWER"),
+])
+def test_bad_measure_or_feedback_saves_nothing(run: Runner, args: list[str],
+                                               message: str) -> None:
+    tables = ("sessions", "session_objectives", "measures", "session_feedback", "audit")
+    before = {t: run.rows(f"SELECT * FROM {t}") for t in tables}
+    err = run.fails("session", "add", "P1", "--date", "2026-12-06", "--objective", OBJ,
+                    "--note", "x", *args)
+    assert message in err, err
+    assert {t: run.rows(f"SELECT * FROM {t}") for t in tables} == before
+
+
+def test_a_measure_refused_inside_the_transaction_rolls_back_the_session(run: Runner
+                                                                          ) -> None:
+    from planwise.errors import InputError
+    from planwise.store import Store, sessions
+
+    tables = ("sessions", "session_objectives", "measures", "session_feedback", "audit")
+    before = {t: run.rows(f"SELECT * FROM {t}") for t in tables}
+    with Store(run.db).connect() as c:
+        with pytest.raises(InputError, match=r"--answers\[7\]: answer 9 is out of range"):
+            sessions.add_session(c, 1, "2026-12-06", [OBJ], "x",
+                                 feedback={"heard": 8, "mattered": 7, "approach": 9,
+                                           "overall": 8},
+                                 measures=[("phq9", [0] * 9), ("gad7", [1, 1, 1, 1, 1, 1, 9])])
+        assert not c.raw.in_transaction
+        s = sessions.add_session(c, 1, "2026-12-06", [OBJ], "x",
+                                 measures=[("phq9", "0,0,0,0,0,0,0,0,0")])
+        assert s["feedback"] is None and s["number"] == 1
+        assert [(m["instrument"], m["total"], m["change"]["change_class"])
+                for m in s["measures"]] == [("phq9", 0, "reliably_improved")]
+    after = {t: run.rows(f"SELECT * FROM {t}") for t in tables}
+    assert len(after["sessions"]) == 1 and len(after["measures"]) == len(before["measures"]) + 1
