@@ -10,13 +10,17 @@ import pytest
 from click.testing import CliRunner
 
 from planwise.cli.client_cmds import client_group
+from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
+from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
 from planwise.cli.session_cmds import session_group
 
 
 def commands() -> list[tuple[list[str], click.Command]]:
-    out: list[tuple[list[str], click.Command]] = [(["audit"], audit_cmd)]
-    for group in (client_group, plan_group, session_group):
+    out: list[tuple[list[str], click.Command]] = [
+        (["audit"], audit_cmd), (["review"], review_cmd), (["timeline"], timeline_cmd),
+        (["dashboard"], dashboard_cmd)]
+    for group in (client_group, plan_group, session_group, measure_group):
         out.append(([group.name or ""], group))
         for name, cmd in group.commands.items():
             out.append(([group.name or "", name], cmd))
@@ -37,6 +41,9 @@ def test_help_does_not_import_store() -> None:
             "from click.testing import CliRunner; CliRunner().invoke(cli, ['plan', '--help']); "
             "CliRunner().invoke(cli, ['client', '--help']); "
             "CliRunner().invoke(cli, ['session', '--help']); "
+            "CliRunner().invoke(cli, ['session', 'add', '--help']); "
+            "CliRunner().invoke(cli, ['measure', 'add', '--help']); "
+            "CliRunner().invoke(cli, ['measure', 'list', '--help']); "
             "print(sorted(m for m in sys.modules if m.startswith(('sqlite_utils', "
             "'planwise.store', 'textual', 'durable'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -49,3 +56,8 @@ def test_top_level_audit_and_session_registered() -> None:
 
     assert cli.commands["audit"] is audit_cmd
     assert cli.commands["session"] is session_group
+    assert cli.commands["measure"] is measure_group
+    assert {"add", "list"} <= set(measure_group.commands)
+    for name, cmd in (("review", review_cmd), ("timeline", timeline_cmd),
+                      ("dashboard", dashboard_cmd)):
+        assert cli.commands[name] is cmd
