@@ -119,6 +119,86 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "level_of_care": _a(str, "outpatient"),
         "review_weeks": _a(int, 12),
     },
+    # -- review: progress facts built from a plan's course (planwise.review_facts) --
+    "course": {
+        "sessions_used": _a(int, 0, "sessions held so far"),
+        "session_limit": _a(int, -1, "sessions authorised by the payer; -1 when none"),
+        "sessions_left": _a(int, -1, "authorised sessions not yet used (0 or more); -1: no limit"),
+        "weeks_in": _a(int, 0, "whole weeks since the plan started"),
+        "weeks_since_review": _a(int, 0, "whole weeks since the last review (or the start)"),
+        "review_weeks": _a(int, 12, "the plan's review interval in weeks"),
+        "review_due": _a(bool, False, "weeks_since_review >= review_weeks"),
+        "frequency_per_week": _a(int, 1),
+        "level_of_care": _a(str, "outpatient"),
+        "version": _a(int, 1, "the plan version under review"),
+        "risk_level": _a(str, "none", "the plan's risk level"),
+        "open_objectives": _a(int, 0, "objectives still open or partially met"),
+    },
+    "measure": {
+        "instrument": _a(str, ""),
+        "name": _a(str, "", "the instrument's name as printed (PHQ-9), for reasons"),
+        "condition": _a(str, "", "the plan problem this is the primary measure of; '' if none"),
+        "primary": _a(bool, False, "the primary measure of one of the plan's problems"),
+        "baseline": _a(int, 0, "the first total"),
+        "latest": _a(int, 0, "the most recent total"),
+        "improvement": _a(int, 0, "points better than the baseline (negative: worse)"),
+        "change_class": _a(str, "baseline_only",
+                           "reliably_improved | no_reliable_change | reliably_deteriorated | "
+                           "not_classified | baseline_only (given once)"),
+        "recovered": _a(str, "unknown", "yes | no | unknown"),
+        "response": _a(str, "unknown", "yes | no | unknown"),
+        "remission": _a(str, "unknown", "yes | no | unknown"),
+        "sessions": _a(int, 0, "sessions between the baseline and the latest total"),
+        "weeks": _a(int, 0, "whole weeks between the baseline and the latest total"),
+        "points": _a(int, 1, "totals recorded, the baseline included"),
+        "risk_flag": _a(bool, False, "the latest total raised a risk flag"),
+        "baseline_risk_flag": _a(bool, False, "the baseline raised a risk flag"),
+    },
+    "feedback": {
+        "sessions": _a(int, 0, "sessions with feedback"),
+        "latest_mean": _a(float, 0.0, "mean answer (0-10) at the latest session"),
+        "lowest": _a(int, 10, "lowest answer at the latest session"),
+        "low": _a(bool, False, "an answer at the latest session below the form's low mark"),
+        "falling": _a(bool, False, "the latest mean fell by the form's falling mark or more"),
+        "sessions_low": _a(int, 0, "sessions with a low answer, all told"),
+    },
+    "objective_progress": {
+        "item": _a(str, "", "the objective's key in the plan"),
+        "goal": _a(str, ""),
+        "condition": _a(str, ""),
+        "status": _a(str, "open"),
+        "open": _a(bool, True, "status open or partially met"),
+        "met": _a(bool, False, "status met, or the last progress rating 10"),
+        "overdue": _a(bool, False, "open, target date passed, last rating under 5"),
+        "weeks_overdue": _a(int, 0, "whole weeks past the target date (0 when not past)"),
+        "last_rating": _a(int, -1, "the last progress rating 0-10; -1 when none"),
+        "ratings": _a(int, 0, "progress ratings recorded"),
+    },
+    "goal_progress": {
+        "goal": _a(str, ""),
+        "condition": _a(str, ""),
+        "objectives": _a(int, 0),
+        "met": _a(int, 0, "objectives met"),
+        "all_met": _a(bool, False, "every objective of the goal met"),
+    },
+    "risk_signal": {
+        "source": _a(str, "", "the instrument that raised it"),
+        "name": _a(str, "", "the instrument's name as printed, for reasons"),
+        "flag": _a(str, "", "the flag's name"),
+        "session": _a(int, -1, "the session it was given at; -1 when not known"),
+        "reemerged": _a(bool, False, "the baseline raised no risk flag on that instrument, "
+                        "or the plan's risk level is none or low"),
+    },
+    "modality": {"name": _a(str, "", "a modality of the plan's interventions")},
+    "referral_made": {"kind": _a(str, "", "a referral already in the plan")},
+    # -- review stage output ------------------------------------------------
+    "change": {
+        "kind": _a(str, "", "a ProposedChange kind (planwise.models.review)"),
+        "subject": _a(str, "", "objective key, goal, condition or instrument"),
+        "item": _a(str, "", "modality, referral kind, level of care, frequency, ..."),
+        "urgency": _a(str, "", "refer and reassess_risk: routine | soon | urgent | immediate"),
+        "reason": _a(str, ""),
+    },
 }
 
 BASE_TYPES = frozenset(
@@ -136,7 +216,18 @@ RESOLVED_AFTER: dict[str, frozenset[str]] = {
     "plan": frozenset({"intervention", "objective"}),
     "integrate": frozenset({"intervention", "objective", "treatment"}),
     "warn": frozenset(),
+    "review": frozenset(),
 }
+
+# The review runs on its own (planwise.rules.review), never during a proposal:
+# its base facts are the progress facts of a plan's course, and `change` is its
+# only output. A proposal never runs it; a review runs nothing else.
+REVIEW_STAGES: tuple[str, ...] = ("review",)
+REVIEW_BASE_TYPES = frozenset(
+    {"course", "problem", "measure", "feedback", "objective_progress", "goal_progress",
+     "risk_signal", "modality", "referral_made"}
+)
+ALL_STAGES: tuple[str, ...] = STAGES + REVIEW_STAGES
 
 
 def make_fact(fact_type: str, **attrs: Any) -> dict[str, Any]:

@@ -17,12 +17,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from planwise.errors import InputError, KnowledgeError
-from planwise.facts import FACT_TYPES, RESOLVED_AFTER, STAGES
+from planwise.facts import (
+    ALL_STAGES,
+    FACT_TYPES,
+    RESOLVED_AFTER,
+    REVIEW_BASE_TYPES,
+    REVIEW_STAGES,
+    STAGES,
+)
 from planwise.instruments import Instrument, load_instruments
 from planwise.kb.patterns import Conclusion, Pattern, PatternError, Ref, parse_then, parse_when
 from planwise.kb.schema import (
@@ -34,6 +41,7 @@ from planwise.kb.schema import (
     VocabEntry,
     Vocabulary,
 )
+from planwise.models.review import ChangeKind
 from planwise.paths import shipped_knowledge_dir
 from planwise.tomlfile import find_line, read_toml
 
@@ -60,8 +68,33 @@ VOCAB_ATTRS: dict[tuple[str, str], str] = {
     ("goal", "goal"): "goals",
     ("risk_level", "level"): "risk_levels",
     ("risk", "level"): "risk_levels",
+    # the review's progress facts
+    **{(t, "condition"): "conditions" for t in ("measure", "objective_progress", "goal_progress")},
+    ("measure", "instrument"): "instruments",
+    ("measure", "change_class"): "change_classes",
+    ("measure", "recovered"): "yes_no_unknown",
+    ("measure", "response"): "yes_no_unknown",
+    ("measure", "remission"): "yes_no_unknown",
+    ("risk_signal", "source"): "instruments",
+    ("modality", "name"): "modalities",
+    ("referral_made", "kind"): "referral_kinds",
+    ("course", "level_of_care"): "levels_of_care",
+    ("course", "risk_level"): "risk_levels",
+    ("change", "kind"): "change_kinds",
 }
 RISK_LEVELS = ("none", "low", "moderate", "high", "unassessed")
+CHANGE_CLASSES = ("reliably_improved", "no_reliable_change", "reliably_deteriorated",
+                  "not_classified", "baseline_only")
+CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
+# What a change's `item` names, by kind (see planwise.models.review).
+CHANGE_ITEMS: dict[str, str] = {
+    "refer": "referral_kinds",
+    "step_up_care": "levels_of_care",
+    "change_intervention": "modalities",
+    "add_intervention": "interventions",
+    "step_up_frequency": "frequencies",
+    "revise_objective": "objective_revisions",
+}
 
 # What rules may conclude in each stage.
 STAGE_OUTPUTS: dict[str, frozenset[str]] = {
@@ -70,6 +103,7 @@ STAGE_OUTPUTS: dict[str, frozenset[str]] = {
     "plan": frozenset({"goal", "treatment_option", "referral", "assessment", "warning"}),
     "integrate": frozenset({"goal", "treatment_option", "referral", "assessment", "warning"}),
     "warn": frozenset({"warning", "referral", "assessment"}),
+    "review": frozenset({"change"}),
 }
 
 # durable-rules limits, measured (see docs/engine.md); checked here so that a
@@ -136,6 +170,9 @@ class KnowledgeBase:
     fingerprint: str
     where: dict[str, Located] = field(default_factory=dict)
     disabled: list[str] = field(default_factory=list)
+    # The review: condition -> its primary measure; instrument -> risk flags.
+    primary_measures: dict[str, str] = field(default_factory=dict)
+    risk_flags: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def rules_in(self, stage: str) -> list[CompiledRule]:
         return [r for r in self.rules if r.stage == stage]
@@ -162,6 +199,18 @@ class KnowledgeBase:
             return set(self.goals)
         if kind == "risk_levels":
             return set(RISK_LEVELS)
+        if kind == "change_classes":
+            return set(CHANGE_CLASSES)
+        if kind == "yes_no_unknown":
+            return {"yes", "no", "unknown"}
+        if kind == "change_kinds":
+            return set(CHANGE_KINDS)
+        if kind == "interventions":
+            return set(self.interventions)
+        if kind == "frequencies":
+            return {str(n) for n in range(1, 8)}
+        if kind == "objective_revisions":
+            return {"met", "revise"}
         return set(self.vocab.get(kind, {}))
 
 
@@ -221,6 +270,8 @@ class _Raw:
     vocab: dict[str, dict[str, tuple[VocabEntry, Path, str]]] = field(default_factory=dict)
     rules: dict[str, tuple[RuleEntry, Path, str]] = field(default_factory=dict)
     goals: dict[str, tuple[GoalEntry, Path, str]] = field(default_factory=dict)
+    primary_measures: dict[str, tuple[str, Path, str]] = field(default_factory=dict)
+    risk_flags: dict[str, tuple[list[str], Path, str]] = field(default_factory=dict)
 
 
 def _read_layer(folder: Path, digest: Any) -> _Raw:
@@ -264,6 +315,18 @@ def _read_layer(folder: Path, digest: Any) -> _Raw:
                 other = layer.goals[goal.id][1]
                 raise _kerr(f"goal id already used in {other}", path, text, goal.id, "id")
             layer.goals[goal.id] = (goal, path, text)
+        for condition, instrument in kfile.primary_measures.items():
+            if condition in layer.primary_measures:
+                other = layer.primary_measures[condition][1]
+                raise _kerr(f"primary measure of {condition} already given in {other}", path,
+                            text, None, f"primary_measures.{condition}")
+            layer.primary_measures[condition] = (instrument, path, text)
+        for instrument, flags in kfile.risk_flags.items():
+            if instrument in layer.risk_flags:
+                other = layer.risk_flags[instrument][1]
+                raise _kerr(f"risk flags of {instrument} already given in {other}", path, text,
+                            None, f"risk_flags.{instrument}")
+            layer.risk_flags[instrument] = (flags, path, text)
     return layer
 
 
@@ -304,12 +367,16 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
     vocab: dict[str, dict[str, tuple[VocabEntry, Path, str]]] = {}
     rules: dict[str, tuple[RuleEntry, Path, str]] = {}
     goals: dict[str, tuple[GoalEntry, Path, str]] = {}
+    primary: dict[str, tuple[str, Path, str]] = {}
+    risk_flags: dict[str, tuple[list[str], Path, str]] = {}
     for folder in folders:
         layer = _read_layer(folder, digest)
         for kind, entries in layer.vocab.items():
             vocab.setdefault(kind, {}).update(entries)
         rules.update(layer.rules)
         goals.update(layer.goals)
+        primary.update(layer.primary_measures)
+        risk_flags.update(layer.risk_flags)
     instruments = load_instruments(dirs)
     for name, inst in sorted(instruments.items()):
         digest.update(name.encode())
@@ -327,6 +394,7 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
     )
     for kind in Vocabulary.model_fields:
         kb.vocab.setdefault(kind, {})
+    _review_measures(kb, primary, risk_flags)
 
     for gid, (goal, path, text) in goals.items():
         kb.where[gid] = Located(str(path), text, gid)
@@ -365,10 +433,40 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
     return kb
 
 
+def _review_measures(kb: KnowledgeBase, primary: dict[str, tuple[str, Path, str]],
+                     risk_flags: dict[str, tuple[list[str], Path, str]]) -> None:
+    for condition, (instrument, path, text) in primary.items():
+        fld = f"primary_measures.{condition}"
+        if condition not in kb.vocab["conditions"]:
+            raise _kerr(f"unknown condition {condition!r}", path, text, None, fld)
+        if instrument not in kb.instruments:
+            raise _kerr(f"unknown instrument {instrument!r}", path, text, None, fld)
+        kb.primary_measures[condition] = instrument
+    for instrument, (flags, path, text) in risk_flags.items():
+        fld = f"risk_flags.{instrument}"
+        inst = kb.instruments.get(instrument)
+        if inst is None:
+            raise _kerr(f"unknown instrument {instrument!r}", path, text, None, fld)
+        known = {f.name for f in inst.flags}
+        for flag in flags:
+            if flag not in known:
+                raise _kerr(f"{instrument} has no flag {flag!r} (its flags: "
+                            f"{', '.join(sorted(known)) or 'none'})", path, text, None, fld)
+        kb.risk_flags[instrument] = frozenset(flags)
+
+
 def _produced_before(stage: str) -> set[str]:
     """Fact types complete before `stage` starts: base facts, earlier outputs, resolutions."""
     from planwise.facts import BASE_TYPES
 
+    if stage in REVIEW_STAGES:
+        # A review starts from the progress facts alone; no proposal stage runs in it.
+        before: set[str] = set(REVIEW_BASE_TYPES)
+        for s in REVIEW_STAGES:
+            if s == stage:
+                break
+            before |= STAGE_OUTPUTS[s] | RESOLVED_AFTER[s]
+        return before
     done: set[str] = set(BASE_TYPES)
     for s in STAGES:
         if s == stage:
@@ -417,6 +515,34 @@ def _check_rule(kb: KnowledgeBase, rule: RuleEntry, patterns: tuple[Pattern, ...
                 continue
             values = tuple(value) if isinstance(value, list) else (value,)
             _check_vocab(kb, c.fact, attr, values, f"then[{i}].{attr}")
+        if c.fact == "change":
+            _check_change(kb, c.values, f"then[{i}]")
+
+
+def _check_change(kb: KnowledgeBase, values: dict[str, Any], where: str) -> None:
+    """A change's item must be what its kind names; its urgency, a known one."""
+    kind = values.get("kind", "")
+    item = values.get("item", "")
+    items = CHANGE_ITEMS.get(kind)
+    if items and not (isinstance(item, str) and "{" in item):
+        if not item:
+            raise PatternError(f"a {kind} change needs an item ({items.replace('_', ' ')})",
+                               where)
+        _check_vocab_kind(kb, items, item, f"{where}.item", kind)
+    urgency = values.get("urgency", "")
+    if urgency and "{" not in urgency:
+        _check_vocab_kind(kb, "urgencies", urgency, f"{where}.urgency", kind)
+    if kind == "refer" and not urgency:
+        raise PatternError("a refer change needs an urgency", where)
+
+
+def _check_vocab_kind(kb: KnowledgeBase, kind: str, value: Any, where: str, change: str
+                      ) -> None:
+    allowed = kb.allowed(kind)
+    if value not in allowed:
+        shown = ", ".join(sorted(allowed)) if len(allowed) <= 30 else f"{len(allowed)} ids"
+        raise PatternError(f"{change}: unknown {kind.replace('_', ' ')} {value!r} "
+                           f"(known: {shown})", where)
 
 
 _REQUIRED = {
@@ -428,6 +554,7 @@ _REQUIRED = {
     "referral": {"kind", "urgency", "reason"},
     "assessment": {"instrument", "reason"},
     "warning": {"kind", "message"},
+    "change": {"kind", "reason"},
 }
 
 
@@ -452,7 +579,7 @@ def _check_vocab(kb: KnowledgeBase, fact: str, attr: str, values: tuple[Any, ...
 
 def _check_structure(kb: KnowledgeBase) -> None:
     """durable-rules' limits, checked before a ruleset is ever built."""
-    for stage in STAGES:
+    for stage in ALL_STAGES:
         rules = kb.rules_in(stage)
         if len(rules) > MAX_RULES_PER_STAGE:
             r = rules[MAX_RULES_PER_STAGE]

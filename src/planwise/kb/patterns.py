@@ -140,9 +140,22 @@ def parse_when(when: list[dict[str, Any]]) -> tuple[Pattern, ...]:
                             f"{aliases[r_alias]} has no attribute {r_attr!r}", owhere)
                     if op in ("in", "not_in"):
                         raise PatternError(f"{op} takes a list, not a reference", owhere)
+                    r_type = FACT_TYPES[aliases[r_alias]][r_attr].type
+                    if op not in ORDER_OPS and float in (attr_type, r_type):
+                        raise PatternError(
+                            f"{attr} or {ref} is a decimal: compare with lt, lte, gt or gte",
+                            owhere)
+                    if op not in ORDER_OPS and r_type is not attr_type:
+                        # durable-rules finds '10' == 10 and 1 == true; the reference does not.
+                        raise PatternError(
+                            f"{attr} is {attr_type.__name__} but {ref} is {r_type.__name__}",
+                            owhere)
                     tests.append(Test(attr, op, Ref(r_alias, r_attr)))
                     continue
                 if op in ("in", "not_in"):
+                    if attr_type is float:
+                        raise PatternError(
+                            f"{attr} is a decimal: compare it with lt, lte, gt or gte", owhere)
                     if not isinstance(operand, list) or not operand:
                         raise PatternError(f"{op} takes a non-empty list", owhere)
                     for item in operand:
@@ -150,6 +163,11 @@ def parse_when(when: list[dict[str, Any]]) -> tuple[Pattern, ...]:
                     tests.append(Test(attr, op, tuple(operand)))
                     continue
                 _check_value(attr_type, operand, owhere, attr)
+                if attr_type is float and op not in ORDER_OPS:
+                    # durable-rules finds 7 == 7.0, the reference evaluator does not:
+                    # decimals are compared only by order, where both agree.
+                    raise PatternError(f"{attr} is a decimal: compare it with lt, lte, gt or gte",
+                                       owhere)
                 if op in ORDER_OPS and attr_type not in (int, float):
                     raise PatternError(f"{op} compares numbers; {attr} is {attr_type.__name__}",
                                        owhere)

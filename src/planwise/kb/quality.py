@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from planwise.facts import BASE_TYPES
+from planwise.facts import BASE_TYPES, REVIEW_BASE_TYPES, REVIEW_STAGES
 from planwise.kb.loader import KnowledgeBase
 from planwise.kb.patterns import Pattern, Ref
 
@@ -121,6 +121,8 @@ def _check_reachable(kb: KnowledgeBase) -> list[Finding]:
         for p in r.patterns:
             if p.negated or p.fact in BASE_TYPES:
                 continue
+            if r.stage in REVIEW_STAGES and p.fact in REVIEW_BASE_TYPES:
+                continue  # a review's progress facts come from the course
             need = _literal_values(p)
             ok = any(all(v.get(attr) is None or v.get(attr) in allowed
                          for attr, allowed in need.items())

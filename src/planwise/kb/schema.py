@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from planwise.facts import STAGES
+from planwise.facts import ALL_STAGES
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 DottedId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
-Stage = Literal[STAGES]  # type: ignore[valid-type]
+Stage = Literal[ALL_STAGES]  # type: ignore[valid-type]
 
 
 class _Entry(BaseModel):
@@ -84,3 +84,7 @@ class KnowledgeFile(_Entry):
     about: str = ""
     rules: list[RuleEntry] = []
     goals: list[GoalEntry] = []
+    # The review (knowledge/review/measures.toml): condition -> the instrument
+    # that is its primary measure, and instrument -> the flags that signal risk.
+    primary_measures: dict[Id, Id] = {}
+    risk_flags: dict[Id, list[Id]] = {}

@@ -1,6 +1,7 @@
 """The recommendation engine. The only package that imports durable-rules.
 
     evaluate(scored_intake, profile, kb, engine="auto") -> Evaluation
+    review(course, kb, engine="auto") -> Review   (planwise.rules.progress_review)
 
 `engine` is "durable", "reference" or "auto" (durable-rules where it imports,
 the reference evaluator elsewhere, e.g. on Python 3.13).
@@ -17,6 +18,7 @@ from planwise.kb.loader import KnowledgeBase
 from planwise.models.profile import Profile
 from planwise.models.proposal import Proposal
 from planwise.rules.pipeline import BUILTIN_STEPS, Evaluation
+from planwise.rules.progress_review import ReviewEvaluation, evaluate_review, review
 from planwise.rules.reference import ReferenceBackend
 
 ENGINES = ("auto", "durable", "reference")
@@ -80,5 +82,5 @@ def recommend(scored: ScoredIntake, profile: Profile | None, kb: KnowledgeBase,
     return proposal
 
 
-__all__ = ["BUILTIN_STEPS", "ENGINES", "Evaluation", "backend_for", "durable_available",
-           "evaluate", "recommend"]
+__all__ = ["BUILTIN_STEPS", "ENGINES", "Evaluation", "ReviewEvaluation", "backend_for",
+           "durable_available", "evaluate", "evaluate_review", "recommend", "review"]

@@ -1,0 +1,340 @@
+"""A plan's course as progress facts: what the review rules read, and the caseload flags.
+
+    progress_facts(course, kb) -> list of facts (planwise.facts: course, problem,
+        measure, feedback, objective_progress, goal_progress, risk_signal,
+        modality, referral_made)
+    attention_flags(course, kb) -> the caseload's reasons to look at this client
+    describe_fact(fact, kb=None) -> the fact in words
+
+The definitions (docs/review-rules.md):
+- a measure is *primary* when it is the primary measure of one of the plan's
+  problems (knowledge/review/measures.toml); its change class compares the
+  latest total with the first (planwise.progress.classify); a measure given only
+  once is `baseline_only`;
+- *not on track*: a primary measure with no reliable change after
+  NOT_ON_TRACK_SESSIONS sessions or more;
+- *deteriorated*: a primary measure reliably worse than its baseline;
+- *risk re-emerging*: a total after the baseline (and on or after the last
+  review) raised a risk flag, while that instrument's baseline did not or the
+  plan's risk level is none or low;
+- *review due*: whole weeks since the last review (or the start) at least the
+  plan's review interval;
+- an objective is *overdue* when it is open, its target date has passed and
+  its last progress rating is under OVERDUE_RATING_BELOW (or there is none);
+  *met* when its status is met or its last rating is MET_RATING;
+- *session limit near*: SESSION_LIMIT_NEAR or fewer authorised sessions left
+  while objectives are open.
+
+Pure domain code: no storage, no rule engine. `attention_flags` builds no
+facts and no explanations, so that a caseload of 10,000 clients stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from planwise.course import Course, ObjectiveCourse, Point
+from planwise.errors import InputError
+from planwise.facts import make_fact
+from planwise.feedback import FeedbackForm, load_form, summarise
+from planwise.instruments import Instrument
+from planwise.progress import classify, reliable_threshold
+
+if TYPE_CHECKING:
+    from planwise.kb.loader import KnowledgeBase
+
+__all__ = [
+    "ATTENTION_FLAGS", "NOT_ON_TRACK_SESSIONS", "SESSION_LIMIT_NEAR", "attention_flags",
+    "change_class", "describe_fact", "progress_facts",
+]
+
+NOT_ON_TRACK_SESSIONS = 6   # review.not_on_track.* (Lambert: not on track early in care)
+SESSION_LIMIT_NEAR = 2      # review.session_limit.near
+OVERDUE_RATING_BELOW = 5    # review.objective.overdue
+MET_RATING = 10             # review.objective.met
+OPEN_STATUSES = ("open", "partially_met")
+CLOSED_STATUSES = ("revised", "discontinued")  # not counted for a goal's completion
+LOW_RISK_LEVELS = ("none", "low")
+
+ATTENTION_FLAGS = ("risk_reemerging", "deteriorated", "not_on_track", "objectives_overdue",
+                   "session_limit_near", "review_due")
+
+Fact = dict[str, Any]
+
+
+def _weeks(days: int) -> int:
+    return max(days // 7, 0)
+
+
+def _points(series_points: list[Point]) -> list[Point]:
+    # By date; on the same day by session number (a baseline has none).
+    return sorted(series_points, key=lambda p: (p.date, p.session if p.session is not None
+                                                else -1))
+
+
+def _instrument(kb: KnowledgeBase, instrument: str) -> Instrument:
+    inst = kb.instruments.get(instrument)
+    if inst is None:
+        raise InputError(f"unknown instrument {instrument!r} in the course's measures",
+                         field=f"measures.{instrument}")
+    return inst
+
+
+def change_class(inst: Instrument, baseline: int, latest: int) -> str:
+    """The change class of `classify`, without its explanation (for the caseload)."""
+    rules = inst.change
+    if rules is None:
+        return "not_classified"
+    threshold, inclusive = reliable_threshold(rules)
+    size = abs(latest - baseline)
+    if not (size >= threshold if inclusive else size > threshold):
+        return "no_reliable_change"
+    improvement = baseline - latest if rules.lower_is_better else latest - baseline
+    return "reliably_improved" if improvement > 0 else "reliably_deteriorated"
+
+
+def _sessions_between(first: Point, last: Point, sessions_used: int) -> int:
+    start = first.session or 0
+    end = last.session if last.session is not None else sessions_used
+    return max(end - start, 0)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else "yes" if value else "no"
+
+
+def _objective_state(o: ObjectiveCourse, course: Course) -> tuple[bool, bool, bool, int, int]:
+    """open, met, overdue, weeks overdue, last rating (-1: none)."""
+    last = o.ratings[-1] if o.ratings else -1
+    is_open = o.status in OPEN_STATUSES
+    met = o.status == "met" or last >= MET_RATING
+    past = o.target_date is not None and o.target_date < course.today
+    overdue = is_open and past and not met and last < OVERDUE_RATING_BELOW
+    weeks = _weeks((course.today - o.target_date).days) if past and o.target_date else 0
+    return is_open, met, overdue, weeks, last
+
+
+def _sessions_left(course: Course) -> int:
+    if course.session_limit is None:
+        return -1
+    return max(course.session_limit - course.sessions_used, 0)
+
+
+def progress_facts(course: Course, kb: KnowledgeBase, form: FeedbackForm | None = None
+                   ) -> list[Fact]:
+    """Every progress fact of the course, in a stable order."""
+    facts: list[Fact] = []
+    since = course.last_review or course.start_date
+    weeks_since = _weeks((course.today - since).days)
+    states = [(o, _objective_state(o, course)) for o in course.objectives]
+    open_objectives = sum(1 for _o, (is_open, met, *_rest) in states if is_open and not met)
+    facts.append(make_fact(
+        "course",
+        sessions_used=course.sessions_used,
+        session_limit=course.session_limit if course.session_limit is not None else -1,
+        sessions_left=_sessions_left(course),
+        weeks_in=_weeks((course.today - course.start_date).days),
+        weeks_since_review=weeks_since,
+        review_weeks=course.review_weeks,
+        review_due=weeks_since >= course.review_weeks,
+        frequency_per_week=course.frequency_per_week,
+        level_of_care=course.level_of_care,
+        version=course.version,
+        risk_level=course.risk_level,
+        open_objectives=open_objectives,
+    ))
+    facts += [make_fact("problem", condition=c, severity=s) for c, s in course.problems.items()]
+
+    for series in course.measures:
+        inst = _instrument(kb, series.instrument)
+        points = _points(series.points)
+        first, last = points[0], points[-1]
+        risky = kb.risk_flags.get(series.instrument, frozenset())
+        base_flag = bool(risky & set(first.flags))
+        attrs: dict[str, Any] = {
+            "instrument": series.instrument, "name": inst.name, "baseline": first.total,
+            "latest": last.total,
+            "sessions": _sessions_between(first, last, course.sessions_used),
+            "weeks": _weeks((last.date - first.date).days), "points": len(points),
+            "risk_flag": bool(risky & set(last.flags)), "baseline_risk_flag": base_flag,
+        }
+        if len(points) > 1:
+            result = classify(inst, first.total, last.total)
+            attrs.update(change_class=result.change_class, improvement=result.improvement or 0,
+                         recovered=_yes_no(result.recovered), response=_yes_no(result.response),
+                         remission=_yes_no(result.remission))
+        conditions = [c for c in course.problems if kb.primary_measures.get(c) == inst.id]
+        for condition in conditions or [""]:
+            facts.append(make_fact("measure", condition=condition, primary=bool(condition),
+                                   **attrs))
+        reemerged = not base_flag or course.risk_level in LOW_RISK_LEVELS
+        for later in points[1:]:
+            if course.last_review is not None and later.date < course.last_review:
+                continue  # seen at the last review
+            for flag in sorted(risky & set(later.flags)):
+                facts.append(make_fact("risk_signal", source=inst.id, name=inst.name, flag=flag,
+                                       session=later.session if later.session is not None else -1,
+                                       reemerged=reemerged))
+
+    if course.feedback:
+        form = form or load_form()
+        entries = sorted(course.feedback, key=lambda e: e.session)
+        latest = entries[-1]
+        previous = entries[-2].answers if len(entries) > 1 else None
+        summary = summarise(latest.answers, previous, form)
+        facts.append(make_fact(
+            "feedback", sessions=len(entries), latest_mean=float(summary.mean),
+            lowest=summary.lowest, low=summary.low, falling=summary.falling,
+            sessions_low=sum(1 for e in entries
+                             if e.answers and min(e.answers.values()) < form.low_below)))
+
+    goals: dict[tuple[str, str], list[bool]] = {}
+    for o, (is_open, met, overdue, weeks, rating) in states:
+        facts.append(make_fact(
+            "objective_progress", item=o.key, goal=o.goal, condition=o.condition,
+            status=o.status, open=is_open, met=met, overdue=overdue, weeks_overdue=weeks,
+            last_rating=rating, ratings=len(o.ratings)))
+        if o.goal and o.status not in CLOSED_STATUSES:
+            goals.setdefault((o.goal, o.condition), []).append(met)
+    for (goal, condition), mets in goals.items():
+        facts.append(make_fact("goal_progress", goal=goal, condition=condition,
+                               objectives=len(mets), met=sum(mets), all_met=all(mets)))
+
+    facts += [make_fact("modality", name=m) for m in dict.fromkeys(course.modalities)]
+    facts += [make_fact("referral_made", kind=k) for k in dict.fromkeys(course.referrals)]
+    return facts
+
+
+def attention_flags(course: Course, kb: KnowledgeBase) -> list[str]:
+    """Why a caseload should look at this client now, in ATTENTION_FLAGS order.
+
+    The same definitions as the progress facts and the shipped review rules
+    (module doc), computed without building facts or explanations.
+    """
+    found: set[str] = set()
+    primary = {kb.primary_measures.get(c) for c in course.problems}
+    for series in course.measures:
+        inst = kb.instruments.get(series.instrument)
+        if inst is None:
+            continue
+        points = series.points
+        if len(points) > 1 and not all(points[i].date <= points[i + 1].date
+                                       for i in range(len(points) - 1)):
+            points = _points(points)
+        first, last = points[0], points[-1]
+        if inst.id in primary and len(points) > 1:
+            cls = change_class(inst, first.total, last.total)
+            if cls == "reliably_deteriorated":
+                found.add("deteriorated")
+            elif (cls == "no_reliable_change" and _sessions_between(
+                    first, last, course.sessions_used) >= NOT_ON_TRACK_SESSIONS):
+                found.add("not_on_track")
+        risky = kb.risk_flags.get(inst.id)
+        if risky and len(points) > 1 and "risk_reemerging" not in found:
+            if risky.isdisjoint(first.flags) or course.risk_level in LOW_RISK_LEVELS:
+                if any(not risky.isdisjoint(p.flags) for p in points[1:]
+                       if course.last_review is None or p.date >= course.last_review):
+                    found.add("risk_reemerging")
+    since = course.last_review or course.start_date
+    if _weeks((course.today - since).days) >= course.review_weeks:
+        found.add("review_due")
+    open_objectives = 0
+    for o in course.objectives:
+        is_open, met, overdue, _weeks_over, _last = _objective_state(o, course)
+        if overdue:
+            found.add("objectives_overdue")
+        if is_open and not met:
+            open_objectives += 1
+    left = _sessions_left(course)
+    if 0 <= left <= SESSION_LIMIT_NEAR and open_objectives:
+        found.add("session_limit_near")
+    return [f for f in ATTENTION_FLAGS if f in found]
+
+
+# -- in words -------------------------------------------------------------------
+
+def _name(kb: KnowledgeBase | None, instrument: str) -> str:
+    if kb is not None and instrument in kb.instruments:
+        return kb.instruments[instrument].name
+    return instrument
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def describe_fact(fact: Fact, kb: KnowledgeBase | None = None) -> str:
+    """One progress fact as a sentence (for the review's `facts` and explanations)."""
+    kind = fact["fact"]
+    if kind == "course":
+        if fact["session_limit"] >= 0:
+            sessions = (f"{_plural(fact['sessions_used'], 'session')} used of "
+                        f"{fact['session_limit']} authorised ({fact['sessions_left']} left)")
+        else:
+            sessions = f"{_plural(fact['sessions_used'], 'session')} used (no session limit)"
+        due = "due" if fact["review_due"] else "not due yet"
+        return (f"Plan version {fact['version']}: {sessions}; week {fact['weeks_in']}; "
+                f"{_plural(fact['weeks_since_review'], 'week')} since the last review or the "
+                f"start (review every {fact['review_weeks']} weeks: {due}); "
+                f"{fact['frequency_per_week']} a week, {_words(fact['level_of_care'])}; "
+                f"plan risk level {fact['risk_level']}; "
+                f"{_plural(fact['open_objectives'], 'objective')} open.")
+    if kind == "problem":
+        return f"Problem: {_words(fact['condition'])} ({fact['severity']})."
+    if kind == "measure":
+        name = _name(kb, fact["instrument"])
+        role = (f" (primary measure of {_words(fact['condition'])})" if fact["primary"]
+                else "")
+        if fact["change_class"] == "baseline_only":
+            return f"{name}{role}: {fact['baseline']} at baseline, not given again yet."
+        imp = fact["improvement"]
+        size = ("no change" if imp == 0 else
+                f"{_plural(abs(imp), 'point')} {'better' if imp > 0 else 'worse'}")
+        out = (f"{name}{role}: {fact['baseline']} at baseline, {fact['latest']} now, "
+               f"{_plural(fact['sessions'], 'session')} later ({fact['points']} totals): "
+               f"{size}, {_words(fact['change_class'])}")
+        known = [f"{k} {fact[k]}" for k in ("response", "remission", "recovered")
+                 if fact[k] != "unknown"]
+        if known:
+            out += "; " + ", ".join(known)
+        if fact["risk_flag"]:
+            out += "; the latest total raised a risk flag"
+        return out + "."
+    if kind == "feedback":
+        marks = [w for w, on in (("low", fact["low"]), ("falling", fact["falling"])) if on]
+        state = f" ({' and '.join(marks)})" if marks else ""
+        return (f"Session feedback at {_plural(fact['sessions'], 'session')}: latest mean "
+                f"{fact['latest_mean']:g} of 10, lowest answer {fact['lowest']}{state}; "
+                f"{_plural(fact['sessions_low'], 'session')} with a low answer.")
+    if kind == "objective_progress":
+        rating = (f"last rating {fact['last_rating']}/10" if fact["last_rating"] >= 0
+                  else "no rating yet")
+        state = _words(fact["status"])
+        if fact["met"]:
+            state += ", met"
+        if fact["overdue"]:
+            state += f", overdue by {_plural(fact['weeks_overdue'], 'week')}"
+        elif fact["weeks_overdue"]:
+            state += f", target date passed {_plural(fact['weeks_overdue'], 'week')} ago"
+        return f"Objective {fact['item']} ({fact['goal'] or 'no goal'}): {state}; {rating}."
+    if kind == "goal_progress":
+        done = "all met" if fact["all_met"] else "not all met"
+        return (f"Goal {fact['goal']}: {fact['met']} of "
+                f"{_plural(fact['objectives'], 'objective')} met ({done}).")
+    if kind == "risk_signal":
+        when = f"at session {fact['session']}" if fact["session"] >= 0 else "after the baseline"
+        why = (" where there was none at baseline or the plan's risk level is none or low"
+               if fact["reemerged"] else ", already known at baseline")
+        return f"{_name(kb, fact['source'])} raised {_words(fact['flag'])} {when}{why}."
+    if kind == "modality":
+        return f"The plan uses {_words(fact['name'])}."
+    if kind == "referral_made":
+        return f"The plan already refers to {_words(fact['kind'])}."
+    if kind == "change":
+        return f"Proposed: {_words(fact['kind'])} {fact['subject']} {fact['item']}".rstrip() + "."
+    attrs = ", ".join(f"{k}={v}" for k, v in fact.items() if k not in ("fact", "n"))
+    return f"{kind}({attrs})"
