@@ -25,9 +25,8 @@ from planwise.course import Course
 
 __all__ = ["OPEN_STATUSES", "OpenObjective", "Timeline", "render_text", "timeline"]
 
-# Objectives still being worked on (as the interface's session form; `revised` has a
-# new target date and is worked on again).
-OPEN_STATUSES = ("open", "partially_met", "revised")
+# Objectives still being worked on (as the interface's session form and the review facts).
+OPEN_STATUSES = ("open", "partially_met")
 
 
 class _Model(BaseModel):

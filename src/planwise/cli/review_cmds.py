@@ -2,44 +2,246 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from planwise.cli.client_cmds import db_option
+from planwise.cli.client_cmds import db_option, open_conn
+from planwise.cli.common import echo, engine_option, knowledge_option
+
+if TYPE_CHECKING:
+    from planwise.kb.loader import KnowledgeBase
+    from planwise.models.review import ProposedChange, Review
+
+date_option = click.option("--date", "day", metavar="YYYY-MM-DD",
+                           help="The day to look from (default: today). Records dated later "
+                                "are left out.")
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+                             default="text", show_default=True, help="Output format.")
+
+
+def _day(text: str | None) -> dt.date:
+    from planwise.store.sessions import parse_date
+
+    return dt.date.today() if text is None else parse_date(text)
+
+
+def _ctx(ctx: click.Context, db_path: str | None) -> None:
+    ctx.ensure_object(dict)
+    ctx.obj["db_path"] = db_path
+
+
+# --- review ---------------------------------------------------------------------------
+
+def headline(ch: ProposedChange, kb: KnowledgeBase) -> str:
+    """One line naming what the change does."""
+    subject = ch.subject or "the plan"
+    if ch.kind == "review_alliance":
+        return "Review the working alliance with the session feedback"
+    if ch.kind == "change_intervention":
+        return f"Change the approach for {subject}: {kb.label('modalities', ch.item)}"
+    if ch.kind == "add_intervention":
+        entry = kb.interventions.get(ch.item)
+        return f"Add the intervention {ch.item}" + (f" ({entry[0].text})" if entry else "")
+    if ch.kind == "step_up_frequency":
+        return f"Step up to {ch.item} session{'' if ch.item == '1' else 's'} a week"
+    if ch.kind == "step_up_care":
+        return f"Step up the level of care to {kb.label('levels_of_care', ch.item)}"
+    if ch.kind == "refer":
+        urgency = f" ({kb.label('urgencies', ch.urgency)})" if ch.urgency else ""
+        return f"Refer to {kb.label('referral_kinds', ch.item)}{urgency}"
+    if ch.kind == "revise_objective":
+        what = "mark it met" if ch.item == "met" else "revise it with a new anticipated date"
+        return f"Objective {subject}: {what}"
+    if ch.kind == "end_treatment":
+        return "Plan the end of treatment (discharge planning)"
+    if ch.kind == "reassess_risk":
+        return "Reassess suicide risk now and review the safety plan"
+    if ch.kind == "request_sessions":
+        return "Ask the payer for more sessions, or plan to end within the limit"
+    return ch.kind.replace("_", " ")
+
+
+def render_review(review: Review, kb: KnowledgeBase, course_line: str) -> str:
+    from planwise.explain import _wrap
+
+    lines = [f"{review.plan} review on {review.today}: {course_line}", "", "Progress so far:"]
+    lines += [_wrap(f"- {f}", "  ") for f in review.facts] or ["  (no progress facts)"]
+    lines.append("")
+    if review.changes:
+        lines.append(f"Proposed changes ({len(review.changes)}):")
+    for n, ch in enumerate(review.changes, 1):
+        lines.append(f"  {n}. {ch.id}")
+        lines.append(_wrap(headline(ch, kb), "     "))
+        lines.append(_wrap(f"why: {ch.reason}", "     "))
+        for rid in ch.because:
+            rule = kb.rule(rid)
+            if rule is None:
+                lines.append(f"     because rule {rid}")
+                continue
+            lines.append(_wrap(f"because rule {rid} says: {rule.entry.says}", "     "))
+            lines.append(_wrap(f"Source: {rule.entry.source}.", "       "))
+        for f in ch.facts:
+            lines.append(_wrap(f"fact: {f}", "       "))
+    n = len(review.changes)
+    if n:
+        lines.append("")
+        lines.append(f"{n} change{'' if n == 1 else 's'} proposed; to accept: planwise review "
+                     f"{review.plan} --accept ID --reason TEXT (or --accept-all --reason TEXT)")
+    else:
+        lines.append("No changes proposed: the plan stands as it is.")
+    return "\n".join(lines)
+
+
+def course_line(course: Any) -> str:
+    limit = (f" of {course.session_limit}" if course.session_limit is not None else "")
+    return (f"version {course.version}, {course.sessions_used} session"
+            f"{'' if course.sessions_used == 1 else 's'}{limit} used")
+
+
+def accepted_text(plan: str, result: dict[str, Any]) -> str:
+    n = len(result["accepted"])
+    what = f"{n} change{'' if n == 1 else 's'} accepted ({', '.join(result['accepted'])})"
+    if not result["changed"]:
+        return f"{what}; {plan} version {result['version']} unchanged (already in the plan)"
+    if result["new_version"]:
+        return (f"{what}; {plan} version {result['version']} saved with the reason (version "
+                f"{result['version'] - 1} is {result['previous_state'].replace('_', ' ')} and "
+                "stays as it was)")
+    return (f"{what}; {plan} version {result['version']} edited in place (an unsigned draft: "
+            "no new version; the reason is kept in the review's audit row only as the "
+            "accepted ids)")
 
 
 @click.command("review")
 @click.argument("plan")
+@date_option
+@format_option
+@engine_option
+@knowledge_option
+@click.option("--accept", "accept", multiple=True, metavar="ID",
+              help="Accept the proposed change ID (as listed); may be given more than once.")
+@click.option("--accept-all", "accept_all", is_flag=True, help="Accept every proposed change.")
+@click.option("--reason", help="Why the plan changes (required when accepting; recorded with "
+                               "the new plan version).")
 @db_option
-def review_cmd(plan: str, db_path: str | None) -> None:
-    """Propose plan changes from the course so far (review rules), each with its reasons.
+@click.pass_context
+def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine: str,
+               knowledge_dirs: tuple[str, ...], accept: tuple[str, ...], accept_all: bool,
+               reason: str | None, db_path: str | None) -> None:
+    """Propose plan changes from the course so far (review rules), each with its reasons:
+    the progress facts in words, then each change numbered with its id, why, and the rules
+    (what each says, its source). Accepting changes saves the plan: a signed version gets a
+    new version with --reason; an unsigned draft is edited in place.
 
     \b
     Example:
         planwise review P1
+        planwise review P1 --date 2027-01-24 --format json
+        planwise review P1 --accept refer:depression:psychiatry --reason "no change after 8"
+        planwise review P1 --accept-all --reason "review at week 12"
     """
-    raise click.UsageError("planwise review: being built (issue 6)")
+    from planwise.cli.common import load_kb
+    from planwise.errors import InputError
+    from planwise.rules import review as run_review
+    from planwise.store import ids
+    from planwise.store.course import load_course
 
+    _ctx(ctx, db_path)
+    if accept and accept_all:
+        raise InputError("give --accept ID or --accept-all, not both")
+    if (accept or accept_all) and not (reason or "").strip():
+        raise InputError("--reason is required when accepting changes (it is recorded with "
+                         "the new plan version)", field="--reason")
+    if reason is not None and not (accept or accept_all):
+        raise InputError("--reason goes with --accept or --accept-all", field="--reason")
+    today = _day(day)
+    pid = ids.parse("plan", plan)
+    conn = open_conn(ctx)
+    kb = load_kb(knowledge_dirs)
+    course = load_course(conn, pid, today)
+    rv = run_review(course, kb, engine)
+    result = None
+    if accept or accept_all:
+        from planwise.store.review_apply import accept as accept_changes
+
+        wanted = [c.id for c in rv.changes] if accept_all else list(accept)
+        if wanted:
+            result = accept_changes(conn, pid, rv, wanted, reason or "", kb, today)
+    name = ids.fmt("plan", pid)
+    if fmt == "json":
+        data = rv.model_dump(mode="json", by_alias=True)
+        if accept or accept_all:
+            data["accepted"] = result or {"accepted": [], "changed": False}
+        echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    echo(render_review(rv, kb, course_line(course)))
+    if accept or accept_all:
+        echo("")
+        echo(accepted_text(name, result) if result else "nothing to accept: no changes proposed")
+
+
+# --- timeline -------------------------------------------------------------------------
 
 @click.command("timeline")
 @click.argument("plan")
+@date_option
+@format_option
 @db_option
-def timeline_cmd(plan: str, db_path: str | None) -> None:
-    """Sessions used and left, open objectives with their dates.
+@click.pass_context
+def timeline_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str,
+                 db_path: str | None) -> None:
+    """Sessions used and left against the authorised limit, the open objectives with their
+    anticipated dates (overdue ones marked), and a warning when the sessions left cannot
+    cover them.
 
     \b
     Example:
         planwise timeline P1
+        planwise timeline P1 --date 2027-02-01 --format json
     """
-    raise click.UsageError("planwise timeline: being built (issue 6)")
+    from planwise.store import ids
+    from planwise.store.course import load_course
+    from planwise.timeline import render_text, timeline
 
+    _ctx(ctx, db_path)
+    today = _day(day)
+    tl = timeline(load_course(open_conn(ctx), ids.parse("plan", plan), today))
+    echo(tl.model_dump_json(indent=2) if fmt == "json" else render_text(tl))
+
+
+# --- dashboard ------------------------------------------------------------------------
 
 @click.command("dashboard")
+@date_option
+@format_option
+@click.option("--flag", "flag", type=click.Choice(
+    ["risk_reemerging", "deteriorated", "not_on_track", "objectives_overdue",
+     "session_limit_near", "review_due"]), help="Only clients with this flag.")
+@click.option("--limit", "limit", type=click.IntRange(min=1), help="At most N clients.")
+@knowledge_option
 @db_option
-def dashboard_cmd(db_path: str | None) -> None:
-    """The clients who need attention.
+@click.pass_context
+def dashboard_cmd(ctx: click.Context, day: str | None, fmt: str, flag: str | None,
+                  limit: int | None, knowledge_dirs: tuple[str, ...],
+                  db_path: str | None) -> None:
+    """The clients who need attention, most urgent first: risk re-emerging, deteriorated,
+    not on track, objectives overdue, session limit near, review due; one reason per flag.
 
     \b
     Example:
         planwise dashboard
+        planwise dashboard --flag deteriorated --format json
     """
-    raise click.UsageError("planwise dashboard: being built (issue 6)")
+    from planwise.cli.common import load_kb
+    from planwise.store.dashboard import attention, render_text
+
+    _ctx(ctx, db_path)
+    rows = attention(open_conn(ctx), _day(day), flag=flag, limit=limit,
+                     kb=load_kb(knowledge_dirs))
+    if fmt == "json":
+        echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        echo(render_text(rows))

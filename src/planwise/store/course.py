@@ -8,7 +8,9 @@
 - the treatment (sessions per week, level of care, review interval), the
   problems with their severity, the modalities of the interventions, the kinds
   of referral already in the plan, the risk level;
-- the version's date as `last_review` when the version is a revision (N > 1);
+- `last_review`: the day of the last accepted review of this version (the
+  review's --date, from its audit row), else the version's date when the
+  version is a revision (N > 1);
 - the sessions held up to `today` and the payer's authorised limit;
 - every score the client has up to `today`, per instrument, oldest first (the
   intake's scores are the baseline), with the session number when a score was
@@ -31,7 +33,7 @@ from planwise.store.models import PlanDoc
 from planwise.store.plans import doc_from_rows, plan_and_version, version_rows
 from planwise.store.sessions import session_limit
 
-__all__ = ["course_from_doc", "load_course", "version_date"]
+__all__ = ["course_from_doc", "last_review", "load_course", "version_date"]
 
 
 def version_date(created_at: str) -> dt.date:
@@ -84,6 +86,17 @@ def course_from_doc(doc: PlanDoc, today: dt.date, *, last_review: dt.date | None
         objectives=objectives, measures=measures or [], feedback=feedback or [], **extra)
 
 
+def last_review(c: Conn, plan_id: int, version: dict[str, Any]) -> dt.date | None:
+    """The day of the last accepted review of this version (`planwise review --accept`,
+    its --date), else the version's date when it is a revision (N > 1), else None."""
+    row = c.one("SELECT max(json_extract(detail, '$.date')) AS day FROM audit WHERE "
+                "plan_id = ? AND action = 'plan.review' AND "
+                "json_extract(detail, '$.version') = ?", [plan_id, version["version"]])
+    if row is not None and row["day"]:
+        return dt.date.fromisoformat(row["day"])
+    return version_date(version["created_at"]) if version["version"] > 1 else None
+
+
 def load_course(c: Conn, plan_id: int, today: dt.date) -> Course:
     """The course of plan `plan_id` as of `today` (see the module's docstring)."""
     plan, v = plan_and_version(c, plan_id)
@@ -111,8 +124,7 @@ def load_course(c: Conn, plan_id: int, today: dt.date) -> Course:
                                  "sessions s ON s.id = f.session_id WHERE s.plan_id = ? AND "
                                  "s.date <= ? ORDER BY s.number", [plan_id, day])]
     return course_from_doc(
-        doc, today,
-        last_review=version_date(v["created_at"]) if v["version"] > 1 else None,
+        doc, today, last_review=last_review(c, plan_id, v),
         sessions_used=len(sessions), session_limit=session_limit(c, plan), ratings=ratings,
         measures=[Series(instrument=k, points=pts) for k, pts in series.items()],
         feedback=feedback)
