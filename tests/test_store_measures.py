@@ -36,6 +36,7 @@ def add(run: Runner, *args: str) -> str:
 def test_parse_list_answers() -> None:
     assert measures.parse_answers(CATALOG["phq9"], " 2, 1,1,1,1,1,1,1,0 ") == \
         [2, 1, 1, 1, 1, 1, 1, 1, 0]
+    assert measures.parse_answers(CATALOG["gad7"], "1 1 0  3 0 1 2") == [1, 1, 0, 3, 0, 1, 2]
     # AUDIT items 9 and 10 take 0, 2 or 4 only
     assert measures.parse_answers(CATALOG["audit"], "0,0,0,0,0,0,0,0,2,4")[-2:] == [2, 4]
 

@@ -13,7 +13,7 @@ baseline as judged by `planwise.progress.classify` (docs/progress.md).
 Answers are typed as on the command line (`parse_answers`):
 
 - list instruments (PHQ-9, GAD-7, AUDIT, ...): one whole number per item,
-  in item order: `1,1,0,1,0,1,0,0,0`. Every item must be answered: the
+  in item order: `1,1,0,1,0,1,0,0,0` (or separated by spaces). Every item must be answered: the
   instruments' scoring has no rule for a missing item, so a blank or `-` is
   refused rather than guessed.
 - ASQ: `wish_dead=no,better_off_dead=no,thoughts=no,attempt_ever=no` (yes/no,
@@ -60,7 +60,11 @@ def parse_answers(inst: Instrument, text: str, option: str = "--answers") -> Any
 
 def _parse_list(inst: Instrument, text: str, option: str) -> list[int]:
     n = inst.scoring.items
-    parts = [p.strip() for p in text.split(",")]
+    text = text.strip()
+    if "," not in text and len(text.split()) > 1:
+        parts = text.split()  # `1 1 0 1 0 1 0 0 0` works too
+    else:
+        parts = [p.strip() for p in text.split(",")]
     if len(parts) == 1 and not parts[0]:
         raise InputError(f"{option}: no answers; give the {n} {inst.name} answers in item "
                          f"order, like {','.join(['0'] * n)}")
