@@ -75,6 +75,11 @@ class PlanwiseApp(App[None]):
 
         self.push_screen(SessionScreen(plan_id))
 
+    def review_plan(self, plan_id: int) -> None:
+        from planwise.tui.screens.review import ReviewScreen
+
+        self.push_screen(ReviewScreen(plan_id))
+
     def edit_client_info(self, client_id: int) -> None:
         from planwise.tui.screens.client_edit import ClientEditScreen
 

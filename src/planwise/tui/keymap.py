@@ -44,6 +44,14 @@ KEYMAP: dict[str, list[Key]] = {
         Key("client.new_session", "s", "new_session", "Session note"),
         Key("client.edit", "e", "edit_info", "Edit info"),
         Key("client.export", "x", "export_plan", "Export"),
+        Key("client.scores", "g", "scores", "Scores"),
+        Key("client.review", "r", "review", "Review"),
+    ],
+    "scores": [
+        Key("scores.back", "escape", "back", "Back"),
+        Key("scores.next", "right,tab", "next_instrument", "Next instrument", priority=True),
+        Key("scores.previous", "left,shift+tab", "previous_instrument",
+            "Previous instrument", priority=True),
     ],
     "intake": [
         Key("intake.back", "escape", "back", "Back"),

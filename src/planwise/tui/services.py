@@ -446,6 +446,13 @@ class Services:
         self.drop_draft("session", f"P{plan_id}")
         return out
 
+    def scores(self, client_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Per instrument the client's totals in date order, each later one with its change
+        since the first (planwise.store.measures.series)."""
+        from planwise.store.measures import series
+
+        return series(self.conn(), client_id, self.kb.instruments)
+
     def client_info(self, client_id: int) -> tuple[Any, dict[str, Any] | None]:
         from planwise.store.clients import get_client
         from planwise.store.drafts import load_draft

@@ -142,6 +142,18 @@ class ClientScreen(Screen[None]):
     def action_edit_info(self) -> None:
         self.app.edit_client_info(self.client_id)  # type: ignore[attr-defined]
 
+    def action_scores(self) -> None:
+        from planwise.tui.screens.scores import ScoresScreen
+
+        self.app.push_screen(ScoresScreen(self.client_id))
+
+    def action_review(self) -> None:
+        plan = self._latest_plan()
+        if plan is None:
+            self.notify("No plan to review yet.")
+        else:
+            self.app.review_plan(plan)  # type: ignore[attr-defined]
+
     def action_export_plan(self) -> None:
         plan = self._latest_plan()
         if plan is None:

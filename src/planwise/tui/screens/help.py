@@ -28,6 +28,9 @@ TITLES = {
     "session_objectives": "Session objectives",
     "session_feedback": "Session feedback",
     "measure": "Give a measure",
+    "scores": "Scores over time",
+    "review": "Plan review",
+    "review_why": "Why (review)",
     "export": "Export",
     "client_edit": "Client information",
 }

@@ -1,0 +1,51 @@
+"""Snapshots at 80x24 (blinking off, a fixed 'today') of the progress screens: a
+client's scores over time, the plan review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from planwise.kb import load_knowledge
+from planwise.store import plans
+from planwise.store.clients import add_client
+from planwise.store.db import Store
+from planwise.store.measures import add_measure
+from planwise.tui.app import PlanwiseApp
+from planwise.tui.services import Services
+from tests.tui.conftest import EXAMPLES
+
+PHQ9 = [("2026-12-03", [2, 2, 2, 1, 2, 1, 1, 1, 0]), ("2026-12-10", [2, 2, 1, 1, 1, 1, 1, 1, 0]),
+        ("2026-12-17", [1, 1, 1, 1, 1, 1, 0, 1, 0]), ("2027-01-07", [1, 1, 0, 1, 0, 1, 0, 0, 0])]
+
+
+def _app(tmp_path: Path) -> tuple[PlanwiseApp, int, int]:
+    """A client with a plan drafted from the example intake (PHQ-9 16 as the baseline)
+    and four later PHQ-9 scores."""
+    services = Services(Store(tmp_path / "snap.db"), load_knowledge(), None)
+    c = services.conn()
+    client_id = add_client(c, "Alex Morgan (fictional)")
+    plan_id = plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"),
+                          services.kb, None)
+    for date, answers in PHQ9:
+        add_measure(c, client_id, "phq9", answers, date, services.kb.instruments)
+    return PlanwiseApp(services, blink=False), client_id, plan_id
+
+
+async def _settle(pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def test_scores_chart(snap_compare: Any, tmp_path: Path) -> None:
+    app, client_id, _ = _app(tmp_path)
+
+    async def scores(pilot: Any) -> None:
+        await _settle(pilot)
+        app.open_client(client_id)
+        await _settle(pilot)
+        await pilot.press("g")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scores)
