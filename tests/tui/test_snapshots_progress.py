@@ -49,3 +49,32 @@ def test_scores_chart(snap_compare: Any, tmp_path: Path) -> None:
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=scores)
+
+
+def test_review_screen(snap_compare: Any, tmp_path: Path) -> None:
+    """Eight sessions, the PHQ-9 flat at 16 and low feedback: the review proposes changes;
+    the first is ticked."""
+    from planwise.store.sessions import add_session
+
+    services = Services(Store(tmp_path / "review.db"), load_knowledge(), None)
+    c = services.conn()
+    client_id = add_client(c, "Alex Morgan (fictional)")
+    plan_id = plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"),
+                          services.kb, None)
+    for i in range(8):
+        add_session(c, plan_id, "2026-11-29", ["suicide_risk.safety_plan.write:2"], "Session.",
+                    feedback={"heard": 5, "mattered": 5, "approach": 5, "overall": 5},
+                    measures=[("phq9", [2, 2, 2, 2, 2, 2, 2, 2, 0])] if i % 2 else None,
+                    instruments=services.kb.instruments)
+    app = PlanwiseApp(services, blink=False)
+
+    async def review(pilot: Any) -> None:
+        await _settle(pilot)
+        app.open_client(client_id)
+        await _settle(pilot)
+        await pilot.press("r")
+        await _settle(pilot)
+        await pilot.press("space")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=review)

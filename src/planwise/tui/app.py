@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,11 @@ class PlanwiseApp(App[None]):
 
         self.push_screen(SessionScreen(plan_id))
 
-    def review_plan(self, plan_id: int) -> None:
+    def review_plan(self, plan_id: int, done: Callable[[bool | None], None] | None = None
+                    ) -> None:
         from planwise.tui.screens.review import ReviewScreen
 
-        self.push_screen(ReviewScreen(plan_id))
+        self.push_screen(ReviewScreen(plan_id), done)
 
     def edit_client_info(self, client_id: int) -> None:
         from planwise.tui.screens.client_edit import ClientEditScreen

@@ -102,6 +102,7 @@ KEYMAP: dict[str, list[Key]] = {
         Key("plan.sign", "ctrl+g", "sign", "Sign", priority=True),
         Key("plan.revise", "ctrl+r", "revise", "Revise", priority=True),
         Key("plan.history", "h", "history", "History"),
+        Key("plan.review", "r", "review", "Review"),
         Key("plan.export", "x", "export", "Export"),
         Key("plan.why", "w", "why", "Why?"),
         Key("plan.discard", "ctrl+d", "discard", "Discard unsaved revision", show=False),
@@ -146,6 +147,17 @@ KEYMAP: dict[str, list[Key]] = {
         Key("session_objectives.less", "minus", "less", "Rating -1"),
         *[Key(f"session_objectives.rate_{n}", str(n), f"rate({n})", f"Rate {n}/10", show=False)
           for n in range(10)],
+    ],
+    "review": [
+        Key("review.back", "escape", "back", "Back"),
+        Key("review.tick", "space", "tick", "Tick / untick"),
+        Key("review.all", "a", "tick_all", "Tick all / none"),
+        Key("review.why", "w", "why", "Why?"),
+        Key("review.accept", "ctrl+s", "accept", "Accept ticked", priority=True),
+        Key("review.refresh", "f5", "refresh", "Run the review again", show=False),
+    ],
+    "review_why": [
+        Key("review_why.back", "escape", "back", "Back"),
     ],
     "export": [
         Key("export.cancel", "escape", "cancel", "Cancel"),

@@ -128,9 +128,13 @@ class Services:
         import planwise.explain  # noqa: F401
         import planwise.feedback  # noqa: F401
         import planwise.progress  # noqa: F401
+        import planwise.review_facts  # noqa: F401
         import planwise.rules  # noqa: F401
+        import planwise.timeline  # noqa: F401
         from planwise.store import (  # noqa: F401
             clients,
+            course,
+            dashboard,
             diff,
             drafts,
             export,
@@ -138,6 +142,7 @@ class Services:
             lint,
             measures,
             plans,
+            review_apply,
             sessions,
         )
 
@@ -452,6 +457,27 @@ class Services:
         from planwise.store.measures import series
 
         return series(self.conn(), client_id, self.kb.instruments)
+
+    def review_view(self, plan_id: int) -> dict[str, Any]:
+        """The plan's course today, the review rules' proposed changes and the timeline."""
+        from planwise.rules import review
+        from planwise.store.course import load_course
+        from planwise.store.plans import current_version, get_plan
+        from planwise.timeline import timeline
+
+        c = self.conn()
+        course = load_course(c, plan_id, today())
+        cur = current_version(c, plan_id)
+        return {"course": course, "review": review(course, self.kb), "timeline": timeline(course),
+                "state": cur["state"], "client_id": get_plan(c, plan_id)["client_id"]}
+
+    def review_accept(self, plan_id: int, review: Any, accepted: list[str],
+                      reason: str) -> dict[str, Any]:
+        """Apply the accepted changes to the plan document and save it (a signed version:
+        the next version, with the reason); {version, new_version, changed, accepted}."""
+        from planwise.store.review_apply import accept
+
+        return accept(self.conn(), plan_id, review, accepted, reason, self.kb, today())
 
     def client_info(self, client_id: int) -> tuple[Any, dict[str, Any] | None]:
         from planwise.store.clients import get_client

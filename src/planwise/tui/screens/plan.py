@@ -481,6 +481,18 @@ class PlanScreen(Screen[None]):
                         timeout=8)
         self.load()
 
+    def action_review(self) -> None:
+        if self.revising or self.dirty:
+            self.notify("Save the revision (Ctrl+R) or discard it (Ctrl+D) before a review.",
+                        severity="warning")
+            return
+
+        def reviewed(changed: bool | None) -> None:
+            if changed:
+                self.load()  # the accepted changes made a new version
+
+        self.app.review_plan(self.plan_id, reviewed)  # type: ignore[attr-defined]
+
     def action_history(self) -> None:
         from planwise.tui.screens.history import HistoryScreen
 

@@ -1,0 +1,250 @@
+"""The plan review: the review rules run on the plan's course so far (in a worker) and
+propose changes, each with its reason; w or Enter shows why (the rules, what each says and
+its source, the facts it matched). Space ticks changes; Ctrl+S accepts the ticked ones
+after asking for the reason, which is recorded with the new plan version. Beside it, the
+timeline: sessions used and left, open objectives with their dates, the warning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from planwise.models.review import ProposedChange, Review
+from planwise.tui import keymap
+from planwise.tui.screens.dialogs import TextPrompt
+from planwise.tui.widgets.review_model import course_line, headline, timeline_lines, why_lines
+
+
+def change_prompt(ch: ProposedChange, ticked: bool, kb: Any) -> Text:
+    """'[x] Refer to psychiatry (soon)': the box says ticked or not without colour."""
+    return Text(f"{'[x]' if ticked else '[ ]'} {headline(ch, kb)}",
+                style="bold" if ticked else "")
+
+
+class ReviewScreen(Screen[bool]):
+    """Dismissed with True when a change was accepted (the plan was saved)."""
+
+    HELP_AREA = "review"
+    BINDINGS = keymap.bindings("review")
+    HELP_TEXT = ("The review rules read the plan's course so far (sessions, scores and their "
+                 "change since baseline, feedback, objectives, the session limit, risk) and "
+                 "propose changes. Space ticks a change, w or Enter shows why, Ctrl+S accepts "
+                 "the ticked ones: it asks for the reason, recorded with the new plan version "
+                 "(a signed version is never changed). Tab moves to the timeline.")
+    DEFAULT_CSS = """
+    ReviewScreen #review-head { height: 2; padding: 0 1; }
+    ReviewScreen #review-changes { height: 1fr; min-height: 4; }
+    ReviewScreen #review-detail { height: 3; padding: 0 1; }
+    ReviewScreen #review-timeline { height: 7; padding: 0 1; }
+    """
+
+    def __init__(self, plan_id: int) -> None:
+        super().__init__()
+        self.plan_id = plan_id
+        self.data: dict[str, Any] | None = None
+        self.ticked: set[str] = set()
+        self.saved: dict[str, Any] | None = None
+        self._saving = False
+
+    @property
+    def review(self) -> Review | None:
+        return None if self.data is None else self.data["review"]  # type: ignore[no-any-return]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Running the review rules...", id="review-head")
+        yield Static("Proposed changes (Space tick, w why, Ctrl+S accept ticked)",
+                     classes="section-title")
+        yield OptionList(id="review-changes")
+        yield Static("", id="review-detail")
+        yield Static("Timeline", classes="section-title")
+        with VerticalScroll(id="review-timeline"):
+            yield Static("", id="review-timeline-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Review, plan P{self.plan_id}"
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review")
+    def load(self) -> None:
+        data = self.app.services.review_view(self.plan_id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show, data)
+
+    def show(self, data: dict[str, Any]) -> None:
+        self.data = data
+        review: Review = data["review"]
+        self.ticked &= {ch.id for ch in review.changes}
+        self.show_head()
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        changes = self.query_one("#review-changes", OptionList)
+        changes.clear_options()
+        if review.changes:
+            changes.add_options([Option(change_prompt(ch, ch.id in self.ticked, kb), id=ch.id)
+                                 for ch in review.changes])
+            changes.highlighted = 0
+        else:
+            changes.add_option(Option("No changes proposed: the plan stands as it is.",
+                                      id="none", disabled=True))
+        self.show_detail()
+        self.query_one("#review-timeline-text", Static).update(
+            Text("\n".join(timeline_lines(data["timeline"]))))
+        changes.focus()
+
+    def show_head(self) -> None:
+        if self.data is None:
+            return
+        review: Review = self.data["review"]
+        n = len(review.changes)
+        text = (f"{review.plan} review on {review.today}: "
+                f"{escape(course_line(self.data['course']))}\n"
+                f"[b]{n} change{'' if n == 1 else 's'} proposed, {len(self.ticked)} ticked[/b]")
+        if self.saved:
+            text += f" | saved: {escape(self.saved['text'])}"
+        else:
+            text += (f" | version {self.data['course'].version} is "
+                     f"{self.data['state'].replace('_', ' ')}")
+        self.query_one("#review-head", Static).update(text)
+
+    def _current(self) -> ProposedChange | None:
+        review = self.review
+        changes = self.query_one("#review-changes", OptionList)
+        if review is None or not review.changes or changes.highlighted is None:
+            return None
+        return review.changes[changes.highlighted]
+
+    def show_detail(self) -> None:
+        ch = self._current()
+        self.query_one("#review-detail", Static).update(
+            Text(f"{ch.reason}" if ch else ""))
+
+    @on(OptionList.OptionHighlighted, "#review-changes")
+    def highlighted(self) -> None:
+        self.show_detail()
+
+    @on(OptionList.OptionSelected, "#review-changes")
+    def selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_why()
+
+    def _redraw(self) -> None:
+        review = self.review
+        if review is None:
+            return
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        changes = self.query_one("#review-changes", OptionList)
+        for i, ch in enumerate(review.changes):
+            changes.replace_option_prompt_at_index(i, change_prompt(ch, ch.id in self.ticked, kb))
+        self.show_head()
+
+    def action_tick(self) -> None:
+        ch = self._current()
+        if ch is None:
+            return
+        self.ticked ^= {ch.id}
+        self._redraw()
+
+    def action_tick_all(self) -> None:
+        review = self.review
+        if review is None or not review.changes:
+            return
+        every = {ch.id for ch in review.changes}
+        self.ticked = set() if self.ticked == every else every
+        self._redraw()
+
+    def action_why(self) -> None:
+        ch = self._current()
+        review = self.review
+        if ch is None or review is None:
+            return
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        self.app.push_screen(ReviewWhyScreen(ch.id, why_lines(ch, review, kb)))
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_accept(self) -> None:
+        review = self.review
+        if review is None or self._saving:
+            return
+        if not self.ticked:
+            self.notify("Tick the changes to accept first (Space; a ticks all).",
+                        severity="warning")
+            return
+        wanted = [ch.id for ch in review.changes if ch.id in self.ticked]
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self._saving = True
+                self.accept(review, wanted, reason)
+
+        n = len(wanted)
+        self.app.push_screen(TextPrompt(
+            f"Accept {n} change{'' if n == 1 else 's'}: the reason",
+            placeholder="e.g. no reliable change after 8 sessions",
+            note="Recorded with the new plan version (a signed version is never changed)."),
+            reason_given)
+
+    @work(thread=True, exit_on_error=False, group="review-save")
+    def accept(self, review: Review, wanted: list[str], reason: str) -> None:
+        try:
+            result = self.app.services.review_accept(  # type: ignore[attr-defined]
+                self.plan_id, review, wanted, reason)
+        except Exception:
+            self.app.call_from_thread(self._not_saved)
+            raise
+        self.app.call_from_thread(self._accepted, result)
+
+    def _not_saved(self) -> None:
+        self._saving = False
+
+    def _accepted(self, result: dict[str, Any]) -> None:
+        self._saving = False
+        n = len(result["accepted"])
+        what = f"{n} change{'' if n == 1 else 's'} accepted"
+        plan = f"P{self.plan_id}"
+        if not result["changed"]:
+            text = f"{what}; {plan} version {result['version']} unchanged (already in the plan)"
+        elif result["new_version"]:
+            text = f"{what}; {plan} version {result['version']} saved with the reason"
+        else:
+            text = f"{what}; {plan} version {result['version']} (a draft) edited in place"
+        self.saved = {**result, "text": text}
+        self.ticked.clear()
+        self.notify(text + ".", timeout=10)
+        self.load()  # what is proposed now, against the new version
+
+    def action_back(self) -> None:
+        self.dismiss(bool(self.saved and self.saved["changed"]))
+
+
+class ReviewWhyScreen(Screen[None]):
+    HELP_AREA = "review_why"
+    BINDINGS = keymap.bindings("review_why")
+    HELP_TEXT = "Why a change is proposed: the rules, what each says, its source and the facts."
+
+    def __init__(self, change_id: str, lines: list[str]) -> None:
+        super().__init__()
+        self.change_id = change_id
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="review-why-scroll"):
+            yield Static(Text("\n".join(self.lines)), id="review-why-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Why (review)"
+        self.query_one("#review-why-scroll").focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

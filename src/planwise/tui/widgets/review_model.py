@@ -1,0 +1,106 @@
+"""What the review screen shows, as plain functions (tested without an app): a change's
+one-line headline, its explanation (the rules with what they say and their sources, the
+facts they matched), and the plan's timeline in a few lines."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from planwise.kb.loader import KnowledgeBase
+from planwise.models.review import ProposedChange, Review
+from planwise.timeline import Timeline
+
+WIDTH = 76
+
+
+def headline(ch: ProposedChange, kb: KnowledgeBase) -> str:
+    """What accepting the change does to the plan, in one line."""
+    subject = ch.subject or "the plan"
+    if ch.kind == "review_alliance":
+        return "Review the working alliance with the session feedback"
+    if ch.kind == "change_intervention":
+        return f"Change the approach for {subject}: {kb.label('modalities', ch.item)}"
+    if ch.kind == "add_intervention":
+        return f"Add the intervention {ch.item}"
+    if ch.kind == "step_up_frequency":
+        return f"Step up to {ch.item} session{'' if ch.item == '1' else 's'} a week"
+    if ch.kind == "step_up_care":
+        return f"Step up the level of care to {kb.label('levels_of_care', ch.item)}"
+    if ch.kind == "refer":
+        urgency = f" ({kb.label('urgencies', ch.urgency)})" if ch.urgency else ""
+        return f"Refer to {kb.label('referral_kinds', ch.item)}{urgency}"
+    if ch.kind == "revise_objective":
+        what = "mark it met" if ch.item == "met" else "revise it, new anticipated date"
+        return f"Objective {subject}: {what}"
+    if ch.kind == "end_treatment":
+        return "Plan the end of treatment (discharge planning)"
+    if ch.kind == "reassess_risk":
+        return "Reassess suicide risk now and review the safety plan"
+    if ch.kind == "request_sessions":
+        return "Ask the payer for more sessions, or plan to end within the limit"
+    return ch.kind.replace("_", " ")
+
+
+def _para(text: str, first: str = "  ", rest: str = "    ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest) or [first]
+
+
+def why_lines(ch: ProposedChange, review: Review, kb: KnowledgeBase) -> list[str]:
+    """The explanation of one proposed change, plain text (no markup)."""
+    lines = [f"Why: {headline(ch, kb)}", f"  (change {ch.id})", ""]
+    lines += _para(f"Reason: {ch.reason}")
+    lines.append("")
+    for rid in ch.because:
+        rule = kb.rule(rid)
+        lines.append(f"rule {rid}")
+        if ch.facts:
+            lines += _para("Because " + "; and ".join(f.rstrip(".") for f in ch.facts) + ",")
+        if rule is None:
+            lines += _para("(the rule is not in the loaded knowledge)")
+        else:
+            lines += _para(f"the rule says: {rule.entry.says}")
+            lines += _para(f"Source: {rule.entry.source}")
+        lines.append("")
+    lines.append("Progress so far (every fact the review read)")
+    for fact in review.facts:
+        lines += _para(f"- {fact}", "  ", "    ")
+    return lines
+
+
+def course_line(course: Any) -> str:
+    limit = f" of {course.session_limit}" if course.session_limit is not None else ""
+    return (f"version {course.version}, {course.sessions_used} session"
+            f"{'' if course.sessions_used == 1 else 's'}{limit} used")
+
+
+def timeline_lines(tl: Timeline) -> list[str]:
+    """Sessions used and left, the warning first when there is one, the open objectives
+    soonest first (OVERDUE marked); plain text, each line under 78 columns."""
+    lines: list[str] = []
+    if tl.session_limit is None:
+        lines.append(f"Sessions: {tl.sessions_used} used; no authorised limit recorded; "
+                     f"week {tl.weeks_in}")
+    else:
+        left = tl.sessions_left or 0
+        state = f"{left} left" if left >= 0 else f"{-left} OVER the limit"
+        text = f"Sessions: {tl.sessions_used} of {tl.session_limit} used, {state}"
+        if tl.last_session_by:
+            text += f"; at {tl.frequency_per_week}/week the last is around {tl.last_session_by}"
+        lines.append(text)
+    for w in tl.warnings:
+        lines += _para(f"! WARNING: {w}", "", "  ")
+    if tl.objectives:
+        lines.append(f"Open objectives ({len(tl.objectives)}; {tl.closed} closed), "
+                     "soonest first:")
+        for o in tl.objectives:
+            if o.target_date is None:
+                when = "no date"
+            elif o.overdue:
+                when = f"{o.target_date} OVERDUE {-(o.days or 0)}d"
+            else:
+                when = f"{o.target_date}"
+            lines.append(f"  {when:<25} {o.key}")
+    else:
+        lines.append(f"No open objectives ({tl.closed} closed)")
+    return lines

@@ -1,0 +1,165 @@
+"""Plan review in the interface: proposed changes with reasons, why, ticking and accepting
+(the reason asked, a new plan version for a signed plan), and the timeline panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Input, OptionList, Static
+
+from planwise.kb import load_knowledge
+from planwise.store.plans import history, sign
+from planwise.store.sessions import add_session
+from planwise.timeline import Timeline
+from planwise.tui.app import PlanwiseApp
+from planwise.tui.screens.dialogs import TextPrompt
+from planwise.tui.screens.plan import PlanScreen
+from planwise.tui.screens.review import ReviewScreen, ReviewWhyScreen
+from planwise.tui.services import Services
+from planwise.tui.widgets.review_model import timeline_lines
+from tests.tui.conftest import TODAY, run, settle
+
+FLAT_PHQ9 = [2, 2, 2, 2, 2, 2, 2, 2, 0]  # 16, as at the intake: no change
+
+
+def eight_flat_sessions(services: Services, plan_id: int) -> None:
+    """Eight sessions with the PHQ-9 given four times, flat at 16, and low feedback."""
+    c = services.conn()
+    for i in range(8):
+        add_session(c, plan_id, TODAY, ["suicide_risk.safety_plan.write:2"], "Session.",
+                    feedback={"heard": 5, "mattered": 5, "approach": 5, "overall": 5},
+                    measures=[("phq9", FLAT_PHQ9)] if i % 2 else None,
+                    instruments=services.kb.instruments)
+
+
+def test_review_accept_makes_version_2_with_the_reason(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    eight_flat_sessions(services, plan_id)
+    c = services.conn()
+    sign(c, plan_id, "therapist", "Dr Example", True)
+    if c.one("SELECT requires_supervisor FROM plans WHERE id = ?", [plan_id])[
+            "requires_supervisor"]:
+        sign(c, plan_id, "supervisor", "Dr Super", True)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.open_plan(plan_id)
+            await settle(app, pilot)
+            await pilot.press("r")
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen)
+            assert screen.review is not None
+            ids = [ch.id for ch in screen.review.changes]
+            assert "refer:depression:psychiatry" in ids
+            head = str(screen.query_one("#review-head", Static).render())
+            assert "8 sessions of 12 used" in head and f"{len(ids)} changes proposed" in head
+            # the first change's reason under the list
+            detail = str(screen.query_one("#review-detail", Static).render())
+            assert screen.review.changes[0].reason[:40] in detail
+            # why: the rule, what it says, its source, the facts
+            index = ids.index("refer:depression:psychiatry")
+            screen.query_one("#review-changes", OptionList).highlighted = index
+            await pilot.press("w")
+            await pilot.pause()
+            assert isinstance(app.screen, ReviewWhyScreen)
+            why = str(app.screen.query_one("#review-why-text", Static).render())
+            assert "rule review.depression.no_change_psychiatry" in why
+            assert "the rule says:" in why and "Source: NICE NG222" in why
+            assert "16 at baseline, 16 now" in why
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
+            # nothing ticked: Ctrl+S asks for a tick
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert any("Tick the changes" in str(n.message) for n in app._notifications)
+            await pilot.press("space")
+            await pilot.pause()
+            assert screen.ticked == {"refer:depression:psychiatry"}
+            assert "[x] Refer to" in str(
+                screen.query_one("#review-changes", OptionList).get_option_at_index(
+                    index).prompt)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, TextPrompt)
+            await pilot.press(*"no change after 8", "enter")
+            await settle(app, pilot)
+            assert app.screen is screen
+            assert any("version 2 saved with the reason" in str(n.message)
+                       for n in app._notifications)
+            # the review ran again against version 2: the referral is in the plan now
+            assert screen.review is not None
+            assert "refer:depression:psychiatry" not in [ch.id for ch in screen.review.changes]
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert isinstance(app.screen, PlanScreen)
+            assert app.screen.view is not None and app.screen.view.version == 2
+
+    run(go())
+    versions = history(services.conn(), plan_id)
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[-1]["reason"] == "no change after 8"
+    doc_referrals = services.conn().query(
+        "SELECT data FROM plan_items pi JOIN plan_versions pv ON pv.id = pi.version_id "
+        "WHERE pv.plan_id = ? AND pv.version = 2 AND pi.kind = 'referral'", [plan_id])
+    assert any("psychiatry" in r["data"] for r in doc_referrals)
+
+
+def test_review_reason_is_required_and_cancel_saves_nothing(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    eight_flat_sessions(services, plan_id)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.review_plan(plan_id)
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen) and screen.review is not None
+            await pilot.press("a")
+            await pilot.pause()
+            assert len(screen.ticked) == len(screen.review.changes)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, TextPrompt)
+            await pilot.press("enter")  # empty: refused
+            await pilot.pause()
+            assert isinstance(app.screen, TextPrompt)
+            assert app.screen.query_one(Input).value == ""
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert app.screen is screen
+            await pilot.press("a")
+            await pilot.pause()
+            assert screen.ticked == set()
+
+    run(go())
+    assert [v["version"] for v in history(services.conn(), plan_id)] == [1]
+    assert services.conn().one("SELECT count(*) AS n FROM audit WHERE action = "
+                               "'plan.review'")["n"] == 0
+
+
+def test_timeline_panel_lines() -> None:
+    import datetime as dt
+
+    from planwise.timeline import OpenObjective
+
+    tl = Timeline(plan="P1", today=dt.date(2027, 1, 10), start_date=dt.date(2026, 11, 29),
+                  weeks_in=6, sessions_used=12, session_limit=12, sessions_left=0,
+                  objectives=[OpenObjective(key="depression.activity.monitor",
+                                            target_date=dt.date(2026, 12, 13), overdue=True,
+                                            days=-28),
+                              OpenObjective(key="depression.thinking.balance")],
+                  warnings=["the authorised limit is used up (12 of 12) with 2 objectives "
+                            "still open: ask the payer for more sessions, or plan the ending"])
+    lines = timeline_lines(tl)
+    assert lines[0] == "Sessions: 12 of 12 used, 0 left"
+    assert lines[1].startswith("! WARNING: the authorised limit is used up")
+    assert "2026-12-13 OVERDUE 28d" in "\n".join(lines)
+    assert lines[-1].split() == ["no", "date", "depression.thinking.balance"]
+    assert all(len(line) <= 78 for line in lines)
+    assert load_knowledge() is not None
