@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
 
 __all__ = [
-    "ATTENTION_FLAGS", "NOT_ON_TRACK_SESSIONS", "SESSION_LIMIT_NEAR", "attention_flags",
-    "change_class", "describe_fact", "progress_facts",
+    "ATTENTION_FLAGS", "MET_RATING", "NOT_ON_TRACK_SESSIONS", "OPEN_STATUSES",
+    "OVERDUE_RATING_BELOW", "SESSION_LIMIT_NEAR", "attention_flags", "change_class",
+    "describe_fact", "progress_facts",
 ]
 
 NOT_ON_TRACK_SESSIONS = 6   # review.not_on_track.* (Lambert: not on track early in care)
