@@ -49,7 +49,7 @@ class ProposedChange(_Out):
 
 
 class Review(_Out):
-    schema_: Literal["planwise.review/1"] = Field(REVIEW_SCHEMA, alias="schema")
+    schema_: Literal["planwise.review/1"] = Field("planwise.review/1", alias="schema")
     plan: str
     today: dt.date
     facts: list[str] = []     # every progress fact, in words
