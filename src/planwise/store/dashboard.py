@@ -1,27 +1,38 @@
 """The caseload view: which clients need attention today, and why.
 
-`attention(c, today, limit=None, flag=None)` looks at every client's latest plan
-and returns one row per client with at least one flag, most urgent first:
+`attention(c, today, limit=None, flag=None, kb=None)` looks at every client's
+latest plan and returns one row per client with at least one flag, most urgent
+first:
 
     {"client": "C12", "client_id": 12, "name": ..., "plan": "P7", "plan_id": 7,
      "flags": ["deteriorated", "review_due"], "reasons": {flag: "one short reason"}}
 
 The flags are `planwise.review_facts.attention_flags` (their definitions are
 there): risk_reemerging, deteriorated, not_on_track, objectives_overdue,
-session_limit_near, review_due. They are computed from a *light* Course per
-client built from six bulk queries over the whole caseload (never one query per
-client):
+session_limit_near, review_due. Each client's flags come from a *light* Course
+passed to `attention_flags`, built from bulk queries over the whole caseload
+(never one query per client):
 
-1. every client's latest plan with its current version and the payer's limit;
-2. the treatment (review interval) and the problems of those versions;
-3. the open objectives not yet met, reduced in SQL to what the flags need: how
-   many, how many overdue and the earliest overdue date (the last progress
-   rating of each objective comes from the sessions);
-4. sessions held per plan, and the day of each version's last accepted review;
-5. the scores of the instruments the flags read (primary measures and risk
-   screens), oldest first.
+- every client's latest plan and its current version, the payer's limit, the
+  sessions held, the day of the version's last accepted review (always read);
+- what the flags need from the plan items, the progress ratings and the scores
+  (the slow part: the items' JSON, every rating, every score): the treatment,
+  the problems, the open objectives not yet met (how many, and the anticipated
+  dates of those whose last rating is low), and per instrument the first and
+  the last score and every score that raised a flag.
 
-The light Course carries two representative objectives instead of all of them
+The second part does not depend on the day, only on the records, so it is kept
+in `attention_cache` (one row per plan, derived data, no names and no notes),
+stamped with the plan's current version and row_version, its last session and
+the client's last score: sessions and scores are append-only and a saved plan
+changes its stamp, so a row whose stamp still matches is still true. A row is
+used only when `today` is on or after its latest record (a dashboard "as of" an
+earlier day is computed afresh and not kept). The table is created on first use;
+it can be dropped at any time and is rebuilt. A read-only database is served
+without the cache.
+
+The light Course (named tuples with the Course's attribute names, for speed)
+carries two representative objectives instead of all of them
 (one overdue, one open), which gives `attention_flags` the same answer as the
 full Course (tested against `load_course` on fixtures). The client's name is in
 the rows (the caseload is for the therapist's eyes); it is never logged.
@@ -29,19 +40,21 @@ the rows (the caseload is for the therapist's eyes); it is never logged.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
+import sqlite3
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from planwise.course import Course, ObjectiveCourse
+from planwise.course import Course
 from planwise.store import ids
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
     from planwise.store.db import Conn
 
-__all__ = ["URGENCY", "attention", "render_text"]
+__all__ = ["LABELS", "URGENCY", "attention", "render_text"]
 
 # Most urgent first.
 URGENCY = ("risk_reemerging", "deteriorated", "not_on_track", "objectives_overdue",
@@ -49,18 +62,38 @@ URGENCY = ("risk_reemerging", "deteriorated", "not_on_track", "objectives_overdu
 LABELS = {"risk_reemerging": "risk re-emerging", "deteriorated": "deteriorated",
           "not_on_track": "not on track", "objectives_overdue": "objectives overdue",
           "session_limit_near": "session limit near", "review_due": "review due"}
+CACHE_FORMAT = 2  # part of every stamp: a new format rebuilds every row
 
-# Attribute access as the Course's Point and Series, at a fraction of the cost.
+# Attribute access as the Course's Point, Series, ObjectiveCourse and Course (what
+# attention_flags reads), at a fraction of the cost of pydantic objects.
 _Point = namedtuple("_Point", "date total band flags session")
 _Series = namedtuple("_Series", "instrument points")
+_Objective = namedtuple("_Objective", "key status target_date ratings")
+_Course = namedtuple("_Course", "plan today start_date version sessions_used session_limit "
+                     "frequency_per_week level_of_care review_weeks last_review risk_level "
+                     "problems objectives measures")
+_RANK = {f: n for n, f in enumerate(URGENCY)}
 
-_CURRENT = """
+_CACHE_DDL = """
+CREATE TABLE IF NOT EXISTS attention_cache (
+    plan_id INTEGER PRIMARY KEY,
+    stamp TEXT NOT NULL,       -- format.version id.row_version.last session id.last score id
+    until TEXT NOT NULL,       -- the latest date among its sessions and scores
+    data TEXT NOT NULL         -- JSON: what the flags need (no names, no notes)
+)"""
+
+
+def _chosen(only: bool) -> str:
+    """SQL CTEs `chosen` (each client's latest plan) and `cur` (its current version);
+    with `only`, restricted to the plan ids in the JSON list parameter :only."""
+    extra = " AND p.id IN (SELECT value FROM json_each(:only))" if only else ""
+    return f"""
 chosen AS (
     SELECT p.id AS plan_id, p.client_id, p.intake_id FROM plans p
-    WHERE p.id = (SELECT max(x.id) FROM plans x WHERE x.client_id = p.client_id)),
+    WHERE p.id = (SELECT max(x.id) FROM plans x WHERE x.client_id = p.client_id){extra}),
 cur AS (
     SELECT ch.plan_id, ch.client_id, ch.intake_id, pv.id AS vid, pv.version, pv.start_date,
-           pv.risk_level, pv.created_at
+           pv.risk_level, pv.created_at, pv.row_version
     FROM chosen ch JOIN plan_versions pv ON pv.plan_id = ch.plan_id
     WHERE pv.version = (SELECT max(y.version) FROM plan_versions y
                         WHERE y.plan_id = ch.plan_id))"""
@@ -70,48 +103,76 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+# --- always read (cheap) ---------------------------------------------------------------
+
 def _plans(c: Conn) -> list[tuple[Any, ...]]:
     return c.raw.execute(f"""
-        WITH {_CURRENT}
-        SELECT cur.plan_id, cur.client_id, cl.name, cur.vid, cur.version, cur.start_date,
-               cur.risk_level, cur.created_at,
+        WITH {_chosen(False)}
+        SELECT cur.plan_id, cur.client_id, cl.name, cur.vid, cur.row_version, cur.version,
+               cur.start_date, cur.risk_level, cur.created_at,
                json_extract(i.data, '$.context.session_limit')
         FROM cur JOIN clients cl ON cl.id = cur.client_id
         LEFT JOIN intakes i ON i.id = cur.intake_id
         ORDER BY cur.client_id""").fetchall()
 
 
-def _treatment_and_problems(c: Conn) -> tuple[dict[int, tuple[int, int, str]],
-                                              dict[int, dict[str, str]]]:
-    treatment: dict[int, tuple[int, int, str]] = {}
-    problems: dict[int, dict[str, str]] = {}
+def _sessions(c: Conn, day: str) -> dict[int, tuple[int, int, str, int]]:
+    """plan id -> (sessions up to `day`, last session id, last session date, all sessions)."""
+    return {r[0]: (int(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in c.raw.execute(
+        "SELECT plan_id, sum(date <= ?), max(id), max(date), count(*) FROM sessions "
+        "GROUP BY plan_id", [day]).fetchall()}
+
+
+def _scores(c: Conn) -> dict[int, tuple[int, str]]:
+    """client id -> (last score id, last score date)."""
+    return {r[0]: (int(r[1]), str(r[2])) for r in c.raw.execute(
+        "SELECT client_id, max(id), max(date) FROM measures GROUP BY client_id").fetchall()}
+
+
+def _reviews(c: Conn) -> dict[tuple[int, int], str]:
+    """(plan id, version) -> the day of its last accepted review (store.course.last_review)."""
+    return {(r[0], int(r[1])): r[2] for r in c.raw.execute(
+        "SELECT plan_id, json_extract(detail, '$.version') AS v, "
+        "max(json_extract(detail, '$.date')) FROM audit WHERE action = 'plan.review' "
+        "GROUP BY plan_id, v").fetchall() if r[1] is not None and r[2]}
+
+
+# --- what the flags need from items, ratings and scores (slow: cached) -----------------
+
+def _items(c: Conn, only: list[int] | None, out: dict[int, dict[str, Any]]) -> None:
+    params: dict[str, Any] = {"only": json.dumps(only)}
     for plan_id, kind, weeks, freq, level, condition, severity in c.raw.execute(f"""
-            WITH {_CURRENT}
+            WITH {_chosen(only is not None)}
             SELECT cur.plan_id, it.kind, json_extract(it.data, '$.review_weeks'),
                    json_extract(it.data, '$.frequency_per_week'),
                    json_extract(it.data, '$.level_of_care'),
                    json_extract(it.data, '$.condition'), json_extract(it.data, '$.severity')
             FROM cur JOIN plan_items it ON it.version_id = cur.vid
             WHERE it.kind IN ('treatment', 'problem') AND it.origin <> 'proposed_rejected'
-            ORDER BY it.position"""):
+            ORDER BY it.position""", params):
+        d = out.setdefault(plan_id, {})
         if kind == "treatment":
-            treatment[plan_id] = (int(weeks), int(freq), str(level))
+            d["treatment"] = [int(weeks), int(freq), str(level)]
         else:
-            problems.setdefault(plan_id, {}).setdefault(condition, severity)
-    return treatment, problems
+            d.setdefault("problems", {}).setdefault(condition, severity)
 
 
-def _objectives(c: Conn, day: str) -> dict[int, tuple[int, int, str | None]]:
-    """plan id -> (open objectives not met, overdue ones, the earliest overdue date)."""
+def _objectives(c: Conn, day: str, only: list[int] | None,
+                out: dict[int, dict[str, Any]]) -> None:
+    """Per plan: open objectives not met, and the anticipated dates of those whose last
+    progress rating (up to `day`) is under the overdue threshold."""
     from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
 
-    marks = ", ".join("?" for _ in OPEN_STATUSES)
-    rows = c.raw.execute(f"""
-        WITH {_CURRENT},
+    params: dict[str, Any] = {"only": json.dumps(only), "day": day, "met": MET_RATING,
+                              "below": OVERDUE_RATING_BELOW,
+                              "open": json.dumps(list(OPEN_STATUSES))}
+    for plan_id, n, dues in c.raw.execute(f"""
+        WITH {_chosen(only is not None)},
         last AS (
             SELECT s.plan_id, so.objective_key AS key, so.rating, max(s.number) AS n
             FROM session_objectives so JOIN sessions s ON s.id = so.session_id
-            WHERE so.rating IS NOT NULL AND s.date <= ?
+            WHERE so.rating IS NOT NULL AND s.date <= :day
+              AND s.plan_id IN (SELECT plan_id FROM chosen)
             GROUP BY s.plan_id, so.objective_key),
         obj AS (
             SELECT cur.plan_id, json_extract(o.data, '$.anticipated') AS due,
@@ -124,64 +185,151 @@ def _objectives(c: Conn, day: str) -> dict[int, tuple[int, int, str | None]]:
             JOIN plan_items pr ON pr.version_id = cur.vid AND pr.key = g.parent_key
                  AND pr.origin <> 'proposed_rejected'
             LEFT JOIN last l ON l.plan_id = cur.plan_id AND l.key = o.key
-            WHERE json_extract(o.data, '$.status') IN ({marks}))
+            WHERE json_extract(o.data, '$.status') IN (SELECT value FROM json_each(:open)))
         SELECT plan_id, count(*),
-               sum(due IS NOT NULL AND due < ? AND rating < ?),
-               min(CASE WHEN due < ? AND rating < ? THEN due END)
-        FROM obj WHERE rating < ? GROUP BY plan_id""",
-        [day, *OPEN_STATUSES, day, OVERDUE_RATING_BELOW, day, OVERDUE_RATING_BELOW,
-         MET_RATING]).fetchall()
-    return {r[0]: (int(r[1]), int(r[2] or 0), r[3]) for r in rows}
+               group_concat(CASE WHEN due IS NOT NULL AND rating < :below THEN due END)
+        FROM obj WHERE rating < :met GROUP BY plan_id""", params):
+        d = out.setdefault(plan_id, {})
+        d["open"] = int(n)
+        d["dues"] = ",".join(sorted(dues.split(","))) if dues else ""
 
 
-def _reviews(c: Conn) -> dict[tuple[int, int], str]:
-    """(plan id, version) -> the day of its last accepted review (store.course.last_review)."""
-    return {(r[0], int(r[1])): r[2] for r in c.raw.execute(
-        "SELECT plan_id, json_extract(detail, '$.version') AS v, "
-        "max(json_extract(detail, '$.date')) FROM audit WHERE action = 'plan.review' "
-        "GROUP BY plan_id, v").fetchall() if r[1] is not None and r[2]}
+def _measures(c: Conn, day: str, only: list[int] | None,
+              out: dict[int, dict[str, Any]]) -> None:
+    """Per plan, per instrument (oldest first): the first and the last score and every
+    score that raised a flag, as [date, total, flags, session number in this plan]."""
+    params: dict[str, Any] = {"only": json.dumps(only), "day": day}
+    rows = c.raw.execute(f"""
+        WITH {_chosen(only is not None)}
+        SELECT ch.plan_id, m.instrument, m.date, m.total, m.flags,
+               CASE WHEN s.plan_id = ch.plan_id THEN s.number END
+        FROM measures m JOIN chosen ch ON ch.client_id = m.client_id
+        LEFT JOIN sessions s ON s.id = m.session_id
+        WHERE m.date <= :day
+        ORDER BY m.client_id, m.instrument, m.date, m.id""", params)
+    key: tuple[int, str] | None = None
+    points: list[list[Any]] = []
+    last: list[Any] | None = None
+
+    def close() -> None:
+        if key is not None and last is not None:
+            if last is not points[-1]:
+                points.append(last)
+            out.setdefault(key[0], {}).setdefault("series", []).append([key[1], points])
+
+    for plan_id, inst, when, total, flags, number in rows:
+        if (plan_id, inst) != key:
+            close()
+            key, points = (plan_id, inst), []
+            last = [when, total, [] if flags == "[]" else json.loads(flags), number]
+            points.append(last)
+            continue
+        last = [when, total, [] if flags == "[]" else json.loads(flags), number]
+        if last[2]:
+            points.append(last)
+    close()
 
 
-def _sessions(c: Conn, day: str) -> dict[int, int]:
-    return dict(c.raw.execute("SELECT plan_id, count(*) FROM sessions WHERE date <= ? "
-                              "GROUP BY plan_id", [day]).fetchall())
-
-
-def _measures(c: Conn, day: str, instruments: set[str]) -> dict[int, list[_Series]]:
-    out: dict[int, list[_Series]] = {}
-    if not instruments:
-        return out
-    marks = ", ".join("?" for _ in instruments)
-    date = dt.date.fromisoformat
-    client = None
-    series: _Series | None = None
-    for cid, inst, when, total, flags, number in c.raw.execute(f"""
-            WITH chosen AS (
-                SELECT p.id AS plan_id, p.client_id FROM plans p
-                WHERE p.id = (SELECT max(x.id) FROM plans x WHERE x.client_id = p.client_id))
-            SELECT m.client_id, m.instrument, m.date, m.total, m.flags,
-                   CASE WHEN s.plan_id = ch.plan_id THEN s.number END
-            FROM measures m JOIN chosen ch ON ch.client_id = m.client_id
-            LEFT JOIN sessions s ON s.id = m.session_id
-            WHERE m.date <= ? AND m.instrument IN ({marks})
-            ORDER BY m.client_id, m.instrument, m.date, m.id""",
-            [day, *sorted(instruments)]):
-        if cid != client or series is None or series.instrument != inst:
-            series = _Series(inst, [])
-            out.setdefault(cid, []).append(series)
-            client = cid
-        series.points.append(_Point(date(when), total, "",
-                                    () if flags == "[]" else tuple(json.loads(flags)), number))
+def _compute(c: Conn, day: str, only: list[int] | None) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    _items(c, only, out)
+    _objectives(c, day, only, out)
+    _measures(c, day, only, out)
     return out
 
 
-def _reasons(course: Course, flags: list[str], kb: KnowledgeBase,
-             objectives: tuple[int, int, str | None]) -> dict[str, str]:
+def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
+            sessions: dict[int, tuple[int, int, str, int]], scores: dict[int, tuple[int, str]]
+            ) -> dict[int, dict[str, Any]]:
+    """Every plan's slow part: from attention_cache where its stamp matches, else computed
+    (and kept when `day` is on or after the plan's latest record)."""
+    stamps: dict[int, tuple[str, str]] = {}
+    for plan_id, client_id, _name, vid, row_version, *_rest in plans:
+        _n, last_sid, last_sdate, _all = sessions.get(plan_id, (0, 0, "", 0))
+        last_mid, last_mdate = scores.get(client_id, (0, ""))
+        stamps[plan_id] = (f"{CACHE_FORMAT}.{vid}.{row_version}.{last_sid}.{last_mid}",
+                           max(last_sdate, last_mdate))
+    have: dict[int, tuple[str, str]] = {}
+    usable = True
+    try:
+        have = {r[0]: (r[1], r[2]) for r in c.raw.execute(
+            "SELECT plan_id, stamp, data FROM attention_cache").fetchall()}
+    except sqlite3.OperationalError:  # no cache table yet
+        try:
+            with c.transaction():
+                c.raw.execute(_CACHE_DDL)
+        except sqlite3.OperationalError:  # a read-only database: no cache
+            usable = False
+    out: dict[int, dict[str, Any]] = {}
+    stale: list[int] = []
+    fresh: list[int] = []  # computed for an earlier day: not kept
+    for plan_id, (stamp, until) in stamps.items():
+        row = have.get(plan_id)
+        if until > day:
+            fresh.append(plan_id)
+        elif row is not None and row[0] == stamp:
+            out[plan_id] = json.loads(row[1])
+        else:
+            stale.append(plan_id)
+    todo = stale + fresh
+    if todo:
+        computed = _compute(c, day, None if len(todo) == len(stamps) else todo)
+        for plan_id in todo:
+            out[plan_id] = computed.get(plan_id, {})
+        if usable and stale:
+            try:
+                with c.transaction():
+                    c.raw.executemany(
+                        "INSERT OR REPLACE INTO attention_cache (plan_id, stamp, until, data) "
+                        "VALUES (?, ?, ?, ?)",
+                        [(p, stamps[p][0], stamps[p][1],
+                          json.dumps(out[p], separators=(",", ":"))) for p in stale])
+            except sqlite3.OperationalError:
+                pass  # read-only or busy: served without keeping it
+    return out
+
+
+# --- the flags ---------------------------------------------------------------------------
+
+def _dues(d: dict[str, Any]) -> list[str]:
+    text: str = d.get("dues", "")
+    return text.split(",") if text else []
+
+
+def _light_course(plan: tuple[Any, ...], d: dict[str, Any], today: dt.date, used: int,
+                  reviewed: str | None, wanted: set[str]) -> Course:
+    """A stand-in for the plan's Course with what attention_flags reads (`wanted`: the
+    instruments it looks at; a series of one score tells it nothing)."""
+    plan_id, _cid, _name, _vid, _rv, version, start, risk, created, lim = plan
+    weeks, freq, level = d.get("treatment", (12, 1, "outpatient"))
+    day = today.isoformat()
+    dues = _dues(d)
+    overdue = bisect.bisect_left(dues, day)
+    light: list[_Objective] = []
+    if overdue:  # one overdue objective stands for all of them
+        light.append(_Objective("overdue", "open", dt.date.fromisoformat(dues[0]), []))
+    if d.get("open", 0) > overdue:  # one open objective, not overdue
+        light.append(_Objective("open", "open", None, []))
+    date = dt.date.fromisoformat
+    measures = [_Series(inst, [_Point(date(p[0]), p[1], "", p[2], p[3]) for p in pts])
+                for inst, pts in d.get("series", []) if len(pts) > 1 and inst in wanted]
+    if reviewed:
+        last_review: dt.date | None = date(reviewed)
+    else:
+        last_review = date(created[:10]) if version > 1 else None
+    return cast(Course, _Course(
+        plan_id, today, date(start), version, used, None if lim is None else int(lim), freq,
+        level, weeks, last_review, risk, d.get("problems", {}), light, measures))
+
+
+def _reasons(course: Course, flags: list[str], kb: KnowledgeBase, open_n: int,
+             dues: list[str]) -> dict[str, str]:
     from planwise.review_facts import change_class
 
     out: dict[str, str] = {}
-    primary = {kb.primary_measures.get(cond) for cond in course.problems}
-    for s in course.measures:
+    scored = {"deteriorated", "not_on_track", "risk_reemerging"}.intersection(flags)
+    primary = {kb.primary_measures.get(cond) for cond in course.problems} if scored else set()
+    for s in course.measures if scored else []:
         inst = kb.instruments.get(s.instrument)
         if inst is None or len(s.points) < 2:
             continue
@@ -203,10 +351,11 @@ def _reasons(course: Course, flags: list[str], kb: KnowledgeBase,
             if hit is not None:
                 names = ", ".join(sorted(risky & set(hit.flags))).replace("_", " ")
                 out["risk_reemerging"] = f"{inst.name} raised {names} on {hit.date}"
-    open_n, overdue_n, first_due = objectives
-    if "objectives_overdue" in flags:
-        out["objectives_overdue"] = (f"{_plural(overdue_n, 'objective')} overdue, the "
-                                     f"earliest due {first_due}")
+    day = course.today.isoformat()
+    overdue = bisect.bisect_left(dues, day)
+    if "objectives_overdue" in flags and overdue:
+        out["objectives_overdue"] = (f"{_plural(overdue, 'objective')} overdue, the "
+                                     f"earliest due {dues[0]}")
     if "session_limit_near" in flags:
         left = (course.session_limit or 0) - course.sessions_used
         out["session_limit_near"] = (f"{left} of {course.session_limit} sessions left with "
@@ -220,12 +369,6 @@ def _reasons(course: Course, flags: list[str], kb: KnowledgeBase,
     return {f: out.get(f, LABELS[f]) for f in flags}
 
 
-def _last_review(reviewed: str | None, created: str, version: int) -> dt.date | None:
-    if reviewed:
-        return dt.date.fromisoformat(reviewed)
-    return dt.date.fromisoformat(created[:10]) if version > 1 else None
-
-
 def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | None = None,
               kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
     """Clients needing attention on `today`, most urgent first (see the module doc)."""
@@ -237,42 +380,26 @@ def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | Non
         kb = load_knowledge([])
     day = today.isoformat()
     plans = _plans(c)
-    treatment, problems = _treatment_and_problems(c)
-    objectives = _objectives(c, day)
     sessions = _sessions(c, day)
+    scores = _scores(c)
     reviews = _reviews(c)
+    slow = _cached(c, day, plans, sessions, scores)
     wanted = {i for i in kb.primary_measures.values() if i} | set(kb.risk_flags)
-    measures = _measures(c, day, wanted)
-    construct = Course.model_construct
     out: list[dict[str, Any]] = []
-    for plan_id, client_id, name, _vid, version, start, risk, created, lim in plans:
-        weeks, freq, level = treatment.get(plan_id, (12, 1, "outpatient"))
-        objs = objectives.get(plan_id, (0, 0, None))
-        light: list[ObjectiveCourse] = []
-        if objs[1]:  # one overdue objective stands for all of them
-            light.append(ObjectiveCourse.model_construct(
-                key="overdue", status="open", ratings=[],
-                target_date=dt.date.fromisoformat(objs[2] or day)))
-        if objs[0] > objs[1]:  # one open objective, not overdue
-            light.append(ObjectiveCourse.model_construct(key="open", status="open",
-                                                         ratings=[], target_date=None))
-        course = construct(
-            plan=ids.fmt("plan", plan_id), today=today,
-            start_date=dt.date.fromisoformat(start), version=version,
-            sessions_used=sessions.get(plan_id, 0),
-            session_limit=None if lim is None else int(lim), frequency_per_week=freq,
-            level_of_care=level, review_weeks=weeks,
-            last_review=_last_review(reviews.get((plan_id, version)), created, version),
-            risk_level=risk, problems=problems.get(plan_id, {}), modalities=[], referrals=[],
-            objectives=light, measures=measures.get(client_id, []), feedback=[])
+    for plan in plans:
+        plan_id, client_id, name, version = plan[0], plan[1], plan[2], plan[5]
+        d = slow.get(plan_id, {})
+        course = _light_course(plan, d, today, sessions.get(plan_id, (0, 0, "", 0))[0],
+                               reviews.get((plan_id, version)), wanted)
         flags = attention_flags(course, kb)
         if not flags or (flag is not None and flag not in flags):
             continue
         out.append({"client": ids.fmt("client", client_id), "client_id": client_id,
                     "name": name, "plan": ids.fmt("plan", plan_id), "plan_id": plan_id,
-                    "flags": flags, "reasons": _reasons(course, flags, kb, objs)})
-    out.sort(key=lambda r: (min(URGENCY.index(f) for f in r["flags"]), -len(r["flags"]),
-                            r["client_id"]))
+                    "flags": flags,
+                    "reasons": _reasons(course, flags, kb, d.get("open", 0), _dues(d))})
+    # attention_flags lists the flags most urgent first (its ATTENTION_FLAGS = URGENCY).
+    out.sort(key=lambda r: (_RANK[r["flags"][0]], -len(r["flags"]), r["client_id"]))
     return out if limit is None else out[:limit]
 
 
