@@ -5,7 +5,8 @@ not touched) that `plans.save_doc` accepts and `plan lint` passes when the input
 did. What each kind does (docs/review.md, "What accepting does"):
 
 - add_intervention: the catalogue intervention `item` is added under its goal
-  (origin "added"). When the plan has no such goal but has the goal's problem,
+  (origin "added"; a rejected goal is brought back). When the plan has no such
+  goal but has the goal's problem,
   the goal is added with the catalogue's objectives (anticipated today + their
   target weeks, linked to the new intervention). An intervention that was
   rejected at drafting is restored instead.
@@ -165,11 +166,14 @@ class _Applier:
                         _restore(g)
                         _restore(iv)
                         return
-        target = next(((p, g) for p, g in self.goals() if g.key == goal_id), None)
+        target = next(((p, g) for p in self.doc.problems for g in p.goals
+                       if g.key == goal_id), None)
         iv = InterventionItem(key=_free_key(self.doc, entry.id), origin="added",
                               text=f"{entry.text} ({self.stamp(change)})",
                               modality=entry.modality)
-        if target is not None:
+        if target is not None:  # its goal, brought back if it was rejected
+            _restore(target[0])
+            _restore(target[1])
             target[1].interventions.append(iv)
             return
         kgoal = self.kb.goals.get(goal_id)
@@ -346,10 +350,11 @@ def accept(c: Conn, plan_id: int, review: Review, accepted: list[str], reason: s
                          "the new plan version)")
     by_id = {ch.id: ch for ch in review.changes}
     wanted = list(dict.fromkeys(accepted))
-    for cid in wanted:
-        if cid not in by_id:
-            raise InputError(f"--accept {cid}: not a change this review proposes "
-                             f"({len(by_id)} proposed); nothing was saved")
+    unknown = [cid for cid in wanted if cid not in by_id]
+    if unknown:
+        what = "not a change" if len(unknown) == 1 else "not changes"
+        raise InputError(f"--accept {', '.join(unknown)}: {what} this review proposes "
+                         f"({len(by_id)} proposed on {review.today}); nothing was saved")
     before = current_version(c, plan_id)
     doc = load_doc_for(c, plan_id)
     new = apply_changes(doc, [by_id[i] for i in wanted], kb, today)
