@@ -12,7 +12,7 @@ from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.client import ClientScreen
 from planwise.tui.screens.help import HelpScreen
 from planwise.tui.services import Services
-from tests.tui.conftest import run
+from tests.tui.conftest import run, settle
 
 
 def test_empty_caseload_explains_how_to_start(make_app: Callable[[], PlanwiseApp]) -> None:
@@ -87,5 +87,49 @@ def test_f1_lists_the_keys_of_the_area_in_focus(make_app: Callable[[], PlanwiseA
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, CaseloadScreen)
+
+    run(go())
+
+
+def test_caseload_marks_clients_needing_attention_and_filters_them(
+        services: Services, make_app: Callable[[], PlanwiseApp], plan_id: int) -> None:
+    from planwise.store.sessions import add_session
+
+    c = services.conn()
+    add_client(c, "Robin Lee (fictional)")
+    # the PHQ-9 16 at intake, 24 now: reliably deteriorated
+    add_session(c, plan_id, "2026-11-29", ["suicide_risk.safety_plan.write:2"], "Session.",
+                measures=[("phq9", [3, 3, 3, 3, 3, 3, 3, 3, 0])],
+                instruments=services.kb.instruments)
+    flagged = c.one("SELECT client_id FROM plans WHERE id = ?", [plan_id])["client_id"]
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CaseloadScreen)
+            assert list(screen.attention) == [flagged]
+            assert "deteriorated" in screen.attention[flagged]["flags"]
+            table = screen.query_one(DataTable)
+            ids = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+            assert ids == [f"!C{flagged}", f" C{flagged + 1}"]
+            line = screen.query_one("#attention", Static)
+            assert line.display
+            assert str(line.render()).startswith(f"! C{flagged} needs attention: deteriorated "
+                                                 "(PHQ-9 16 -> 24")
+            count = str(screen.query_one("#count", Static).render())
+            assert count == "2 clients; 1 needs attention (a: only those)"
+            await pilot.press("down")
+            await pilot.pause()
+            assert not line.display  # Robin needs nothing
+            await pilot.press("a")
+            await settle(app, pilot)
+            assert table.row_count == 1 and str(table.get_row_at(0)[0]) == f"!C{flagged}"
+            assert str(screen.query_one("#count", Static).render()) == \
+                "1 client needing attention (a: every client)"
+            await pilot.press("a")
+            await settle(app, pilot)
+            assert table.row_count == 2
 
     run(go())

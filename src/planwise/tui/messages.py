@@ -20,3 +20,12 @@ class CaseloadLoaded(Message):
     rows: list[Any]
     total: int
     search: str
+    attention_only: bool = False
+
+
+@dataclass
+class AttentionLoaded(Message):
+    """Client id -> the dashboard's row (flags most urgent first, reasons)."""
+
+    rows: dict[int, dict[str, Any]]
+    seq: int = 0

@@ -196,19 +196,28 @@ class Services:
         return self.store.path
 
     # -- caseload ---------------------------------------------------------------------
-    def caseload(self, search: str = "", limit: int = CASELOAD_LIMIT) -> tuple[list[CaseRow], int]:
-        """Clients matching the search (name or id), at most `limit`, and how many match."""
+    def caseload(self, search: str = "", limit: int = CASELOAD_LIMIT,
+                 only: list[int] | None = None) -> tuple[list[CaseRow], int]:
+        """Clients matching the search (name or id), at most `limit`, and how many match;
+        `only`: among these client ids (the clients needing attention)."""
         c = self.conn()
         params: list[Any] = []
         where = ""
         text = search.strip()
         if text:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where = "WHERE c.name LIKE ? ESCAPE '\\'"
+            where = "WHERE (c.name LIKE ? ESCAPE '\\'"
             params.append(like)
             if re.fullmatch(r"[Cc]\d+", text):
                 where += " OR c.id = ?"
                 params.append(int(text[1:]))
+            where += ")"
+        if only is not None:
+            import json
+
+            where += (" AND " if where else "WHERE ") + \
+                "c.id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(only))
         rows = c.query(_CASELOAD_SQL.format(where=where), [*params, limit])
         if len(rows) < limit:
             total = len(rows)
@@ -218,6 +227,13 @@ class Services:
             total = int(counted["n"]) if counted else len(rows)
         return [CaseRow(r["id"], r["name"], r["risk_level"], r["review_date"],
                         r["sessions_used"] or 0, r["session_limit"]) for r in rows], total
+
+    def attention(self) -> dict[int, dict[str, Any]]:
+        """Client id -> {flags (most urgent first), reasons, plan_id} for every client
+        needing attention today (planwise.store.dashboard.attention)."""
+        from planwise.store.dashboard import attention
+
+        return {r["client_id"]: r for r in attention(self.conn(), today(), kb=self.kb)}
 
     def add_client(self, name: str) -> int:
         from planwise.store.clients import add_client

@@ -1,6 +1,11 @@
-"""The caseload: every client, search as you type, and what needs attention."""
+"""The caseload: every client, search as you type, and what needs attention: `!` before
+the id marks a client the dashboard flags (planwise.store.dashboard.attention, computed
+in a worker when the caseload loads); the line under the list says why for the
+highlighted client; `a` lists only the clients needing attention."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -8,8 +13,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from planwise.store.dashboard import LABELS
 from planwise.tui import keymap
-from planwise.tui.messages import CaseloadLoaded
+from planwise.tui.messages import AttentionLoaded, CaseloadLoaded
 from planwise.tui.services import CaseRow
 
 EMPTY_TEXT = (
@@ -25,7 +31,7 @@ RISK_SHOWN = {"high": "HIGH", "moderate": "moderate", "low": "low",
               "unassessed": "UNASSESSED", "none": "-"}
 
 
-def row_cells(row: CaseRow) -> tuple[str, str, str, str, str]:
+def row_cells(row: CaseRow, flagged: bool = False) -> tuple[str, str, str, str, str]:
     risk = RISK_SHOWN.get(row.risk or "", "-")
     review = "-" if not row.review_date else ("DUE " if row.review_due else "") + row.review_date
     if row.session_limit is None:
@@ -33,7 +39,13 @@ def row_cells(row: CaseRow) -> tuple[str, str, str, str, str]:
     else:
         left = row.sessions_left
         sessions = f"{row.sessions_used}/{row.session_limit}, {left} left"
-    return row.ref, row.name, risk, review, sessions
+    return ("!" if flagged else " ") + row.ref, row.name, risk, review, sessions
+
+
+def attention_text(ref: str, entry: dict[str, Any]) -> str:
+    """'! C12 needs attention: deteriorated (PHQ-9 16 -> 22 ...); review due (...)'."""
+    bits = [f"{LABELS.get(f, f)} ({entry['reasons'].get(f, '')})" for f in entry["flags"]]
+    return f"! {ref} needs attention: " + "; ".join(bits)
 
 
 class EmptyCaseload(Static, can_focus=True):
@@ -48,6 +60,11 @@ class CaseloadScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._shown: list[tuple[str, str, str, str, str]] = []
+        self.attention: dict[int, dict[str, Any]] = {}
+        self.attention_only = False
+        self._rows: dict[int, CaseRow] = {}
+        self._attention_seq = 0
+        self._last: CaseloadLoaded | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,6 +72,7 @@ class CaseloadScreen(Screen[None]):
             yield Input(placeholder="Search by name or id (C12)...", id="search")
             yield DataTable(id="caseload", cursor_type="row", zebra_stripes=True)
             yield EmptyCaseload(EMPTY_TEXT, id="empty")
+            yield Static("", id="attention")
             yield Static("", id="count")
         yield Footer()
 
@@ -62,26 +80,53 @@ class CaseloadScreen(Screen[None]):
         self.title = "planwise"
         self.sub_title = "Caseload"
         table = self.query_one(DataTable)
-        table.add_column("Id", key="id", width=7)
+        table.add_column("Id", key="id", width=7)  # '!' before the id: needs attention
         table.add_column("Name", key="name", width=26)
         table.add_column("Risk", key="risk", width=10)
         table.add_column("Review", key="review", width=14)
         table.add_column("Sessions", key="sessions")
         self.query_one("#empty").display = False
-        self.load("")
+        self.query_one("#attention").display = False
+        self.load("")  # the attention flags load on ScreenResume, sent on the first push too
         table.focus()
 
     @work(thread=True, exclusive=True, group="caseload")
     def load(self, search: str) -> None:
-        rows, total = self.app.services.caseload(search)  # type: ignore[attr-defined]
-        self.post_message(CaseloadLoaded(rows, total, search))
+        only = sorted(self.attention) if self.attention_only else None
+        rows, total = self.app.services.caseload(search, only=only)  # type: ignore[attr-defined]
+        self.post_message(CaseloadLoaded(rows, total, search, only is not None))
+
+    def load_attention(self) -> None:
+        self._attention_seq += 1
+        self._attention_worker(self._attention_seq)
+
+    # Not exclusive: a cancelled thread worker still runs to its end; the sequence number
+    # drops an older answer instead.
+    @work(thread=True, exit_on_error=False, group="attention")
+    def _attention_worker(self, seq: int) -> None:
+        rows = self.app.services.attention()  # type: ignore[attr-defined]
+        self.post_message(AttentionLoaded(rows, seq))
+
+    @on(AttentionLoaded)
+    def attention_loaded(self, message: AttentionLoaded) -> None:
+        if message.seq != self._attention_seq:
+            return
+        self.attention = message.rows
+        if self.attention_only:
+            self.action_refresh()  # the set of clients listed changed
+        elif self._last is not None:
+            self._shown = []  # redraw the rows with their marks, no new query
+            self.show_rows(self._last)
 
     @on(CaseloadLoaded)
     def show_rows(self, message: CaseloadLoaded) -> None:
-        if message.search != self.query_one("#search", Input).value:
+        if message.search != self.query_one("#search", Input).value \
+                or message.attention_only != self.attention_only:
             return  # an older keystroke's answer
         table = self.query_one(DataTable)
-        cells = [row_cells(row) for row in message.rows]
+        self._last = message
+        self._rows = {row.client_id: row for row in message.rows}
+        cells = [row_cells(row, row.client_id in self.attention) for row in message.rows]
         if cells != self._shown:  # typing a common prefix often changes nothing
             self._shown = cells
             table.clear()
@@ -97,11 +142,41 @@ class CaseloadScreen(Screen[None]):
         shown = len(message.rows)
         noun = "client" if message.total == 1 else "clients"
         text = f"{message.total} {noun}"
+        if message.attention_only:
+            text += " needing attention"
         if shown < message.total:
-            text = f"{shown} of {message.total} {noun} shown: type to narrow the search"
+            text = f"{shown} of {text} shown: type to narrow the search"
         elif message.search:
             text += f" matching {message.search!r}"
+        if self.attention and not message.attention_only:
+            n = len(self.attention)
+            text += f"; {n} need{'s' if n == 1 else ''} attention (a: only those)"
+        elif message.attention_only:
+            text += " (a: every client)"
         self.query_one("#count", Static).update(text)
+        self.show_attention()
+
+    @on(DataTable.RowHighlighted)
+    def row_highlighted(self) -> None:
+        self.show_attention()
+
+    def show_attention(self) -> None:
+        """Why the highlighted client needs attention, in one line (hidden when it does not)."""
+        table = self.query_one(DataTable)
+        line = self.query_one("#attention", Static)
+        entry = None
+        if table.row_count and table.display:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key is not None:
+                entry = self.attention.get(int(key))
+        line.display = entry is not None
+        if entry is not None:
+            row = self._rows.get(entry["client_id"])
+            line.update(attention_text(row.ref if row else entry["client"], entry))
+
+    def action_attention_only(self) -> None:
+        self.attention_only = not self.attention_only
+        self.action_refresh()
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
@@ -129,6 +204,13 @@ class CaseloadScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load(self.query_one("#search", Input).value)
+
+    def action_reload(self) -> None:
+        self.action_refresh()
+        self.load_attention()
+
+    def on_screen_resume(self) -> None:
+        self.load_attention()  # sessions, scores or reviews may have changed it
 
     def action_new_client(self) -> None:
         self.app.action_new_client()  # type: ignore[attr-defined]
