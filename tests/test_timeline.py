@@ -100,3 +100,20 @@ def test_timeline_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert data["objectives"][0]["overdue"] is False
     assert data["warnings"]  # 7 left cannot reach the last objective (2027-02-21)
     assert "before session" not in run.fails("timeline", "P1", "--date", "someday")
+
+
+def test_overdue_as_the_review_counts_it() -> None:
+    past, later = dt.date(2026, 12, 21), weeks(20)
+    co = course(2, 12, [past, past, past, later])
+    co.objectives[0].ratings = [7, 3]   # last rating low: overdue
+    co.objectives[1].ratings = [3, 6]   # past its date but on the way: not overdue
+    co.objectives[3].ratings = [10]     # rated met: shown, not counted for coverage
+    tl = timeline(co)
+    by_key = {o.key: o for o in tl.objectives}
+    assert [by_key[k].overdue for k in ("o0", "o1", "o2")] == [True, False, True]
+    assert by_key["o3"].rated_met and by_key["o3"].last_rating == 10
+    assert tl.warnings == []  # the objective 20 weeks away is rated met
+    text = render_text(tl)
+    assert "o1\tdue 2026-12-21  14 days ago, last rated 6/10" in text
+    assert "o0\tdue 2026-12-21  OVERDUE by 14 days, last rated 3/10" in text
+    assert "last rated 10/10 (mark it met)" in text

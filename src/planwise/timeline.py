@@ -4,6 +4,10 @@ objectives with their anticipated dates, and whether the sessions left can cover
 `timeline(course) -> Timeline` is pure (it reads a `planwise.course.Course`);
 `render_text(tl)` writes it for the terminal. `planwise timeline PLAN` prints it.
 
+An objective is *overdue* as the review and the caseload count it
+(planwise.review_facts): its date has passed and its last progress rating is
+low (or there is none). One last rated 10/10 is shown but not counted below.
+
 The coverage check: at the plan's frequency (sessions per week), the sessions
 left last `ceil(left / frequency)` weeks from today (the next session a week
 away). When the latest anticipated date of an open objective falls after the
@@ -22,6 +26,7 @@ import math
 from pydantic import BaseModel, ConfigDict
 
 from planwise.course import Course
+from planwise.review_facts import MET_RATING, OVERDUE_RATING_BELOW
 
 __all__ = ["OPEN_STATUSES", "OpenObjective", "Timeline", "render_text", "timeline"]
 
@@ -38,8 +43,10 @@ class OpenObjective(_Model):
     condition: str = ""
     status: str = "open"
     target_date: dt.date | None = None
-    overdue: bool = False
-    days: int | None = None  # days from today to the target date (negative: overdue)
+    overdue: bool = False    # past its date with a low last rating (or none): as the review
+    days: int | None = None  # days from today to the target date (negative: past it)
+    last_rating: int | None = None
+    rated_met: bool = False  # last rated 10/10: the review proposes marking it met
 
 
 class Timeline(_Model):
@@ -71,14 +78,18 @@ def timeline(course: Course) -> Timeline:
             closed += 1
             continue
         days = None if o.target_date is None else (o.target_date - today).days
-        open_.append(OpenObjective(key=o.key, condition=o.condition, status=o.status,
-                                   target_date=o.target_date, overdue=days is not None and days < 0,
-                                   days=days))
+        last = o.ratings[-1] if o.ratings else None
+        met = last is not None and last >= MET_RATING
+        low = last is None or last < OVERDUE_RATING_BELOW
+        open_.append(OpenObjective(
+            key=o.key, condition=o.condition, status=o.status, target_date=o.target_date,
+            overdue=days is not None and days < 0 and low and not met, days=days,
+            last_rating=last, rated_met=met))
     open_.sort(key=lambda o: (o.target_date is None, o.target_date or today, o.key))
     freq = max(1, course.frequency_per_week)
     limit = course.session_limit
     left = None if limit is None else limit - course.sessions_used
-    dated = [o.target_date for o in open_ if o.target_date is not None]
+    dated = [o.target_date for o in open_ if o.target_date is not None and not o.rated_met]
     latest = max(dated) if dated else None
     warnings: list[str] = []
     last_by = needed = None
@@ -96,7 +107,8 @@ def timeline(course: Course) -> Timeline:
                 "sessions, or plan the ending")
         elif left > 0 and latest is not None and last_by is not None and needed is not None \
                 and needed > left:
-            key = next(o.key for o in reversed(open_) if o.target_date == latest)
+            key = next(o.key for o in reversed(open_)
+                       if o.target_date == latest and not o.rated_met)
             warnings.append(
                 f"the {_plural(left, 'session')} left at {freq} a week run out by about "
                 f"{last_by}, before the latest open objective ({key}, due {latest}); "
@@ -129,9 +141,14 @@ def render_text(tl: Timeline) -> str:
                 when = "no anticipated date"
             elif o.overdue:
                 when = f"due {o.target_date}  OVERDUE by {_plural(-(o.days or 0), 'day')}"
+            elif o.days is not None and o.days < 0:
+                when = f"due {o.target_date}  {_plural(-o.days, 'day')} ago"
             else:
                 soon = f"in {_plural(o.days, 'day')}" if o.days else "today"
                 when = f"due {o.target_date}  {soon}"
+            if o.last_rating is not None:
+                when += f", last rated {o.last_rating}/10" + (
+                    " (mark it met)" if o.rated_met else "")
             status = "" if o.status == "open" else f" ({o.status.replace('_', ' ')})"
             lines.append(f"  {o.key}{status}\t{when}")
     else:
