@@ -42,6 +42,7 @@ STAMP = "2026-11-29T09:00:00+00:00"
 FIRST = ["Alex", "Sam", "Jo", "Kim", "Lee", "Noor", "Ravi", "Mia", "Tom", "Ana", "Ola", "Ben"]
 LAST = ["Smith", "Jones", "Okafor", "Nguyen", "Garcia", "Kowalski", "Haddad", "Silva", "Brown"]
 FOLLOW_UPS = 9  # + the intake's baseline = 10 scores per client
+BUILD = 2       # the build's own version: a new one builds a new cached file
 PHQ9_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (19, "moderately_severe"),
               (27, "severe"))
 
@@ -203,8 +204,20 @@ def build(path: Path, n_clients: int, rng: random.Random) -> None:
     raw.executemany("INSERT INTO measures (client_id, instrument, date, total, band, flags, "
                     "source, intake_id, session_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,"
                     f"'{STAMP}')", measure_rows)
+    # The audit log as the commands would leave it (the dashboard reads accepted reviews
+    # from it): a row per plan, session and later score.
+    audit: list[tuple[Any, ...]] = [
+        (STAMP, "bench", "plan.draft", "plan", f"P{plan_of[cid]}", cid, plan_of[cid],
+         '{"version": 1}') for cid in cids]
+    audit += [(STAMP, "bench", "session.add", "session", f"S{r[0]}", None, r[1],
+               f'{{"number": {r[3]}}}') for r in session_rows]
+    audit += [(STAMP, "bench", "measure.add", "measure", "M0", r[0], None, '{"total": 1}')
+              for r in measure_rows if r[6] != "intake"]
+    raw.executemany("INSERT INTO audit (at, who, action, record_type, record_id, client_id, "
+                    "plan_id, detail) VALUES (?,?,?,?,?,?,?,?)", audit)
     raw.execute("COMMIT")
-    print(f"  {n_sessions} sessions, {len(rating_rows)} ratings, {len(measure_rows)} scores: "
+    print(f"  {n_sessions} sessions, {len(rating_rows)} ratings, {len(measure_rows)} scores, "
+          f"{len(audit)} audit rows: "
           f"{time.perf_counter() - t0:.1f} s")
     raw.execute("ANALYZE")
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -214,7 +227,8 @@ def build(path: Path, n_clients: int, rng: random.Random) -> None:
 def cached(n_clients: int, rebuild: bool) -> Path:
     from planwise.store import SCHEMA_VERSION
 
-    path = Path(tempfile.gettempdir()) / f"planwise-bench-progress-{n_clients}-s{SCHEMA_VERSION}.db"
+    name = f"planwise-bench-progress-{n_clients}-s{SCHEMA_VERSION}-b{BUILD}.db"
+    path = Path(tempfile.gettempdir()) / name
     if path.exists() and not rebuild:
         con = sqlite3.connect(str(path))
         try:

@@ -18,8 +18,8 @@ passed to `attention_flags`, built from bulk queries over the whole caseload
 - what the flags need from the plan items, the progress ratings and the scores
   (the slow part: the items' JSON, every rating, every score): the treatment,
   the problems, the open objectives not yet met (how many, and the anticipated
-  dates of those whose last rating is low), and per instrument the first and
-  the last score and every score that raised a flag.
+  dates of those whose last rating is low), and per instrument given more than
+  once the first and the last score and every score that raised a flag.
 
 The second part does not depend on the day, only on the records, so it is kept
 in `attention_cache` (one row per plan, derived data, no names and no notes),
@@ -62,7 +62,7 @@ URGENCY = ("risk_reemerging", "deteriorated", "not_on_track", "objectives_overdu
 LABELS = {"risk_reemerging": "risk re-emerging", "deteriorated": "deteriorated",
           "not_on_track": "not on track", "objectives_overdue": "objectives overdue",
           "session_limit_near": "session limit near", "review_due": "review due"}
-CACHE_FORMAT = 2  # part of every stamp: a new format rebuilds every row
+CACHE_FORMAT = 3  # part of every stamp: a new format rebuilds every row
 
 # Attribute access as the Course's Point, Series, ObjectiveCourse and Course (what
 # attention_flags reads), at a fraction of the cost of pydantic objects.
@@ -77,7 +77,7 @@ _RANK = {f: n for n, f in enumerate(URGENCY)}
 _CACHE_DDL = """
 CREATE TABLE IF NOT EXISTS attention_cache (
     plan_id INTEGER PRIMARY KEY,
-    stamp TEXT NOT NULL,       -- format.version id.row_version.last session id.last score id
+    stamp TEXT NOT NULL,       -- format.version id.row_version.last session.last score
     until TEXT NOT NULL,       -- the latest date among its sessions and scores
     data TEXT NOT NULL         -- JSON: what the flags need (no names, no notes)
 )"""
@@ -212,7 +212,9 @@ def _measures(c: Conn, day: str, only: list[int] | None,
     last: list[Any] | None = None
 
     def close() -> None:
-        if key is not None and last is not None:
+        # A series of one score (a baseline) tells the flags nothing: not kept. A new
+        # score changes the plan's stamp, so the series is read again then.
+        if key is not None and last is not None and last is not points[0]:
             if last is not points[-1]:
                 points.append(last)
             out.setdefault(key[0], {}).setdefault("series", []).append([key[1], points])
@@ -243,11 +245,15 @@ def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
             ) -> dict[int, dict[str, Any]]:
     """Every plan's slow part: from attention_cache where its stamp matches, else computed
     (and kept when `day` is on or after the plan's latest record)."""
+    from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
+
+    # The definitions the kept rows depend on are part of every stamp.
+    fmt = f"{CACHE_FORMAT}:{MET_RATING}:{OVERDUE_RATING_BELOW}:{'+'.join(OPEN_STATUSES)}"
     stamps: dict[int, tuple[str, str]] = {}
     for plan_id, client_id, _name, vid, row_version, *_rest in plans:
         _n, last_sid, last_sdate, _all = sessions.get(plan_id, (0, 0, "", 0))
         last_mid, last_mdate = scores.get(client_id, (0, ""))
-        stamps[plan_id] = (f"{CACHE_FORMAT}.{vid}.{row_version}.{last_sid}.{last_mid}",
+        stamps[plan_id] = (f"{fmt}.{vid}.{row_version}.{last_sid}.{last_mid}",
                            max(last_sdate, last_mdate))
     have: dict[int, tuple[str, str]] = {}
     usable = True
