@@ -13,7 +13,7 @@ from planwise.store.measures import list_measures
 from planwise.store.sessions import list_sessions
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.measure import MeasureScreen
-from planwise.tui.screens.session import SessionScreen
+from planwise.tui.screens.session import SessionScreen, feedback_text
 from planwise.tui.services import Services
 from planwise.tui.widgets.feedback_list import FeedbackList
 from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
@@ -221,6 +221,7 @@ def test_session_with_feedback_and_a_phq9_is_stored_with_its_change(
             assert saved and "PHQ-9 4 (Minimal (0-4))" in saved[0]
             assert (f"PHQ-9 4 (Minimal (0-4)), baseline {baseline[0]['total']}: 12 points "
                     "better, reliably improved; recovered") in saved[0]
+            assert "Feedback: mean 8.0, lowest 7." in saved[0]
 
     run(go())
     sessions = list_sessions(c, plan_id)
@@ -232,3 +233,11 @@ def test_session_with_feedback_and_a_phq9_is_stored_with_its_change(
     assert [m["source"] for m in phq9] == ["intake", "session"]
     assert phq9[1]["answers"] == [1, 1, 0, 1, 0, 1, 0, 0, 0]
     assert load_draft(c, "session", f"P{plan_id}") is None
+
+
+def test_feedback_text_names_low_and_falling() -> None:
+    assert feedback_text({"mean": 8, "lowest": 7, "low": False, "falling": False}) == \
+        "Feedback: mean 8.0, lowest 7."
+    assert feedback_text({"mean": 5.25, "lowest": 4, "low": True, "falling": True}) == (
+        "Feedback: mean 5.2, lowest 4 (LOW, FALLING since the last session: a signal to talk "
+        "about with the client).")

@@ -36,6 +36,16 @@ def measure_text(result: dict[str, Any]) -> str:
     return f"{out}, baseline {change['baseline']}: {change_words(change)}"
 
 
+def feedback_text(summary: dict[str, Any]) -> str:
+    """'Feedback: mean 5.0, lowest 4 (LOW: talk about it).' from add_session's result."""
+    text = f"Feedback: mean {float(summary['mean']):.1f}, lowest {summary['lowest']}"
+    signs = [w for w, on_ in (("LOW", summary.get("low")), ("FALLING since the last session",
+                                                           summary.get("falling"))) if on_]
+    if signs:
+        text += f" ({', '.join(signs)}: a signal to talk about with the client)"
+    return text + "."
+
+
 class SessionScreen(Screen[None]):
     HELP_AREA = "session"
     BINDINGS = keymap.bindings("session")
@@ -240,6 +250,8 @@ class SessionScreen(Screen[None]):
         scores = [measure_text(m) for m in out.get("measures") or []]
         if scores:
             text += " " + "; ".join(scores) + "."
+        if out.get("feedback"):
+            text += " " + feedback_text(out["feedback"])
         self.notify(text, timeout=12)
         self.app.pop_screen()
 
