@@ -78,3 +78,21 @@ def test_review_screen(snap_compare: Any, tmp_path: Path) -> None:
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=review)
+
+
+def test_caseload_with_attention(snap_compare: Any, tmp_path: Path) -> None:
+    """Alex's PHQ-9 went from 16 to 24 (reliably worse): marked '!' with the reason under
+    the list; Robin (no plan) is not."""
+    from planwise.store.sessions import add_session
+
+    services = Services(Store(tmp_path / "caseload.db"), load_knowledge(), None)
+    c = services.conn()
+    client_id = add_client(c, "Alex Morgan (fictional)")
+    add_client(c, "Robin Lee (fictional)")
+    plan_id = plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"),
+                          services.kb, None)
+    add_session(c, plan_id, "2026-11-29", ["suicide_risk.safety_plan.write:2"], "Session.",
+                measures=[("phq9", [3, 3, 3, 3, 3, 3, 3, 3, 0])],
+                instruments=services.kb.instruments)
+    app = PlanwiseApp(services, blink=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_settle)
