@@ -12,6 +12,7 @@ import pytest
 
 from planwise.store import plans
 from planwise.store.clients import add_client, list_intakes
+from planwise.store.measures import add_measure
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.client import ClientScreen
@@ -22,6 +23,8 @@ from planwise.tui.screens.history import HistoryScreen
 from planwise.tui.screens.intake import IntakeScreen
 from planwise.tui.screens.plan import PlanScreen
 from planwise.tui.screens.proposal import ProposalScreen
+from planwise.tui.screens.review import ReviewScreen
+from planwise.tui.screens.scores import ScoresScreen
 from planwise.tui.screens.session import SessionScreen
 from planwise.tui.services import Services
 from tests.tui.conftest import EXAMPLES, run
@@ -55,6 +58,8 @@ def test_every_main_screen_without_truecolor(mode: str, monkeypatch: pytest.Monk
     plan_id = plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"),
                           services.kb, None)
     intake_id = int(list_intakes(c, client_id)[0]["id"])
+    add_measure(c, client_id, "phq9", [1, 1, 0, 1, 0, 1, 0, 0, 0], "2026-12-10",
+                services.kb.instruments)
 
     async def go() -> None:
         app = make_app()
@@ -97,5 +102,14 @@ def test_every_main_screen_without_truecolor(mode: str, monkeypatch: pytest.Monk
                         f"Export plan P{plan_id}", "Markdown", "0600")
             await visit(lambda: app.edit_client_info(client_id), ClientEditScreen,
                         "Trauma and significant events", "Add event")
+            # the progress screens carry their meaning in characters
+            await visit(lambda: app.new_session(plan_id), SessionScreen,
+                        "Feedback, 0 not at all .. 10 completely", "[ -]", "Measures: none")
+            await visit(lambda: app.push_screen(ScoresScreen(client_id)), ScoresScreen,
+                        "[PHQ-9 (2)]", "◆", "●", "░", "╌", "cut-off ≥10", "RC band",
+                        "reliably improved (-12)")
+            await visit(lambda: app.review_plan(plan_id), ReviewScreen,
+                        "0 changes proposed", "No changes proposed", "Timeline",
+                        "Sessions: 0 of 12 used")
 
     run(go())
