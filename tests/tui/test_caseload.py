@@ -133,3 +133,20 @@ def test_caseload_marks_clients_needing_attention_and_filters_them(
             assert table.row_count == 2
 
     run(go())
+
+
+def test_demo_has_a_course_to_follow(services: Services) -> None:
+    """Ash's eight demo sessions: PHQ-9 given four times, flat within its band, feedback
+    falling: scores to chart, a review to propose, a caseload flag."""
+    from planwise.store.sessions import list_sessions
+    from planwise.tui.demo import seed
+
+    seed(services)
+    sessions = list_sessions(services.conn(), 1)
+    assert len(sessions) == 8
+    assert [s["feedback"]["mean"] for s in sessions] == [8, 8, 7, 7, 6, 6, 5, 5]
+    phq9 = services.scores(1)["phq9"]
+    assert [m["total"] for m in phq9] == [16, 15, 15, 16, 16]
+    assert {m["change"]["change_class"] for m in phq9[1:]} == {"no_reliable_change"}
+    assert "not_on_track" in services.attention()[1]["flags"]
+    assert services.review_view(1)["review"].changes

@@ -22,6 +22,14 @@ def example_dir():  # type: ignore[no-untyped-def]
     return packaged if packaged.is_dir() else knowledge.parent / "examples"
 
 
+# Ash's course after the intake (PHQ-9 16): eight weekly sessions, the PHQ-9 given every
+# other one and staying inside its reliable-change band, the feedback falling. The scores
+# screen (g), the review (r: no reliable change after 8 sessions) and the caseload's
+# attention mark have something to show.
+ASH_PHQ9 = {1: [2, 2, 2, 2, 2, 2, 2, 1, 0], 3: [2, 2, 2, 2, 2, 2, 1, 2, 0],
+            5: [2, 2, 2, 2, 2, 2, 2, 2, 0], 7: [2, 2, 2, 2, 2, 2, 2, 2, 0]}
+
+
 def seed(services: Services) -> None:
     from planwise.store.clients import add_client
     from planwise.store.plans import draft
@@ -32,5 +40,33 @@ def seed(services: Services) -> None:
         client_id = add_client(c, name)
         path = folder / example
         if path.is_file():
-            draft(c, client_id, str(path), services.kb, services.profile)
+            plan_id = draft(c, client_id, str(path), services.kb, services.profile)
+            if example == EXAMPLES[0]:
+                seed_course(services, plan_id)
     add_client(c, "Elm Demo (fictional, no intake yet)")
+
+
+def seed_course(services: Services, plan_id: int) -> None:
+    """Sessions a week apart from the plan's start, none later than today."""
+    import datetime as dt
+
+    from planwise.store.plans import current_version, load_doc_for
+    from planwise.store.sessions import add_session
+    from planwise.tui.services import today
+    from planwise.tui.widgets.plan_model import open_objectives
+
+    c = services.conn()
+    start = dt.date.fromisoformat(current_version(c, plan_id)["start_date"])
+    now = today()
+    objectives = [o.key for o in open_objectives(load_doc_for(c, plan_id))]
+    if now < start or not objectives:
+        return
+    for i in range(8):
+        day = min(now, start + dt.timedelta(weeks=i + 1))
+        mean = max(3, 8 - i // 2)
+        add_session(c, plan_id, day.isoformat(), [f"{objectives[0]}:{min(10, i + 1)}"],
+                    f"Demo session {i + 1} (fictional).",
+                    feedback={"heard": mean, "mattered": mean, "approach": mean,
+                              "overall": mean},
+                    measures=[("phq9", ASH_PHQ9[i])] if i in ASH_PHQ9 else None,
+                    instruments=services.kb.instruments)
