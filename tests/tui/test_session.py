@@ -241,3 +241,43 @@ def test_feedback_text_names_low_and_falling() -> None:
     assert feedback_text({"mean": 5.25, "lowest": 4, "low": True, "falling": True}) == (
         "Feedback: mean 5.2, lowest 4 (LOW, FALLING since the last session: a signal to talk "
         "about with the client).")
+
+
+def test_a_measure_given_can_be_changed_or_taken_out(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    async def choose_phq9(app: PlanwiseApp, pilot: Any) -> None:
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        choice = app.screen.query_one("#measure-choice", OptionList)
+        choice.highlighted = next(i for i in range(choice.option_count)
+                                  if choice.get_option_at_index(i).id == "phq9")
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_session(app, pilot, plan_id)
+            await choose_phq9(app, pilot)
+            await pilot.press("ctrl+d")  # not given yet: nothing to take out
+            await pilot.pause()
+            assert isinstance(app.screen, MeasureScreen)
+            await pilot.press(*"111111111", "ctrl+s")
+            await settle(app, pilot)
+            assert screen.measures == {"phq9": [1] * 9}
+            # again: the form opens with the answers; change the first and keep
+            await choose_phq9(app, pilot)
+            assert isinstance(app.screen, MeasureScreen)
+            form = app.screen.form
+            assert form is not None and form.values == [1] * 9
+            await pilot.press("up", "up", "up", "up", "up", "up", "up", "up", "3", "ctrl+s")
+            await settle(app, pilot)
+            assert screen.measures == {"phq9": [3] + [1] * 8}
+            # and take it out
+            await choose_phq9(app, pilot)
+            await pilot.press("ctrl+d")
+            await settle(app, pilot)
+            assert app.screen is screen and screen.measures == {}
+            assert "none given" in str(screen.query_one("#session-measures", Static).render())
+
+    run(go())

@@ -141,6 +141,8 @@ KEYMAP: dict[str, list[Key]] = {
     "measure": [
         Key("measure.cancel", "escape", "cancel", "Cancel"),
         Key("measure.keep", "ctrl+s", "keep", "Keep with the session", priority=True),
+        Key("measure.remove", "ctrl+d", "remove", "Take out of the session", show=False,
+            priority=True),
     ],
     "session_objectives": [
         Key("session_objectives.toggle", "space", "toggle_addressed", "Addressed"),

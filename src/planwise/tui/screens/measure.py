@@ -1,6 +1,7 @@
 """Give a measure at a session: choose an instrument, then fill it in with the same form
 the intake uses (widgets/instrument_form.py). Ctrl+S keeps the complete answers with the
-session note (they are stored when the session is saved); Esc cancels."""
+session note (they are stored when the session is saved); Esc cancels. An instrument
+already given at this session opens with its answers, and Ctrl+D takes it out again."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from planwise.tui.widgets.instrument_form import InstrumentForm
 
 
 class MeasureScreen(Screen[tuple[str, Any] | None]):
+    """Dismissed with (instrument, answers) to keep, (instrument, None) to take out, or
+    None (cancelled)."""
+
     HELP_AREA = "measure"
     BINDINGS = keymap.bindings("measure")
     HELP_TEXT = ("Choose the instrument (Up/Down, Enter), then answer it: digits answer the "
@@ -28,12 +32,12 @@ class MeasureScreen(Screen[tuple[str, Any] | None]):
     MeasureScreen #measure-hint { height: 1; padding: 0 1; }
     """
 
-    def __init__(self, instruments: dict[str, Instrument], chosen: str | None = None,
-                 data: Any = None) -> None:
+    def __init__(self, instruments: dict[str, Instrument],
+                 given: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.instruments = instruments
-        self.chosen = chosen if chosen in instruments else None
-        self.initial = data
+        self.given = dict(given or {})  # instrument -> answers already kept with the note
+        self.chosen: str | None = None
         self.form: InstrumentForm | None = None
 
     def compose(self) -> ComposeResult:
@@ -41,27 +45,26 @@ class MeasureScreen(Screen[tuple[str, Any] | None]):
         yield Static("Choose the instrument to give (Enter)", id="measure-hint",
                      classes="section-title")
         ordered = sorted(self.instruments.values(), key=lambda i: i.name.lower())
-        yield OptionList(*[Option(f"{i.name:<10} {i.title}", id=i.id) for i in ordered],
-                         id="measure-choice")
+        yield OptionList(*[Option(f"{i.name:<10} {i.title}"
+                                  + (" (given: Enter to change)" if i.id in self.given else ""),
+                                  id=i.id) for i in ordered], id="measure-choice")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Give a measure"
-        if self.chosen:
-            self.show_form(self.chosen, self.initial)
-        else:
-            self.query_one("#measure-choice", OptionList).focus()
+        self.query_one("#measure-choice", OptionList).focus()
 
     @on(OptionList.OptionSelected, "#measure-choice")
     def choose(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.show_form(event.option.id, None)
+            self.show_form(event.option.id, self.given.get(event.option.id))
 
     def show_form(self, instrument: str, data: Any) -> None:
         self.chosen = instrument
         self.query_one("#measure-choice", OptionList).display = False
         self.query_one("#measure-hint", Static).update(
-            "Answer every item; Ctrl+S keeps it with the session, Esc cancels")
+            "Answer every item; Ctrl+S keeps it with the session, Esc cancels"
+            + ("; Ctrl+D takes it out" if instrument in self.given else ""))
         inst = self.instruments[instrument]
         self.form = InstrumentForm(inst, data, id="measure-form")
         self.mount(self.form, before=self.query_one(Footer))
@@ -78,6 +81,13 @@ class MeasureScreen(Screen[tuple[str, Any] | None]):
                         severity="warning")
             return
         self.dismiss((self.chosen, form.data()))
+
+    def action_remove(self) -> None:
+        if self.chosen is None or self.chosen not in self.given:
+            self.notify("Only a measure already given at this session can be taken out.",
+                        severity="warning")
+            return
+        self.dismiss((self.chosen, None))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

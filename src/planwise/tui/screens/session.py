@@ -275,11 +275,14 @@ class SessionScreen(Screen[None]):
             if result is None:
                 return
             instrument, answers = result
-            self.measures[instrument] = answers
+            if answers is None:
+                self.measures.pop(instrument, None)
+            else:
+                self.measures[instrument] = answers
             self.edited()
 
-        self.app.push_screen(MeasureScreen(self.app.services.kb.instruments),  # type: ignore[attr-defined]
-                             given)
+        self.app.push_screen(MeasureScreen(self.app.services.kb.instruments,  # type: ignore[attr-defined]
+                                           self.measures), given)
 
     def action_back(self) -> None:
         if self._last and (self._last["note"].strip() or self._last["addressed"]
