@@ -165,3 +165,16 @@ def test_scores_screen_from_the_client_page(make_app: Callable[[], PlanwiseApp],
             assert not isinstance(app.screen, ScoresScreen)
 
     run(go())
+
+
+def test_tab_line_keeps_the_current_instrument_in_view() -> None:
+    from planwise.tui.screens.scores import tab_line
+
+    labels = [f"INSTR-{i} (3)" for i in range(10)]
+    for current in range(10):
+        text = tab_line(labels, current, 78).plain
+        assert f"[INSTR-{current} (3)]" in text and len(text) <= 78
+        assert text.startswith("< ") == ("INSTR-0 " not in text)
+    assert tab_line(["PHQ-9 (5)", "GAD-7 (1)"], 1).plain == \
+        " PHQ-9 (5)  [GAD-7 (1)] Left/Right: instrument"
+    assert tab_line(["PHQ-9 (5)"], 0).plain == "[PHQ-9 (5)] "

@@ -44,6 +44,32 @@ def table_lines(rows: list[dict[str, Any]], band_label: dict[str, str]) -> list[
     return out
 
 
+def tab_line(labels: list[str], current: int, width: int = 78) -> Text:
+    """'[PHQ-9 (5)]  GAD-7 (1) ...': the current one in brackets; when they do not all fit,
+    a window that holds the current one, with '<' / '>' saying more lie that way."""
+    hint = "  Left/Right: instrument" if len(labels) > 1 else ""
+    cells = [f"[{lab}]" if i == current else f" {lab} " for i, lab in enumerate(labels)]
+    start, end = 0, len(cells)
+
+    def size(a: int, b: int) -> int:
+        return sum(len(c) + 1 for c in cells[a:b]) + (2 if a else 0) + (2 if b < len(cells)
+                                                                         else 0)
+    while size(start, end) + len(hint) > width and end - start > 1:
+        if end - 1 > current:
+            end -= 1
+        else:
+            start += 1
+    out = Text("< " if start else "")
+    for i in range(start, end):
+        out.append(cells[i], style="bold reverse" if i == current else "")
+        out.append(" ")
+    if end < len(cells):
+        out.append("> ")
+    if hint and size(start, end) + len(hint) <= width:
+        out.append(hint.strip(), style="italic")
+    return out
+
+
 class ScoresScreen(Screen[None]):
     HELP_AREA = "scores"
     BINDINGS = keymap.bindings("scores")
@@ -108,16 +134,8 @@ class ScoresScreen(Screen[None]):
             self.query_one("#scores-legend", Static).update("")
             self.query_one("#scores-rows", Static).update("")
             return
-        tabs = Text()
-        for i, inst_id in enumerate(self.order):
-            label = f"{kb.instruments[inst_id].name} ({len(self.series[inst_id])})"
-            if i == self.current:
-                tabs.append(f"[{label}]", style="bold reverse")
-            else:
-                tabs.append(f" {label} ")
-            tabs.append(" ")
-        if len(self.order) > 1:
-            tabs.append(" Left/Right: instrument", style="italic")
+        labels = [f"{kb.instruments[i].name} ({len(self.series[i])})" for i in self.order]
+        tabs = tab_line(labels, self.current, max(20, self.size.width - 2))
         self.query_one("#scores-tabs", Static).update(tabs)
         inst_id = self.order[self.current]
         inst = kb.instruments[inst_id]
