@@ -143,9 +143,9 @@ class ScoresScreen(Screen[None]):
         spec = ChartSpec.from_series(inst, rows)
         chart.show(spec)
         self.query_one("#scores-legend", Static).update(Text(legend(spec)))
-        labels = {b.name: b.label for b in inst.bands}
+        bands = {b.name: b.label for b in inst.bands}
         self.query_one("#scores-rows", Static).update(
-            Text("\n".join(table_lines(rows, labels))))
+            Text("\n".join(table_lines(rows, bands))))
         better = ""
         if inst.change is not None:
             better = " (lower is better)" if inst.change.lower_is_better else \
