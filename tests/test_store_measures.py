@@ -13,7 +13,7 @@ import pytest
 from planwise.errors import InputError
 from planwise.instruments import load_instruments
 from planwise.store import Store, measures
-from planwise.store.db import _raw_connect, migrate
+from planwise.store.db import SCHEMA_VERSION, _raw_connect, migrate
 from tests.test_store_helpers import Runner, with_drafted_plan
 
 # The example intake (2026-11-29): PHQ-9 16 (item 9 answered 1), AUDIT 16, ASQ 2.
@@ -281,7 +281,7 @@ def test_migration_6_backfills_the_intakes_scores(tmp_path: Path) -> None:
                 [json.dumps(data), json.dumps(scores)])
     with pytest.raises(sqlite3.OperationalError, match="no such table: measures"):
         raw.execute("SELECT * FROM measures")
-    assert migrate(raw) == 6
+    assert migrate(raw) == SCHEMA_VERSION
     raw.close()
     with Store(path).connect() as c:
         rows = measures.list_measures(c, 1)

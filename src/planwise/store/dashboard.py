@@ -27,9 +27,9 @@ stamped with the plan's current version and row_version, its last session and
 the client's last score: sessions and scores are append-only and a saved plan
 changes its stamp, so a row whose stamp still matches is still true. A row is
 used only when `today` is on or after its latest record (a dashboard "as of" an
-earlier day is computed afresh and not kept). The table is created on first use;
-it can be dropped at any time and is rebuilt. A read-only database is served
-without the cache.
+earlier day is computed afresh and not kept). The table (migration 7) may be
+emptied at any time and is refilled. A read-only database is served without
+keeping what was computed.
 
 The light Course (named tuples with the Course's attribute names, for speed)
 carries two representative objectives instead of all of them
@@ -73,15 +73,6 @@ _Course = namedtuple("_Course", "plan today start_date version sessions_used ses
                      "frequency_per_week level_of_care review_weeks last_review risk_level "
                      "problems objectives measures")
 _RANK = {f: n for n, f in enumerate(URGENCY)}
-
-_CACHE_DDL = """
-CREATE TABLE IF NOT EXISTS attention_cache (
-    plan_id INTEGER PRIMARY KEY,
-    stamp TEXT NOT NULL,       -- format.version id.row_version.last session.last score
-    until TEXT NOT NULL,       -- the latest date among its sessions and scores
-    data TEXT NOT NULL         -- JSON: what the flags need (no names, no notes)
-)"""
-
 
 def _chosen(only: bool) -> str:
     """SQL CTEs `chosen` (each client's latest plan) and `cur` (its current version);
@@ -256,16 +247,9 @@ def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
         stamps[plan_id] = (f"{fmt}.{vid}.{row_version}.{last_sid}.{last_mid}",
                            max(last_sdate, last_mdate))
     have: dict[int, tuple[str, str]] = {}
-    usable = True
-    try:
-        have = {r[0]: (r[1], r[2]) for r in c.raw.execute(
-            "SELECT plan_id, stamp, data FROM attention_cache").fetchall()}
-    except sqlite3.OperationalError:  # no cache table yet
-        try:
-            with c.transaction():
-                c.raw.execute(_CACHE_DDL)
-        except sqlite3.OperationalError:  # a read-only database: no cache
-            usable = False
+    # The table is made by migration 7.
+    have = {r[0]: (r[1], r[2]) for r in c.raw.execute(
+        "SELECT plan_id, stamp, data FROM attention_cache").fetchall()}
     out: dict[int, dict[str, Any]] = {}
     stale: list[int] = []
     fresh: list[int] = []  # computed for an earlier day: not kept
@@ -282,7 +266,7 @@ def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
         computed = _compute(c, day, None if len(todo) == len(stamps) else todo)
         for plan_id in todo:
             out[plan_id] = computed.get(plan_id, {})
-        if usable and stale:
+        if stale:
             try:
                 with c.transaction():
                     c.raw.executemany(

@@ -269,6 +269,18 @@ BEGIN SELECT RAISE(ABORT, 'planwise: session feedback is append-only'); END;
 CREATE TRIGGER session_feedback_no_delete BEFORE DELETE ON session_feedback
 BEGIN SELECT RAISE(ABORT, 'planwise: session feedback is append-only'); END;
 """),
+    (7, """
+-- The caseload view's cache (planwise.store.dashboard): per plan, what the
+-- attention flags need from its items, ratings and scores, stamped with the
+-- records it was computed from. Derived data only (ids, dates, totals, flags;
+-- no names, no notes): it may be emptied at any time and is rebuilt.
+CREATE TABLE IF NOT EXISTS attention_cache (
+    plan_id INTEGER PRIMARY KEY,
+    stamp TEXT NOT NULL,       -- format.version id.row_version.last session.last score
+    until TEXT NOT NULL,       -- the latest date among its sessions and scores
+    data TEXT NOT NULL         -- JSON: what the flags need (no names, no notes)
+);
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
