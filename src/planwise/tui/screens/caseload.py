@@ -64,6 +64,7 @@ class CaseloadScreen(Screen[None]):
         self.attention_only = False
         self._rows: dict[int, CaseRow] = {}
         self._attention_seq = 0
+        self._attention_wanted = False
         self._last: CaseloadLoaded | None = None
 
     def compose(self) -> ComposeResult:
@@ -155,6 +156,9 @@ class CaseloadScreen(Screen[None]):
             text += " (a: every client)"
         self.query_one("#count", Static).update(text)
         self.show_attention()
+        if self._attention_wanted:
+            self._attention_wanted = False
+            self.load_attention()
 
     @on(DataTable.RowHighlighted)
     def row_highlighted(self) -> None:
@@ -210,7 +214,12 @@ class CaseloadScreen(Screen[None]):
         self.load_attention()
 
     def on_screen_resume(self) -> None:
-        self.load_attention()  # sessions, scores or reviews may have changed it
+        # Sessions, scores or reviews may have changed the flags. The first time, after
+        # the first rows are on screen: the caseload takes keys before the flags arrive.
+        if self._last is None:
+            self._attention_wanted = True
+        else:
+            self.load_attention()
 
     def action_new_client(self) -> None:
         self.app.action_new_client()  # type: ignore[attr-defined]
