@@ -252,3 +252,34 @@ def test_audit_every_write(run: Runner, tmp_path: Path) -> None:
     import getpass
     assert {a["who"] for a in every} == {getpass.getuser()}
     assert not any("Jo" in a["detail"] or "Clinician" in a["detail"] for a in every)
+
+
+def test_save_doc_also_runs_in_its_transaction(run: Runner, tmp_path: Path) -> None:
+    """What `also` writes lands with the plan; when it fails, the plan is not saved either
+    (an accepted review's audit row and its new version are one write)."""
+    from planwise.store import Store
+    from planwise.store.plans import load_doc_for, save_doc
+
+    draft(run)
+    run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "A. Clinician", "--force")
+    c = Store(run.db).connect()
+    try:
+        doc = load_doc_for(c, 1)
+        doc.review_date = dt.date(2027, 6, 1)
+
+        def fail(c: Any, client_id: int, version: int, changed: bool) -> None:
+            c.audit("plan.review", "plan", "P1", client_id=client_id, plan_id=1,
+                    detail={"version": version})
+            raise RuntimeError("the audit write failed")
+
+        with pytest.raises(RuntimeError):
+            save_doc(c, 1, doc, "review", also=fail)
+        assert [r["version"] for r in c.query("SELECT version FROM plan_versions")] == [1]
+        assert c.query("SELECT * FROM audit WHERE action = 'plan.review'") == []
+
+        seen: list[tuple[int, int, bool]] = []
+        version, changed = save_doc(c, 1, doc, "review",
+                                    also=lambda c, cid, v, ch: seen.append((cid, v, ch)))
+        assert (version, changed) == (2, True) and seen == [(1, 2, True)]
+    finally:
+        c.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -372,9 +373,12 @@ def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None) -> 
 
 
 def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
-             source: str = "<plan>") -> tuple[int, bool]:
+             source: str = "<plan>",
+             also: Callable[[Conn, int, int, bool], None] | None = None) -> tuple[int, bool]:
     """Apply an edited plan document (from a file or the interface). Returns (version,
-    changed). A signed version is never changed: a revision with a reason makes the next."""
+    changed). A signed version is never changed: a revision with a reason makes the next.
+    `also(c, client_id, version, changed)` runs inside the same transaction (an accepted
+    review's audit row is saved with the plan or not at all)."""
     file = source
     if doc.plan.upper() != ids.fmt("plan", plan_id):
         raise InputError(f"this file is for plan {doc.plan}, not {ids.fmt('plan', plan_id)}",
@@ -405,6 +409,8 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
                 "review_date": doc.review_date.isoformat() if doc.review_date else None,
                 "risk_level": doc.risk_level}
         if rows == current and all(cur[k] == v for k, v in meta.items()):
+            if also is not None:
+                also(c, plan["client_id"], cur["version"], False)
             return cur["version"], False
         changed = sorted({r["key"] for r in rows} ^ {r["key"] for r in current}
                          | {r["key"] for r in rows if r not in current})
@@ -434,6 +440,8 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
         c.audit(action, "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
                 plan_id=plan_id, detail={"version": version, "changed": changed,
                                          "origins": origins})
+        if also is not None:
+            also(c, plan["client_id"], version, True)
     return version, True
 
 

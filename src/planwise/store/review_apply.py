@@ -358,12 +358,15 @@ def accept(c: Conn, plan_id: int, review: Review, accepted: list[str], reason: s
     before = current_version(c, plan_id)
     doc = load_doc_for(c, plan_id)
     new = apply_changes(doc, [by_id[i] for i in wanted], kb, today)
-    version, changed = save_doc(c, plan_id, new, reason, source="<review>")
-    with c.transaction():
-        plan = c.one("SELECT client_id FROM plans WHERE id = ?", [plan_id])
-        c.audit("plan.review", "plan", ids.fmt("plan", plan_id),
-                client_id=plan["client_id"] if plan else None, plan_id=plan_id,
+
+    def audit_review(c: Conn, client_id: int, version: int, changed: bool) -> None:
+        # In save_doc's transaction: the plan and the record of the review land together.
+        c.audit("plan.review", "plan", ids.fmt("plan", plan_id), client_id=client_id,
+                plan_id=plan_id,
                 detail={"version": version, "accepted": wanted, "date": today.isoformat(),
                         "new_version": version != before["version"], "changed": changed})
+
+    version, changed = save_doc(c, plan_id, new, reason, source="<review>",
+                                also=audit_review)
     return {"version": version, "new_version": version != before["version"],
             "previous_state": before["state"], "changed": changed, "accepted": wanted}
