@@ -37,7 +37,8 @@ def measure_text(result: dict[str, Any]) -> str:
 
 
 def feedback_text(summary: dict[str, Any]) -> str:
-    """'Feedback: mean 5.0, lowest 4 (LOW: talk about it).' from add_session's result."""
+    """'Feedback: mean 5.0, lowest 4 (LOW: a signal to talk about with the client).' from
+    add_session's feedback summary (low and falling by knowledge/feedback.toml)."""
     text = f"Feedback: mean {float(summary['mean']):.1f}, lowest {summary['lowest']}"
     signs = [w for w, on_ in (("LOW", summary.get("low")), ("FALLING since the last session",
                                                            summary.get("falling"))) if on_]
