@@ -186,13 +186,20 @@ def test_session_note_survives_a_hangup(tmux: Tmux, db: tuple[Path, int, int],
     tmux.type("Slept better; kept the")             # the line drops mid-sentence
     screen = tmux.wait_for("Slept better; kept the")
     assert "Recovered" not in screen
+    tmux.keys("C-f")                                # the feedback, half answered
+    time.sleep(0.5)
+    tmux.keys("8")
+    tmux.keys("6")
+    tmux.wait_for("Heard          [ 8]", "What mattered  [ 6]")
     wait_for_draft(path, "session", f"P{plan_id}",
-                   lambda d: d["note"] == "Slept better; kept the")
+                   lambda d: d["note"] == "Slept better; kept the"
+                   and d.get("feedback") == {"heard": 8, "mattered": 6})
     hang_up(tmux, pid)
 
     draft = draft_of(path, "session", f"P{plan_id}")
     assert draft is not None and draft["note"] == "Slept better; kept the"
     assert list(draft["addressed"].values()) == [7]
+    assert draft["feedback"] == {"heard": 8, "mattered": 6}
     c = Store(path).connect()
     try:
         assert list_sessions(c, plan_id) == []      # only the draft
@@ -204,6 +211,7 @@ def test_session_note_survives_a_hangup(tmux: Tmux, db: tuple[Path, int, int],
     open_client(tmux)
     tmux.keys("s")
     screen = tmux.wait_for("Recovered unsaved session note", "Slept better; kept the",
-                           "[x]  7/10")
+                           "[x]  7/10", "Heard          [ 8]", "What mattered  [ 6]")
     assert "1 of" in screen and "worked on, 1 rated" in screen
+    assert "incomplete: 2 of 4 answered" in screen
     hang_up(tmux, pid)
