@@ -163,3 +163,70 @@ def test_timeline_panel_lines() -> None:
     assert lines[-1].split() == ["no", "date", "depression.thinking.balance"]
     assert all(len(line) <= 78 for line in lines)
     assert load_knowledge() is not None
+
+
+def test_course_from_the_plan_through_sessions_and_scores_to_an_accepted_review(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    """The whole course by keyboard: eight session notes (feedback each time, the PHQ-9
+    every other one), the scores chart, the review, its referral accepted into v2."""
+    from planwise.store.sessions import list_sessions
+    from planwise.tui.screens.client import ClientScreen
+    from planwise.tui.screens.measure import MeasureScreen
+    from planwise.tui.screens.scores import ScoresScreen
+    from planwise.tui.screens.session import SessionScreen
+
+    c = services.conn()
+    client_id = c.one("SELECT client_id FROM plans WHERE id = ?", [plan_id])["client_id"]
+    sign(c, plan_id, "therapist", "Dr Example", True)
+    if c.one("SELECT requires_supervisor FROM plans WHERE id = ?", [plan_id])[
+            "requires_supervisor"]:
+        sign(c, plan_id, "supervisor", "Dr Super", True)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.open_client(client_id)
+            await settle(app, pilot)
+            for n in range(1, 9):
+                await pilot.press("s")
+                await settle(app, pilot)
+                assert isinstance(app.screen, SessionScreen)
+                await pilot.press("5", "ctrl+f", "5", "5", "6", "5")
+                if n % 2 == 0:
+                    await pilot.press("ctrl+t")
+                    await settle(app, pilot)
+                    assert isinstance(app.screen, MeasureScreen)
+                    choice = app.screen.query_one("#measure-choice", OptionList)
+                    choice.highlighted = next(i for i in range(choice.option_count)
+                                              if choice.get_option_at_index(i).id == "phq9")
+                    await pilot.press("enter", *"222222220", "ctrl+s")
+                    await settle(app, pilot)
+                await pilot.press("ctrl+n", *f"Session {n}.", "ctrl+s")
+                await settle(app, pilot)
+                assert isinstance(app.screen, ClientScreen), n
+            await pilot.press("g")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ScoresScreen)
+            assert "[PHQ-9 (5)]" in str(app.screen.query_one("#scores-tabs", Static).render())
+            await pilot.press("escape", "r")
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen) and screen.review is not None
+            ids = [ch.id for ch in screen.review.changes]
+            assert "refer:depression:psychiatry" in ids and "review_alliance::" in ids
+            screen.query_one("#review-changes", OptionList).highlighted = ids.index(
+                "refer:depression:psychiatry")
+            await pilot.press("space", "ctrl+s", *"no reliable change after 8", "enter")
+            await settle(app, pilot)
+            assert any("version 2 saved with the reason" in str(n.message)
+                       for n in app._notifications)
+
+    run(go())
+    sessions = list_sessions(c, plan_id)
+    assert len(sessions) == 8
+    assert all(s["feedback"]["answers"]["approach"] == 6 for s in sessions)
+    assert [len(s["measures"]) for s in sessions] == [0, 1] * 4
+    versions = history(c, plan_id)
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[-1]["reason"] == "no reliable change after 8"
