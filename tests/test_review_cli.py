@@ -46,7 +46,11 @@ def review(run: Runner, *args: str) -> str:
 def test_review_lists_changes_with_reasons_and_rules(run: Runner) -> None:
     out = review(run)
     assert out.startswith(f"P1 review on {DAY}: version 1, 8 sessions of 12 used")
-    assert "Progress so far:" in out
+    # The changes to decide on come first, one line each with its id; the reasons after.
+    listing = out.split("Progress so far:")[0]
+    assert f"   1. Refer to Psychiatry (Soon (1-2 weeks))\n      id {REFER}" in listing
+    assert f"id {FREQ}" in listing and "because rule" not in listing
+    assert "Why each change:" in out.split("Progress so far:")[1]
     assert "PHQ-9 (primary measure of depression): 16 at baseline, 15 now, 8" in out
     assert f"  1. {REFER}\n     Refer to Psychiatry (Soon (1-2 weeks))" in out
     assert "because rule review.depression.no_change_psychiatry says: The PHQ-9 shows" in out
@@ -65,6 +69,10 @@ def test_review_lists_changes_with_reasons_and_rules(run: Runner) -> None:
 def test_accept_creates_version_2_with_the_reason(run: Runner) -> None:
     out = review(run, "--accept", REFER, "--accept", FREQ, "--reason",
                  "no reliable change after 8 sessions")
+    assert out.splitlines()[:2] == [
+        f"  + Refer to Psychiatry (Soon (1-2 weeks))  [{REFER}]",
+        f"  + Step up to 2 sessions a week  [{FREQ}]"]
+    assert "Progress so far" not in out  # accepting prints what was done, not the review
     assert out.splitlines()[-1] == (
         f"2 changes accepted ({REFER}, {FREQ}); P1 version 2 saved with the reason (version 1 "
         "is signed and stays as it was)")

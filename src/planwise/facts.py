@@ -171,6 +171,7 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "met": _a(bool, False, "status met, or the last progress rating 10"),
         "overdue": _a(bool, False, "open, target date passed, last rating under 5"),
         "weeks_overdue": _a(int, 0, "whole weeks past the target date (0 when not past)"),
+        "overdue_by": _a(str, "", "how long past the target date, in words ('' when not)"),
         "last_rating": _a(int, -1, "the last progress rating 0-10; -1 when none"),
         "ratings": _a(int, 0, "progress ratings recorded"),
     },

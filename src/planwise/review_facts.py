@@ -115,6 +115,14 @@ def _objective_state(o: ObjectiveCourse, course: Course) -> tuple[bool, bool, bo
     return is_open, met, overdue, weeks, last
 
 
+def _overdue_by(o: ObjectiveCourse, course: Course) -> str:
+    """'3 days' or '2 weeks': how long past its target date ('' when it is not)."""
+    if o.target_date is None or o.target_date >= course.today:
+        return ""
+    days = (course.today - o.target_date).days
+    return _plural(days, "day") if days < 7 else _plural(days // 7, "week")
+
+
 def _sessions_left(course: Course) -> int:
     if course.session_limit is None:
         return -1
@@ -194,6 +202,7 @@ def progress_facts(course: Course, kb: KnowledgeBase, form: FeedbackForm | None 
         facts.append(make_fact(
             "objective_progress", item=o.key, goal=o.goal, condition=o.condition,
             status=o.status, open=is_open, met=met, overdue=overdue, weeks_overdue=weeks,
+            overdue_by=_overdue_by(o, course),
             last_rating=rating, ratings=len(o.ratings)))
         if o.goal and o.status not in CLOSED_STATUSES:
             goals.setdefault((o.goal, o.condition), []).append(met)
@@ -318,9 +327,9 @@ def describe_fact(fact: Fact, kb: KnowledgeBase | None = None) -> str:
         if fact["met"]:
             state += ", met"
         if fact["overdue"]:
-            state += f", overdue by {_plural(fact['weeks_overdue'], 'week')}"
-        elif fact["weeks_overdue"]:
-            state += f", target date passed {_plural(fact['weeks_overdue'], 'week')} ago"
+            state += f", overdue by {fact['overdue_by']}"
+        elif fact["overdue_by"]:
+            state += f", target date passed {fact['overdue_by']} ago"
         return f"Objective {fact['item']} ({fact['goal'] or 'no goal'}): {state}; {rating}."
     if kind == "goal_progress":
         done = "all met" if fact["all_met"] else "not all met"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -67,11 +68,20 @@ def headline(ch: ProposedChange, kb: KnowledgeBase) -> str:
 def render_review(review: Review, kb: KnowledgeBase, course_line: str) -> str:
     from planwise.explain import _wrap
 
-    lines = [f"{review.plan} review on {review.today}: {course_line}", "", "Progress so far:"]
+    lines = [f"{review.plan} review on {review.today}: {course_line}", ""]
+    if review.changes:
+        # The list first: what the therapist decides on; the reasons follow.
+        lines.append(f"Proposed changes ({len(review.changes)}):")
+        for n, ch in enumerate(review.changes, 1):
+            lines.append(textwrap.fill(headline(ch, kb), width=78,
+                                       initial_indent=f"  {n:>2}. ", subsequent_indent=" " * 6))
+            lines.append(f"      id {ch.id}")
+        lines.append("")
+    lines.append("Progress so far:")
     lines += [_wrap(f"- {f}", "  ") for f in review.facts] or ["  (no progress facts)"]
     lines.append("")
     if review.changes:
-        lines.append(f"Proposed changes ({len(review.changes)}):")
+        lines.append("Why each change:")
     for n, ch in enumerate(review.changes, 1):
         lines.append(f"  {n}. {ch.id}")
         lines.append(_wrap(headline(ch, kb), "     "))
@@ -177,10 +187,16 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
             data["accepted"] = result or {"accepted": [], "changed": False}
         echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    echo(render_review(rv, kb, course_line(course)))
-    if accept or accept_all:
-        echo("")
-        echo(accepted_text(name, result) if result else "nothing to accept: no changes proposed")
+    if not (accept or accept_all):
+        echo(render_review(rv, kb, course_line(course)))
+        return
+    if result is None:
+        echo("nothing to accept: no changes proposed")
+        return
+    by_id = {ch.id: ch for ch in rv.changes}
+    for cid in result["accepted"]:
+        echo(f"  + {headline(by_id[cid], kb)}  [{cid}]")
+    echo(accepted_text(name, result))
 
 
 # --- timeline -------------------------------------------------------------------------
