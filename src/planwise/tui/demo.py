@@ -39,11 +39,29 @@ def seed(services: Services) -> None:
     for name, example in zip(NAMES, EXAMPLES, strict=True):
         client_id = add_client(c, name)
         path = folder / example
-        if path.is_file():
-            plan_id = draft(c, client_id, str(path), services.kb, services.profile)
-            if example == EXAMPLES[0]:
-                seed_course(services, plan_id)
+        if not path.is_file():
+            continue
+        if example == EXAMPLES[0]:
+            # Ash's intake was nine weeks ago, so the weekly course has real dates.
+            intake = f"I{backdated_intake(services, client_id, path, weeks=9)}"
+            plan_id = draft(c, client_id, intake, services.kb, services.profile)
+            seed_course(services, plan_id)
+        else:
+            draft(c, client_id, str(path), services.kb, services.profile)
     add_client(c, "Elm Demo (fictional, no intake yet)")
+
+
+def backdated_intake(services: Services, client_id: int, path, weeks: int) -> int:  # type: ignore[no-untyped-def]
+    """Store the example intake as if it had been taken `weeks` weeks before today."""
+    import datetime as dt
+    import tomllib
+
+    from planwise.store.clients import add_intake_data
+    from planwise.tui.services import today
+
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data["date"] = today() - dt.timedelta(weeks=weeks)
+    return add_intake_data(services.conn(), client_id, data, services.kb)
 
 
 def seed_course(services: Services, plan_id: int) -> None:
