@@ -158,7 +158,9 @@ class CaseloadScreen(Screen[None]):
         self.show_attention()
         if self._attention_wanted:
             self._attention_wanted = False
-            self.load_attention()
+            # Once the first rows are painted: the flags' worker (seconds of work on a large
+            # caseload before its cache is filled) would hold the GIL during that paint.
+            self.set_timer(0.2, self.load_attention)
 
     @on(DataTable.RowHighlighted)
     def row_highlighted(self) -> None:
