@@ -42,6 +42,7 @@ from planwise.progress import classify, reliable_threshold
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
+    from planwise.models.review import ProposedChange
 
 __all__ = [
     "ATTENTION_FLAGS", "MET_RATING", "NOT_ON_TRACK_SESSIONS", "OPEN_STATUSES",
@@ -269,6 +270,47 @@ def _name(kb: KnowledgeBase | None, instrument: str) -> str:
     return instrument
 
 
+def _label(kb: KnowledgeBase | None, kind: str, value: str) -> str:
+    if kb is not None and value in kb.vocab.get(kind, {}):
+        return kb.label(kind, value)
+    return _words(value)
+
+
+def change_headline(ch: ProposedChange, kb: KnowledgeBase, short: bool = False) -> str:
+    """What accepting a proposed change does to the plan, in one line (`short` for the
+    interface's 80 columns). Shared by `planwise review` and the review screen."""
+    subject = ch.subject or "the plan"
+    if ch.kind == "review_alliance":
+        return "Review the working alliance with the session feedback"
+    if ch.kind == "change_intervention":
+        return f"Change the approach for {subject}: {kb.label('modalities', ch.item)}"
+    if ch.kind == "add_intervention":
+        entry = kb.interventions.get(ch.item)
+        text = f" ({entry[0].text})" if entry and not short else ""
+        return f"Add the intervention {ch.item}{text}"
+    if ch.kind == "step_up_frequency":
+        return f"Step up to {ch.item} session{'' if ch.item == '1' else 's'} a week"
+    if ch.kind == "step_up_care":
+        return f"Step up the level of care to {kb.label('levels_of_care', ch.item)}"
+    if ch.kind == "refer":
+        urgency = f" ({kb.label('urgencies', ch.urgency)})" if ch.urgency else ""
+        return f"Refer to {kb.label('referral_kinds', ch.item)}{urgency}"
+    if ch.kind == "revise_objective":
+        if ch.item == "met":
+            what = "mark it met"
+        else:
+            what = "revise it, new anticipated date" if short else \
+                "revise it with a new anticipated date"
+        return f"Objective {subject}: {what}"
+    if ch.kind == "end_treatment":
+        return "Plan the end of treatment (discharge planning)"
+    if ch.kind == "reassess_risk":
+        return "Reassess suicide risk now and review the safety plan"
+    if ch.kind == "request_sessions":
+        return "Ask the payer for more sessions, or plan to end within the limit"
+    return ch.kind.replace("_", " ")
+
+
 def _words(value: str) -> str:
     return value.replace("_", " ")
 
@@ -341,9 +383,9 @@ def describe_fact(fact: Fact, kb: KnowledgeBase | None = None) -> str:
                if fact["reemerged"] else ", already known at baseline")
         return f"{_name(kb, fact['source'])} raised {_words(fact['flag'])} {when}{why}."
     if kind == "modality":
-        return f"The plan uses {_words(fact['name'])}."
+        return f"The plan uses {_label(kb, 'modalities', fact['name'])}."
     if kind == "referral_made":
-        return f"The plan already refers to {_words(fact['kind'])}."
+        return f"The plan already refers to {_label(kb, 'referral_kinds', fact['kind'])}."
     if kind == "change":
         return f"Proposed: {_words(fact['kind'])} {fact['subject']} {fact['item']}".rstrip() + "."
     attrs = ", ".join(f"{k}={v}" for k, v in fact.items() if k not in ("fact", "n"))

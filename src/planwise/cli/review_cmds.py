@@ -38,31 +38,9 @@ def _ctx(ctx: click.Context, db_path: str | None) -> None:
 
 def headline(ch: ProposedChange, kb: KnowledgeBase) -> str:
     """One line naming what the change does."""
-    subject = ch.subject or "the plan"
-    if ch.kind == "review_alliance":
-        return "Review the working alliance with the session feedback"
-    if ch.kind == "change_intervention":
-        return f"Change the approach for {subject}: {kb.label('modalities', ch.item)}"
-    if ch.kind == "add_intervention":
-        entry = kb.interventions.get(ch.item)
-        return f"Add the intervention {ch.item}" + (f" ({entry[0].text})" if entry else "")
-    if ch.kind == "step_up_frequency":
-        return f"Step up to {ch.item} session{'' if ch.item == '1' else 's'} a week"
-    if ch.kind == "step_up_care":
-        return f"Step up the level of care to {kb.label('levels_of_care', ch.item)}"
-    if ch.kind == "refer":
-        urgency = f" ({kb.label('urgencies', ch.urgency)})" if ch.urgency else ""
-        return f"Refer to {kb.label('referral_kinds', ch.item)}{urgency}"
-    if ch.kind == "revise_objective":
-        what = "mark it met" if ch.item == "met" else "revise it with a new anticipated date"
-        return f"Objective {subject}: {what}"
-    if ch.kind == "end_treatment":
-        return "Plan the end of treatment (discharge planning)"
-    if ch.kind == "reassess_risk":
-        return "Reassess suicide risk now and review the safety plan"
-    if ch.kind == "request_sessions":
-        return "Ask the payer for more sessions, or plan to end within the limit"
-    return ch.kind.replace("_", " ")
+    from planwise.review_facts import change_headline
+
+    return change_headline(ch, kb)
 
 
 def render_review(review: Review, kb: KnowledgeBase, course_line: str) -> str:

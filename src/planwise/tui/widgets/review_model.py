@@ -9,37 +9,15 @@ from typing import Any
 
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.review import ProposedChange, Review
+from planwise.review_facts import change_headline
 from planwise.timeline import Timeline
 
 WIDTH = 76
 
 
 def headline(ch: ProposedChange, kb: KnowledgeBase) -> str:
-    """What accepting the change does to the plan, in one line."""
-    subject = ch.subject or "the plan"
-    if ch.kind == "review_alliance":
-        return "Review the working alliance with the session feedback"
-    if ch.kind == "change_intervention":
-        return f"Change the approach for {subject}: {kb.label('modalities', ch.item)}"
-    if ch.kind == "add_intervention":
-        return f"Add the intervention {ch.item}"
-    if ch.kind == "step_up_frequency":
-        return f"Step up to {ch.item} session{'' if ch.item == '1' else 's'} a week"
-    if ch.kind == "step_up_care":
-        return f"Step up the level of care to {kb.label('levels_of_care', ch.item)}"
-    if ch.kind == "refer":
-        urgency = f" ({kb.label('urgencies', ch.urgency)})" if ch.urgency else ""
-        return f"Refer to {kb.label('referral_kinds', ch.item)}{urgency}"
-    if ch.kind == "revise_objective":
-        what = "mark it met" if ch.item == "met" else "revise it, new anticipated date"
-        return f"Objective {subject}: {what}"
-    if ch.kind == "end_treatment":
-        return "Plan the end of treatment (discharge planning)"
-    if ch.kind == "reassess_risk":
-        return "Reassess suicide risk now and review the safety plan"
-    if ch.kind == "request_sessions":
-        return "Ask the payer for more sessions, or plan to end within the limit"
-    return ch.kind.replace("_", " ")
+    """What accepting the change does to the plan, in one line (fits 80 columns)."""
+    return change_headline(ch, kb, short=True)
 
 
 def _para(text: str, first: str = "  ", rest: str = "    ") -> list[str]:
