@@ -160,7 +160,7 @@ class CaseloadScreen(Screen[None]):
             self._attention_wanted = False
             # Once the first rows are painted: the flags' worker (seconds of work on a large
             # caseload before its cache is filled) would hold the GIL during that paint.
-            self.set_timer(0.2, self.load_attention)
+            self.call_after_refresh(self.load_attention)
 
     @on(DataTable.RowHighlighted)
     def row_highlighted(self) -> None:
