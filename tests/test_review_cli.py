@@ -276,3 +276,33 @@ def test_a_change_that_does_not_fit_the_plan(draft: Runner, bad: ProposedChange,
         doc = plans.load_doc_for(c, 1)
     with pytest.raises(InputError, match=message):
         apply_changes(doc, [bad], kb, TODAY)
+
+
+def test_a_review_with_no_changes_is_recorded_and_clears_review_due(run: Runner) -> None:
+    def flags() -> list[str]:
+        rows = json.loads(run.ok("dashboard", "--date", DAY, "--format", "json"))
+        return next(r["flags"] for r in rows if r["plan"] == "P1")
+
+    assert "review_due" in flags()        # 8 weeks in, review every 6
+    assert "review every 6 weeks: due" in json.loads(review(run, "--format", "json")
+                                                     )["facts"][0]
+    before = run.rows("SELECT * FROM plan_items ORDER BY id")
+    out = review(run, "--no-changes")
+    assert out.startswith(f"P1 version 1 reviewed on {DAY}: no changes (")
+    assert "none accepted" in out
+    assert "review_due" not in flags()
+    assert run.rows("SELECT * FROM plan_items ORDER BY id") == before   # the plan untouched
+    assert run.rows("SELECT count(*) n FROM plan_versions")[0]["n"] == 1
+    detail = json.loads(run.rows("SELECT detail FROM audit WHERE action = 'plan.review'"
+                                 )[0]["detail"])
+    assert detail["accepted"] == [] and detail["date"] == DAY and detail["changed"] is False
+    facts = json.loads(review(run, "--format", "json"))["facts"][0]
+    assert "review every 6 weeks: due" not in facts
+
+
+@pytest.mark.parametrize("extra", [["--accept", REFER], ["--accept-all"],
+                                   ["--reason", "nothing to change"]])
+def test_no_changes_goes_alone(run: Runner, extra: list[str]) -> None:
+    err = run.fails("review", "P1", "--date", DAY, "--no-changes", *extra)
+    assert "--no-changes" in err
+    assert run.rows("SELECT count(*) n FROM audit WHERE action = 'plan.review'")[0]["n"] == 0

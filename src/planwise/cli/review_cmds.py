@@ -112,13 +112,16 @@ def accepted_text(plan: str, result: dict[str, Any]) -> str:
 @click.option("--accept", "accept", multiple=True, metavar="ID",
               help="Accept the proposed change ID (as listed); may be given more than once.")
 @click.option("--accept-all", "accept_all", is_flag=True, help="Accept every proposed change.")
+@click.option("--no-changes", "no_changes", is_flag=True,
+              help="Record that the plan was reviewed on --date and stays as it is (the "
+                   "review-due flag clears; the plan is not changed).")
 @click.option("--reason", help="Why the plan changes (required when accepting; recorded with "
                                "the new plan version).")
 @db_option
 @click.pass_context
 def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine: str,
                knowledge_dirs: tuple[str, ...], accept: tuple[str, ...], accept_all: bool,
-               reason: str | None, db_path: str | None) -> None:
+               no_changes: bool, reason: str | None, db_path: str | None) -> None:
     """Propose plan changes from the course so far (review rules), each with its reasons:
     the progress facts in words, then each change numbered with its id, why, and the rules
     (what each says, its source). Accepting changes saves the plan: a signed version gets a
@@ -130,6 +133,7 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
         planwise review P1 --date 2027-01-24 --format json
         planwise review P1 --accept refer:depression:psychiatry --reason "no change after 8"
         planwise review P1 --accept-all --reason "review at week 12"
+        planwise review P1 --no-changes
     """
     from planwise.cli.common import load_kb
     from planwise.errors import InputError
@@ -140,6 +144,9 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
     _ctx(ctx, db_path)
     if accept and accept_all:
         raise InputError("give --accept ID or --accept-all, not both")
+    if no_changes and (accept or accept_all or reason is not None):
+        raise InputError("--no-changes records a review that changes nothing: drop --accept, "
+                         "--accept-all and --reason", field="--no-changes")
     if (accept or accept_all) and not (reason or "").strip():
         raise InputError("--reason is required when accepting changes (it is recorded with "
                          "the new plan version)", field="--reason")
@@ -151,6 +158,15 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
     kb = load_kb(knowledge_dirs)
     course = load_course(conn, pid, today)
     rv = run_review(course, kb, engine)
+    if no_changes:
+        from planwise.store.review_apply import record_no_changes
+
+        version = record_no_changes(conn, pid, rv, today)
+        n = len(rv.changes)
+        echo(f"{ids.fmt('plan', pid)} version {version} reviewed on {today}: no changes "
+             f"({n} proposed, none accepted); the next review is due in "
+             f"{course.review_weeks} weeks")
+        return
     result = None
     if accept or accept_all:
         from planwise.store.review_apply import accept as accept_changes

@@ -370,3 +370,22 @@ def accept(c: Conn, plan_id: int, review: Review, accepted: list[str], reason: s
                                 also=audit_review)
     return {"version": version, "new_version": version != before["version"],
             "previous_state": before["state"], "changed": changed, "accepted": wanted}
+
+
+def record_no_changes(c: Conn, plan_id: int, review: Review, today: dt.date) -> int:
+    """Record that the plan was reviewed on `today` and stays as it is: a `plan.review` audit
+    row with no accepted change (ids and numbers only). It counts as the version's last
+    review (the review-due flag clears); the plan itself is not touched. Returns the
+    current version number."""
+    from planwise.store import ids
+    from planwise.store.plans import current_version, get_plan
+
+    with c.transaction():
+        plan = get_plan(c, plan_id)
+        cur = current_version(c, plan_id)
+        c.audit("plan.review", "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
+                plan_id=plan_id,
+                detail={"version": cur["version"], "accepted": [], "date": today.isoformat(),
+                        "new_version": False, "changed": False,
+                        "proposed": len(review.changes)})
+    return int(cur["version"])
