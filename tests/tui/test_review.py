@@ -230,3 +230,38 @@ def test_course_from_the_plan_through_sessions_and_scores_to_an_accepted_review(
     versions = history(c, plan_id)
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[-1]["reason"] == "no reliable change after 8"
+
+
+def test_review_recorded_with_no_changes(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    eight_flat_sessions(services, plan_id)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.open_plan(plan_id)
+            await settle(app, pilot)
+            await pilot.press("r")
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen)
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, TextPrompt)
+            await pilot.press("escape")                 # cancelled: nothing recorded
+            await settle(app, pilot)
+            assert services.conn().query(
+                "SELECT * FROM audit WHERE action = 'plan.review'") == []
+            await pilot.press("n")
+            await pilot.pause()
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert app.screen is screen
+            assert any("review recorded, no changes" in str(n.message)
+                       for n in app._notifications)
+
+    run(go())
+    rows = services.conn().query("SELECT detail FROM audit WHERE action = 'plan.review'")
+    assert len(rows) == 1 and '"accepted": []' in rows[0]["detail"]
+    assert [v["version"] for v in history(services.conn(), plan_id)] == [1]

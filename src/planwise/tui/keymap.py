@@ -157,6 +157,7 @@ KEYMAP: dict[str, list[Key]] = {
         Key("review.all", "a", "tick_all", "Tick all / none"),
         Key("review.why", "w", "why", "Why?"),
         Key("review.accept", "ctrl+s", "accept", "Accept ticked", priority=True),
+        Key("review.no_changes", "n", "no_changes", "Reviewed: no changes"),
         Key("review.refresh", "f5", "refresh", "Run the review again", show=False),
     ],
     "review_why": [

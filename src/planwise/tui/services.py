@@ -495,6 +495,12 @@ class Services:
 
         return accept(self.conn(), plan_id, review, accepted, reason, self.kb, today())
 
+    def review_no_changes(self, plan_id: int, review: Any) -> int:
+        """Record a review that keeps the plan as it is; the current version number."""
+        from planwise.store.review_apply import record_no_changes
+
+        return record_no_changes(self.conn(), plan_id, review, today())
+
     def client_info(self, client_id: int) -> tuple[Any, dict[str, Any] | None]:
         from planwise.store.clients import get_client
         from planwise.store.drafts import load_draft

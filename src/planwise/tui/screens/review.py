@@ -193,6 +193,39 @@ class ReviewScreen(Screen[bool]):
             note="Recorded with the new plan version (a signed version is never changed)."),
             reason_given)
 
+    def action_no_changes(self) -> None:
+        """Record that the plan was reviewed today and stays as it is."""
+        review = self.review
+        if review is None or self._saving:
+            return
+
+        def confirmed(answer: str | None) -> None:
+            if answer is not None:  # Enter (Esc cancels)
+                self._saving = True
+                self.record_no_changes(review)
+
+        self.app.push_screen(TextPrompt(
+            "Reviewed, no changes: Enter records it, Esc cancels", required=False,
+            placeholder="(nothing to type)",
+            note="The plan stays as it is; the review counts as its last review "
+                 "(review-due clears)."), confirmed)
+
+    @work(thread=True, exit_on_error=False, group="review-save")
+    def record_no_changes(self, review: Review) -> None:
+        try:
+            version = self.app.services.review_no_changes(  # type: ignore[attr-defined]
+                self.plan_id, review)
+        except Exception:
+            self.app.call_from_thread(self._not_saved)
+            raise
+        self.app.call_from_thread(self._recorded, version)
+
+    def _recorded(self, version: int) -> None:
+        self._saving = False
+        self.notify(f"P{self.plan_id} version {version}: review recorded, no changes.",
+                    timeout=10)
+        self.load()
+
     @work(thread=True, exit_on_error=False, group="review-save")
     def accept(self, review: Review, wanted: list[str], reason: str) -> None:
         try:
