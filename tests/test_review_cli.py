@@ -306,3 +306,18 @@ def test_no_changes_goes_alone(run: Runner, extra: list[str]) -> None:
     err = run.fails("review", "P1", "--date", DAY, "--no-changes", *extra)
     assert "--no-changes" in err
     assert run.rows("SELECT count(*) n FROM audit WHERE action = 'plan.review'")[0]["n"] == 0
+
+
+def test_alliance_review_not_proposed_again_until_a_new_session(run: Runner) -> None:
+    ids = [c["id"] for c in json.loads(review(run, "--format", "json"))["changes"]]
+    assert "review_alliance::" in ids
+    review(run, "--accept", "review_alliance::", "--reason", "talked about the work together")
+    again = json.loads(review(run, "--format", "json"))
+    assert "review_alliance::" not in [c["id"] for c in again["changes"]]
+    assert "0 sessions since then" in again["facts"][0]
+    run.ok("session", "add", "P1", "--date", "2027-02-01", "--objective", f"{OBJ}:3",
+           "--note", "n", "--measure", FLAT)
+    later = json.loads(run.ok("review", "P1", "--date", "2027-02-01", "--engine", "reference",
+                              "--format", "json"))
+    assert "review_alliance::" in [c["id"] for c in later["changes"]]
+    assert "1 session since then" in later["facts"][0]

@@ -62,6 +62,7 @@ class Course(_Model):
     level_of_care: str = "outpatient"
     review_weeks: int = 12
     last_review: dt.date | None = None       # the current version's date when it is a revision
+    sessions_since_review: int | None = None  # held after the last review; None: all of them
     risk_level: str = "none"                 # the plan's risk level
     problems: dict[str, str] = {}            # condition -> severity
     modalities: list[str] = []               # modalities of the plan's interventions

@@ -126,6 +126,8 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "sessions_left": _a(int, -1, "authorised sessions not yet used (0 or more); -1: no limit"),
         "weeks_in": _a(int, 0, "whole weeks since the plan started"),
         "weeks_since_review": _a(int, 0, "whole weeks since the last review (or the start)"),
+        "sessions_since_review": _a(int, 0, "sessions held after the last review (all of "
+                                    "them when there has been none)"),
         "review_weeks": _a(int, 12, "the plan's review interval in weeks"),
         "review_due": _a(bool, False, "weeks_since_review >= review_weeks"),
         "frequency_per_week": _a(int, 1),

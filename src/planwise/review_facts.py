@@ -145,6 +145,8 @@ def progress_facts(course: Course, kb: KnowledgeBase, form: FeedbackForm | None 
         sessions_left=_sessions_left(course),
         weeks_in=_weeks((course.today - course.start_date).days),
         weeks_since_review=weeks_since,
+        sessions_since_review=(course.sessions_used if course.sessions_since_review is None
+                               else course.sessions_since_review),
         review_weeks=course.review_weeks,
         review_due=weeks_since >= course.review_weeks,
         frequency_per_week=course.frequency_per_week,
@@ -329,9 +331,12 @@ def describe_fact(fact: Fact, kb: KnowledgeBase | None = None) -> str:
         else:
             sessions = f"{_plural(fact['sessions_used'], 'session')} used (no session limit)"
         due = "due" if fact["review_due"] else "not due yet"
+        since = ""
+        if fact["sessions_since_review"] != fact["sessions_used"]:
+            since = f", {_plural(fact['sessions_since_review'], 'session')} since then"
         return (f"Plan version {fact['version']}: {sessions}; week {fact['weeks_in']}; "
                 f"{_plural(fact['weeks_since_review'], 'week')} since the last review or the "
-                f"start (review every {fact['review_weeks']} weeks: {due}); "
+                f"start{since} (review every {fact['review_weeks']} weeks: {due}); "
                 f"{fact['frequency_per_week']} a week, {_words(fact['level_of_care'])}; "
                 f"plan risk level {fact['risk_level']}; "
                 f"{_plural(fact['open_objectives'], 'objective')} open.")

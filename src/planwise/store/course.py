@@ -102,7 +102,7 @@ def load_course(c: Conn, plan_id: int, today: dt.date) -> Course:
     plan, v = plan_and_version(c, plan_id)
     doc = doc_from_rows(plan, v, version_rows(c, v["id"]))
     day = today.isoformat()
-    sessions = c.query("SELECT id, number FROM sessions WHERE plan_id = ? AND date <= ? "
+    sessions = c.query("SELECT id, number, date FROM sessions WHERE plan_id = ? AND date <= ? "
                        "ORDER BY number", [plan_id, day])
     ratings: dict[str, list[int]] = {}
     for r in c.query("SELECT so.objective_key AS key, so.rating FROM session_objectives so "
@@ -123,8 +123,15 @@ def load_course(c: Conn, plan_id: int, today: dt.date) -> Course:
                 for r in c.query("SELECT s.number, f.answers FROM session_feedback f JOIN "
                                  "sessions s ON s.id = f.session_id WHERE s.plan_id = ? AND "
                                  "s.date <= ? ORDER BY s.number", [plan_id, day])]
-    return course_from_doc(
-        doc, today, last_review=last_review(c, plan_id, v),
+    reviewed = last_review(c, plan_id, v)
+    since = None
+    if reviewed is not None:
+        # A session on the review's own day came before the review.
+        since = sum(1 for s in sessions if s["date"] > reviewed.isoformat())
+    course = course_from_doc(
+        doc, today, last_review=reviewed,
         sessions_used=len(sessions), session_limit=session_limit(c, plan), ratings=ratings,
         measures=[Series(instrument=k, points=pts) for k, pts in series.items()],
         feedback=feedback)
+    course.sessions_since_review = since
+    return course
