@@ -321,3 +321,20 @@ def test_alliance_review_not_proposed_again_until_a_new_session(run: Runner) -> 
                               "--format", "json"))
     assert "review_alliance::" in [c["id"] for c in later["changes"]]
     assert "1 session since then" in later["facts"][0]
+
+
+def test_export_shows_the_timeline_of_the_plan_in_force(run: Runner, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("PLANWISE_TODAY", DAY)
+    md = run.ok("plan", "export", "P1", "--format", "markdown")
+    timeline = md.split("## Timeline", 1)[1].split("\n## ", 1)[0]
+    assert f"As of {DAY}, week 8 since the start" in timeline
+    assert "- Sessions: 8 of 12 used, 4 left" in timeline
+    assert f"| `{OBJ}` |" in timeline and "last rated 3/10" in timeline
+    data = json.loads(run.ok("plan", "export", "P1", "--format", "json"))
+    assert data["timeline"]["sessions_used"] == 8 and data["timeline"]["session_limit"] == 12
+    review(run, "--accept", REFER, "--reason", "no change")
+    old = run.ok("plan", "export", "P1", "--version", "1", "--format", "markdown")
+    assert "## Timeline" not in old                      # an earlier version: not in force
+    assert "## Timeline" in run.ok("plan", "export", "P1", "--format", "markdown")

@@ -9,19 +9,9 @@ from planwise.cli.common import echo, knowledge_option
 
 
 def today() -> str:
-    """Today, or PLANWISE_TODAY (YYYY-MM-DD) so that tests and examples are stable."""
-    import datetime as dt
-    import os
+    from planwise.dates import today as day
 
-    fixed = os.environ.get("PLANWISE_TODAY")
-    if fixed:
-        try:
-            return dt.date.fromisoformat(fixed.strip()).isoformat()
-        except ValueError:
-            from planwise.errors import InputError
-
-            raise InputError("PLANWISE_TODAY must be a date like 2027-01-10") from None
-    return dt.date.today().isoformat()
+    return day().isoformat()
 
 
 @click.group("measure")

@@ -24,9 +24,10 @@ format_option = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 def _day(text: str | None) -> dt.date:
+    from planwise.dates import today
     from planwise.store.sessions import parse_date
 
-    return dt.date.today() if text is None else parse_date(text)
+    return today() if text is None else parse_date(text)
 
 
 def _ctx(ctx: click.Context, db_path: str | None) -> None:

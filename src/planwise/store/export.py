@@ -14,6 +14,7 @@ Files are written with `write_private` (mode 0600).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -25,6 +26,7 @@ from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn
 from planwise.store.models import ClientInfo, GoalItem, ObjectiveItem, PlanDoc, PlanItem
+from planwise.timeline import Timeline
 
 RECORD_SCHEMA = "planwise.plan-record/1"
 
@@ -103,6 +105,7 @@ class PlanRecord(BaseModel):
     sessions: list[SessionRecord]
     versions: list[VersionRecord]
     scores: list[ScoreSeries] = []
+    timeline: Timeline | None = None     # the current version only, as of the export's day
 
 
 def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
@@ -126,11 +129,15 @@ def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
     return out
 
 
-def build_record(c: Conn, plan_id: int, version: int | None = None) -> PlanRecord:
+def build_record(c: Conn, plan_id: int, version: int | None = None,
+                 today: dt.date | None = None) -> PlanRecord:
+    from planwise.dates import today as system_today
     from planwise.store import lint as lint_mod
     from planwise.store import sessions
     from planwise.store.clients import get_client
-    from planwise.store.plans import get_plan, load_doc_for
+    from planwise.store.course import load_course
+    from planwise.store.plans import current_version, get_plan, load_doc_for
+    from planwise.timeline import timeline
 
     plan = get_plan(c, plan_id)
     doc = load_doc_for(c, plan_id, version)
@@ -157,7 +164,11 @@ def build_record(c: Conn, plan_id: int, version: int | None = None) -> PlanRecor
         sessions=[SessionRecord.model_validate(s) for s in
                   sessions.as_json(sessions.list_sessions(c, plan_id))],
         versions=[VersionRecord.model_validate(x) for x in versions],
-        scores=_scores(c, plan["client_id"]))
+        scores=_scores(c, plan["client_id"]),
+        # Sessions left and open objectives are about the plan in force: not shown for an
+        # earlier version.
+        timeline=(timeline(load_course(c, plan_id, today or system_today()))
+                  if current_version(c, plan_id)["version"] == v["version"] else None))
 
 
 def render_json(rec: PlanRecord) -> str:
@@ -236,6 +247,34 @@ def _class_cell(s: ScoreRecord) -> str:
     extra = [n for n, v in (("recovered", s.recovered), ("response", s.response),
                             ("remission", s.remission)) if v]
     return s.change_class.replace("_", " ") + ("; " + ", ".join(extra) if extra else "")
+
+
+def _timeline(tl: Timeline | None) -> list[str]:
+    if tl is None:
+        return []
+    out = ["", "## Timeline", "", f"As of {tl.today}, week {tl.weeks_in} since the start "
+           f"({tl.start_date}), {tl.frequency_per_week} a week."]
+    if tl.session_limit is None:
+        out += ["", f"- Sessions: {tl.sessions_used} held; no authorised limit recorded."]
+    else:
+        left = tl.sessions_left or 0
+        state = f"{left} left" if left >= 0 else f"{-left} over the limit"
+        by = (f"; at this frequency the last is around {tl.last_session_by}"
+              if tl.last_session_by else "")
+        out += ["", f"- Sessions: {tl.sessions_used} of {tl.session_limit} used, {state}{by}."]
+    out += [f"- **Warning:** {_md(w)}" for w in tl.warnings]
+    if not tl.objectives:
+        return out + ["- No open objectives."]
+    out += ["", "| Open objective | Anticipated | Status |", "|---|---|---|"]
+    for o in tl.objectives:
+        when = str(o.target_date) if o.target_date else "no date"
+        state = o.status.replace("_", " ")
+        if o.overdue and o.days is not None:
+            state += f", OVERDUE by {-o.days} day{'' if o.days == -1 else 's'}"
+        if o.last_rating is not None:
+            state += f", last rated {o.last_rating}/10"
+        out.append(f"| `{o.key}` | {when} | {state} |")
+    return out
 
 
 def _score_tables(rec: PlanRecord) -> list[str]:
@@ -317,6 +356,7 @@ def render_markdown(rec: PlanRecord) -> str:
         what = objs or f"unplanned: {_md(s.unplanned_reason or '')}"
         out.append(f"- Session {s.number}, {s.date} (version {s.version}): {what}. "
                    f"{_md(s.note)}")
+    out += _timeline(rec.timeline)
     out += _score_tables(rec)
     out += ["", "## Signatures", ""]
     out += [f"- {s.role}: {_md(s.name)}, {s.signed_at}"

@@ -8,8 +8,6 @@ thread gets its own, created on first use.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 import shutil
 import tempfile
@@ -18,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planwise.dates import today  # also imported from here by the screens
 from planwise.store import ids
 from planwise.store.db import Conn, Store
 
@@ -28,10 +27,6 @@ if TYPE_CHECKING:
 CASELOAD_LIMIT = 100  # rows listed at once (five screens at 80x24); the search narrows the rest
 
 
-def today() -> dt.date:
-    """Today, or PLANWISE_TODAY (YYYY-MM-DD) so that tests and snapshots are stable."""
-    fixed = os.environ.get("PLANWISE_TODAY")
-    return dt.date.fromisoformat(fixed) if fixed else dt.date.today()
 
 
 @dataclass(frozen=True)
