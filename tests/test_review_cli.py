@@ -332,6 +332,9 @@ def test_export_shows_the_timeline_of_the_plan_in_force(run: Runner, tmp_path: P
     assert f"As of {DAY}, week 8 since the start" in timeline
     assert "- Sessions: 8 of 12 used, 4 left" in timeline
     assert f"| `{OBJ}` |" in timeline and "last rated 3/10" in timeline
+    sessions = md.split("## Sessions", 1)[1].split("\n## ", 1)[0]
+    assert (f"- Session 1, 2026-12-06 (version 1): `{OBJ}` 3/10. PHQ-9 15. Feedback mean "
+            "8/10, lowest 7.") in sessions
     data = json.loads(run.ok("plan", "export", "P1", "--format", "json"))
     assert data["timeline"]["sessions_used"] == 8 and data["timeline"]["session_limit"] == 12
     review(run, "--accept", REFER, "--reason", "no change")

@@ -52,6 +52,8 @@ class SessionRecord(BaseModel):
     note: str
     unplanned_reason: str | None = None
     session_limit: int | None = None
+    feedback: dict[str, Any] | None = None      # answers, mean, lowest, low, falling
+    measures: list[dict[str, Any]] = []         # id, instrument, total, band, flags
     created_at: str
 
 
@@ -249,6 +251,13 @@ def _class_cell(s: ScoreRecord) -> str:
     return s.change_class.replace("_", " ") + ("; " + ", ".join(extra) if extra else "")
 
 
+def _instrument_name(instrument: str) -> str:
+    from planwise.instruments import load_instruments
+
+    inst = load_instruments().get(instrument)
+    return inst.name if inst else instrument
+
+
 def _timeline(tl: Timeline | None) -> list[str]:
     if tl is None:
         return []
@@ -354,7 +363,13 @@ def render_markdown(rec: PlanRecord) -> str:
         objs = ", ".join(f"`{o.key}` {'-' if o.rating is None else f'{o.rating}/10'}"
                          for o in s.objectives)
         what = objs or f"unplanned: {_md(s.unplanned_reason or '')}"
-        out.append(f"- Session {s.number}, {s.date} (version {s.version}): {what}. "
+        given = "".join(f" {_instrument_name(m['instrument'])} {m['total']}." for m in s.measures)
+        fb = ""
+        if s.feedback:
+            marks = [w for w in ("low", "falling") if s.feedback.get(w)]
+            fb = (f" Feedback mean {s.feedback['mean']:g}/10, lowest {s.feedback['lowest']}"
+                  + (f" ({', '.join(marks)})" if marks else "") + ".")
+        out.append(f"- Session {s.number}, {s.date} (version {s.version}): {what}.{given}{fb} "
                    f"{_md(s.note)}")
     out += _timeline(rec.timeline)
     out += _score_tables(rec)
