@@ -69,21 +69,12 @@ def trajectory(rng: random.Random, baseline: int, n: int) -> list[int]:
 
 
 def template(path: Path) -> dict[str, Any]:
-    """One real client, intake and engine draft: the rows every plan copies."""
-    from planwise.kb.loader import load_knowledge
-    from planwise.store import Store, clients, plans
+    """One real client, intake and engine draft: the rows every plan copies (the store
+    benchmark's own template)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from store import template as store_template  # benchmarks/store.py
 
-    kb = load_knowledge([])
-    with Store(path).connect() as c:
-        cid = clients.add_client(c, "Template Client")
-        pid = plans.draft(c, cid, str(EXAMPLE), kb, None, "reference")
-        intake = c.one("SELECT * FROM intakes WHERE client_id = ?", [cid])
-        version = c.one("SELECT * FROM plan_versions WHERE plan_id = ?", [pid])
-        assert intake is not None and version is not None
-        items = c.query("SELECT * FROM plan_items WHERE version_id = ? ORDER BY position",
-                        [version["id"]])
-    return {"intake": intake, "version": version, "items": items,
-            "objectives": [i["key"] for i in items if i["kind"] == "objective"]}
+    return store_template(path)
 
 
 def shifted(items: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:

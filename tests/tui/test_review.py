@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.widgets import Input, OptionList, Static
 
@@ -32,14 +33,20 @@ def eight_flat_sessions(services: Services, plan_id: int) -> None:
                     instruments=services.kb.instruments)
 
 
-def test_review_accept_makes_version_2_with_the_reason(
-        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
-    eight_flat_sessions(services, plan_id)
-    c = services.conn()
+def sign_in_full(c: Any, plan_id: int) -> None:
+    """Signed by the therapist (and the supervisor when the plan needs one): a change makes
+    the next version."""
     sign(c, plan_id, "therapist", "Dr Example", True)
     if c.one("SELECT requires_supervisor FROM plans WHERE id = ?", [plan_id])[
             "requires_supervisor"]:
         sign(c, plan_id, "supervisor", "Dr Super", True)
+
+
+def test_review_accept_makes_version_2_with_the_reason(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    eight_flat_sessions(services, plan_id)
+    c = services.conn()
+    sign_in_full(c, plan_id)
 
     async def go() -> None:
         app = make_app()
@@ -177,10 +184,7 @@ def test_course_from_the_plan_through_sessions_and_scores_to_an_accepted_review(
 
     c = services.conn()
     client_id = c.one("SELECT client_id FROM plans WHERE id = ?", [plan_id])["client_id"]
-    sign(c, plan_id, "therapist", "Dr Example", True)
-    if c.one("SELECT requires_supervisor FROM plans WHERE id = ?", [plan_id])[
-            "requires_supervisor"]:
-        sign(c, plan_id, "supervisor", "Dr Super", True)
+    sign_in_full(c, plan_id)
 
     async def go() -> None:
         app = make_app()
