@@ -254,8 +254,8 @@ def test_audit_every_write(run: Runner, tmp_path: Path) -> None:
     assert not any("Jo" in a["detail"] or "Clinician" in a["detail"] for a in every)
 
 
-def test_save_doc_also_runs_in_its_transaction(run: Runner, tmp_path: Path) -> None:
-    """What `also` writes lands with the plan; when it fails, the plan is not saved either
+def test_save_doc_is_a_step_of_the_callers_transaction(run: Runner, tmp_path: Path) -> None:
+    """Inside a caller's transaction, save_doc commits or rolls back with what follows it
     (an accepted review's audit row and its new version are one write)."""
     from planwise.store import Store
     from planwise.store.plans import load_doc_for, save_doc
@@ -267,19 +267,18 @@ def test_save_doc_also_runs_in_its_transaction(run: Runner, tmp_path: Path) -> N
         doc = load_doc_for(c, 1)
         doc.review_date = dt.date(2027, 6, 1)
 
-        def fail(c: Any, client_id: int, version: int, changed: bool) -> None:
-            c.audit("plan.review", "plan", "P1", client_id=client_id, plan_id=1,
+        with pytest.raises(RuntimeError), c.within():
+            version, changed = save_doc(c, 1, doc, "review")
+            c.audit("plan.review", "plan", "P1", client_id=1, plan_id=1,
                     detail={"version": version})
             raise RuntimeError("the audit write failed")
-
-        with pytest.raises(RuntimeError):
-            save_doc(c, 1, doc, "review", also=fail)
         assert [r["version"] for r in c.query("SELECT version FROM plan_versions")] == [1]
         assert c.query("SELECT * FROM audit WHERE action = 'plan.review'") == []
 
         seen: list[tuple[int, int, bool]] = []
-        version, changed = save_doc(c, 1, doc, "review",
-                                    also=lambda c, cid, v, ch: seen.append((cid, v, ch)))
+        with c.within():
+            version, changed = save_doc(c, 1, doc, "review")
+            seen.append((1, version, changed))
         assert (version, changed) == (2, True) and seen == [(1, 2, True)]
     finally:
         c.close()

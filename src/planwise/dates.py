@@ -18,3 +18,11 @@ def today() -> dt.date:
         return dt.date.fromisoformat(fixed.strip())
     except ValueError:
         raise InputError("PLANWISE_TODAY must be a date like 2027-01-10") from None
+
+
+def parse_date(text: str, option: str = "--date") -> dt.date:
+    """A date given on the command line (YYYY-MM-DD); InputError naming the option."""
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InputError(f"{option} must be a date like 2027-01-10") from None

@@ -24,8 +24,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 def _day(text: str | None) -> dt.date:
-    from planwise.dates import today
-    from planwise.store.sessions import parse_date
+    from planwise.dates import parse_date, today
 
     return today() if text is None else parse_date(text)
 

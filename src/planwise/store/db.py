@@ -489,6 +489,17 @@ class Conn:
         else:
             self.raw.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def within(self) -> Iterator[Conn]:
+        """The caller's transaction when one is open, else a new one: a write that is also a
+        step of a larger one (a session's measures, an accepted review's plan and audit row)
+        commits or rolls back with it."""
+        if self.raw.in_transaction:
+            yield self
+        else:
+            with self.transaction():
+                yield self
+
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         try:
             cur = self.raw.execute(sql, params)

@@ -15,7 +15,6 @@ from typing import Any
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
-from planwise.store.measures import within
 
 
 def _previous(c: Conn, plan_id: int, number: int) -> dict[str, int] | None:
@@ -34,7 +33,7 @@ def add_feedback(c: Conn, session_id: int, answers: dict[str, int]) -> dict[str,
 
     form = load_form()
     answers = check_answers(dict(answers), form)
-    with within(c):
+    with c.within():
         s = c.one("SELECT s.id, s.number, s.plan_id, p.client_id FROM sessions s JOIN plans p "
                   "ON p.id = s.plan_id WHERE s.id = ?", [session_id])
         name = ids.fmt("session", session_id)

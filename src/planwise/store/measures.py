@@ -27,13 +27,12 @@ Audit rows (`measure.add`) hold ids and numbers only.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from planwise.dates import parse_date
 from planwise.errors import InputError
 from planwise.instruments import MDQ_KEYS, Instrument
 from planwise.store import ids
@@ -195,24 +194,6 @@ def find_instrument(name: str, instruments: Mapping[str, Instrument]) -> Instrum
 
 # --- writing ------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def within(c: Conn) -> Iterator[Conn]:
-    """The caller's transaction when one is open, else a new one (Conn.transaction does
-    not nest)."""
-    if c.raw.in_transaction:
-        yield c
-    else:
-        with c.transaction():
-            yield c
-
-
-def parse_date(text: str, option: str = "--date") -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise InputError(f"{option} must be a date like 2027-01-10") from None
-
-
 def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: str,
                 instruments: dict[str, Instrument] | None = None,
                 session_id: int | None = None) -> dict[str, Any]:
@@ -239,7 +220,7 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
         answers = parse_answers(inst, answers)
     day = parse_date(date).isoformat()
     scored = inst.score(answers, field_prefix="--answers")
-    with within(c):
+    with c.within():
         get_row(c, client_id)
         plan_id = None
         if session_id is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -373,17 +372,16 @@ def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None) -> 
 
 
 def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
-             source: str = "<plan>",
-             also: Callable[[Conn, int, int, bool], None] | None = None) -> tuple[int, bool]:
+             source: str = "<plan>") -> tuple[int, bool]:
     """Apply an edited plan document (from a file or the interface). Returns (version,
     changed). A signed version is never changed: a revision with a reason makes the next.
-    `also(c, client_id, version, changed)` runs inside the same transaction (an accepted
-    review's audit row is saved with the plan or not at all)."""
+    Inside a caller's transaction it is a step of that one (an accepted review saves the
+    plan and its audit row together)."""
     file = source
     if doc.plan.upper() != ids.fmt("plan", plan_id):
         raise InputError(f"this file is for plan {doc.plan}, not {ids.fmt('plan', plan_id)}",
                          file=file, field="plan")
-    with c.transaction():
+    with c.within():
         plan = get_plan(c, plan_id)
         if doc.client.upper() != ids.fmt("client", plan["client_id"]):
             raise InputError(f"plan {ids.fmt('plan', plan_id)} is not for client {doc.client}",
@@ -409,8 +407,6 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
                 "review_date": doc.review_date.isoformat() if doc.review_date else None,
                 "risk_level": doc.risk_level}
         if rows == current and all(cur[k] == v for k, v in meta.items()):
-            if also is not None:
-                also(c, plan["client_id"], cur["version"], False)
             return cur["version"], False
         changed = sorted({r["key"] for r in rows} ^ {r["key"] for r in current}
                          | {r["key"] for r in rows if r not in current})
@@ -440,8 +436,6 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
         c.audit(action, "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
                 plan_id=plan_id, detail={"version": version, "changed": changed,
                                          "origins": origins})
-        if also is not None:
-            also(c, plan["client_id"], version, True)
     return version, True
 
 

@@ -343,7 +343,7 @@ def accept(c: Conn, plan_id: int, review: Review, accepted: list[str], reason: s
     Returns {version, new_version, changed, accepted}.
     """
     from planwise.store import ids
-    from planwise.store.plans import current_version, load_doc_for, save_doc
+    from planwise.store.plans import current_version, get_plan, load_doc_for, save_doc
 
     if not reason.strip():
         raise InputError("--reason is required when accepting changes (it is recorded with "
@@ -359,15 +359,13 @@ def accept(c: Conn, plan_id: int, review: Review, accepted: list[str], reason: s
     doc = load_doc_for(c, plan_id)
     new = apply_changes(doc, [by_id[i] for i in wanted], kb, today)
 
-    def audit_review(c: Conn, client_id: int, version: int, changed: bool) -> None:
-        # In save_doc's transaction: the plan and the record of the review land together.
-        c.audit("plan.review", "plan", ids.fmt("plan", plan_id), client_id=client_id,
+    with c.within():  # the plan and the record of its review land together
+        version, changed = save_doc(c, plan_id, new, reason, source="<review>")
+        plan = get_plan(c, plan_id)
+        c.audit("plan.review", "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
                 plan_id=plan_id,
                 detail={"version": version, "accepted": wanted, "date": today.isoformat(),
                         "new_version": version != before["version"], "changed": changed})
-
-    version, changed = save_doc(c, plan_id, new, reason, source="<review>",
-                                also=audit_review)
     return {"version": version, "new_version": version != before["version"],
             "previous_state": before["state"], "changed": changed, "accepted": wanted}
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from planwise.dates import parse_date
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
@@ -55,13 +56,6 @@ def parse_objective(text: str) -> Addressed:
     if not key:
         raise InputError("--objective needs an objective id (like depression.activity.monitor)")
     return Addressed(key, rating)
-
-
-def parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError("--date must be a date like 2026-12-03") from None
 
 
 def session_limit(c: Conn, plan: dict[str, Any]) -> int | None:
