@@ -12,8 +12,9 @@ from planwise.errors import InputError, KnowledgeError
 from planwise.facts import FACT_TYPES, REVIEW_BASE_TYPES, make_fact
 from planwise.kb import load_knowledge
 from planwise.kb.quality import check_quality
+from planwise.progress import change_class_of as change_class
 from planwise.progress import classify
-from planwise.review_facts import change_class, describe_fact, progress_facts
+from planwise.review_facts import describe_fact, progress_facts
 from planwise.rules import review
 
 REVIEW_RULE = '''

@@ -85,6 +85,18 @@ def _is_reliable(size: int, rules: ChangeRules) -> bool:
     return size >= threshold if inclusive else size > threshold
 
 
+def change_class_of(inst: Instrument, baseline: int, current: int) -> ChangeClass:
+    """The change class alone (no checks, no explanation): what `classify` says, cheaply
+    enough for a whole caseload."""
+    rules = inst.change
+    if rules is None:
+        return "not_classified"
+    if not _is_reliable(abs(current - baseline), rules):
+        return "no_reliable_change"
+    improvement = baseline - current if rules.lower_is_better else current - baseline
+    return "reliably_improved" if improvement > 0 else "reliably_deteriorated"
+
+
 def _clinical(total: int, rules: ChangeRules) -> bool | None:
     cut = rules.cutoff
     if cut is None:
@@ -143,14 +155,7 @@ def classify(instrument: Instrument, baseline_total: int, current_total: int) ->
     improvement = -change if lower else change
     best = inst.min_total if lower else inst.max_total
     threshold, _ = reliable_threshold(rules)
-    reliable = _is_reliable(abs(change), rules)
-    change_class: ChangeClass
-    if reliable and improvement > 0:
-        change_class = "reliably_improved"
-    elif reliable:
-        change_class = "reliably_deteriorated"
-    else:
-        change_class = "no_reliable_change"
+    change_class = change_class_of(inst, x1, x2)
     s_diff = rules.reliable.s_diff
     rc_index = change / s_diff if s_diff else None
 

@@ -31,6 +31,7 @@ facts and no explanations, so that a caseload of 10,000 clients stays cheap.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from planwise.course import Course, ObjectiveCourse, Point
@@ -38,7 +39,7 @@ from planwise.errors import InputError
 from planwise.facts import make_fact
 from planwise.feedback import FeedbackForm, load_form, summarise
 from planwise.instruments import Instrument
-from planwise.progress import classify, reliable_threshold
+from planwise.progress import change_class_of, classify
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTENTION_FLAGS", "MET_RATING", "NOT_ON_TRACK_SESSIONS", "OPEN_STATUSES",
-    "OVERDUE_RATING_BELOW", "SESSION_LIMIT_NEAR", "attention_flags", "change_class",
+    "OVERDUE_RATING_BELOW", "SESSION_LIMIT_NEAR", "attention", "attention_flags",
     "describe_fact", "progress_facts",
 ]
 
@@ -80,19 +81,6 @@ def _instrument(kb: KnowledgeBase, instrument: str) -> Instrument:
         raise InputError(f"unknown instrument {instrument!r} in the course's measures",
                          field=f"measures.{instrument}")
     return inst
-
-
-def change_class(inst: Instrument, baseline: int, latest: int) -> str:
-    """The change class of `classify`, without its explanation (for the caseload)."""
-    rules = inst.change
-    if rules is None:
-        return "not_classified"
-    threshold, inclusive = reliable_threshold(rules)
-    size = abs(latest - baseline)
-    if not (size >= threshold if inclusive else size > threshold):
-        return "no_reliable_change"
-    improvement = baseline - latest if rules.lower_is_better else latest - baseline
-    return "reliably_improved" if improvement > 0 else "reliably_deteriorated"
 
 
 def _sessions_between(first: Point, last: Point, sessions_used: int) -> int:
@@ -218,50 +206,64 @@ def progress_facts(course: Course, kb: KnowledgeBase, form: FeedbackForm | None 
     return facts
 
 
-def attention_flags(course: Course, kb: KnowledgeBase) -> list[str]:
-    """Why a caseload should look at this client now, in ATTENTION_FLAGS order.
-
-    The same definitions as the progress facts and the shipped review rules
-    (module doc), computed without building facts or explanations.
-    """
-    found: set[str] = set()
+def attention(course: Course, kb: KnowledgeBase) -> dict[str, str]:
+    """Why a caseload should look at this client now: flag -> one short reason, in
+    ATTENTION_FLAGS order. The same definitions as the progress facts and the shipped
+    review rules (module doc), computed without building facts or explanations."""
+    found: dict[str, str] = {}
     primary = {kb.primary_measures.get(c) for c in course.problems}
     for series in course.measures:
         inst = kb.instruments.get(series.instrument)
-        if inst is None:
+        if inst is None or len(series.points) < 2:
             continue
-        points = series.points
-        if len(points) > 1 and not all(points[i].date <= points[i + 1].date
-                                       for i in range(len(points) - 1)):
-            points = _points(points)
+        points = _points(series.points)
         first, last = points[0], points[-1]
-        if inst.id in primary and len(points) > 1:
-            cls = change_class(inst, first.total, last.total)
+        if inst.id in primary:
+            cls = change_class_of(inst, first.total, last.total)
+            done = _sessions_between(first, last, course.sessions_used)
             if cls == "reliably_deteriorated":
-                found.add("deteriorated")
-            elif (cls == "no_reliable_change" and _sessions_between(
-                    first, last, course.sessions_used) >= NOT_ON_TRACK_SESSIONS):
-                found.add("not_on_track")
+                found.setdefault("deteriorated", f"{inst.name} {first.total} -> {last.total} "
+                                                 "since the baseline, reliably worse")
+            elif cls == "no_reliable_change" and done >= NOT_ON_TRACK_SESSIONS:
+                found.setdefault("not_on_track", f"{inst.name} {first.total} -> {last.total} "
+                                                 f"after {_plural(done, 'session')}, no "
+                                                 "reliable change")
         risky = kb.risk_flags.get(inst.id)
-        if risky and len(points) > 1 and "risk_reemerging" not in found:
-            if risky.isdisjoint(first.flags) or course.risk_level in LOW_RISK_LEVELS:
-                if any(not risky.isdisjoint(p.flags) for p in points[1:]
-                       if course.last_review is None or p.date >= course.last_review):
-                    found.add("risk_reemerging")
+        if risky and "risk_reemerging" not in found and (
+                risky.isdisjoint(first.flags) or course.risk_level in LOW_RISK_LEVELS):
+            hit = next((p for p in reversed(points[1:]) if not risky.isdisjoint(p.flags)
+                        and (course.last_review is None or p.date >= course.last_review)),
+                       None)
+            if hit is not None:
+                names = ", ".join(sorted(risky & set(hit.flags))).replace("_", " ")
+                found["risk_reemerging"] = f"{inst.name} raised {names} on {hit.date}"
     since = course.last_review or course.start_date
-    if _weeks((course.today - since).days) >= course.review_weeks:
-        found.add("review_due")
+    weeks = _weeks((course.today - since).days)
+    if weeks >= course.review_weeks:
+        what = "last review" if course.last_review else "start"
+        found["review_due"] = (f"{_plural(weeks, 'week')} since the {what} ({since}); review "
+                               f"every {course.review_weeks} weeks")
     open_objectives = 0
+    dues: list[dt.date] = []
     for o in course.objectives:
         is_open, met, overdue, _weeks_over, _last = _objective_state(o, course)
-        if overdue:
-            found.add("objectives_overdue")
+        if overdue and o.target_date is not None:
+            dues.append(o.target_date)
         if is_open and not met:
             open_objectives += 1
+    if dues:
+        found["objectives_overdue"] = (f"{_plural(len(dues), 'objective')} overdue, the "
+                                       f"earliest due {min(dues)}")
     left = _sessions_left(course)
     if 0 <= left <= SESSION_LIMIT_NEAR and open_objectives:
-        found.add("session_limit_near")
-    return [f for f in ATTENTION_FLAGS if f in found]
+        found["session_limit_near"] = (f"{left} of {course.session_limit} sessions left with "
+                                       f"{_plural(open_objectives, 'objective')} open")
+    return {f: found[f] for f in ATTENTION_FLAGS if f in found}
+
+
+def attention_flags(course: Course, kb: KnowledgeBase) -> list[str]:
+    """The flags of `attention`, most urgent first."""
+    return list(attention(course, kb))
 
 
 # -- in words -------------------------------------------------------------------

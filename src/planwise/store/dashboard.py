@@ -7,10 +7,10 @@ first:
     {"client": "C12", "client_id": 12, "name": ..., "plan": "P7", "plan_id": 7,
      "flags": ["deteriorated", "review_due"], "reasons": {flag: "one short reason"}}
 
-The flags are `planwise.review_facts.attention_flags` (their definitions are
+The flags and their reasons are `planwise.review_facts.attention` (definitions are
 there): risk_reemerging, deteriorated, not_on_track, objectives_overdue,
 session_limit_near, review_due. Each client's flags come from a *light* Course
-passed to `attention_flags`, built from bulk queries over the whole caseload
+passed to `attention`, built from bulk queries over the whole caseload
 (never one query per client):
 
 - every client's latest plan and its current version, the payer's limit, the
@@ -246,9 +246,8 @@ def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
         last_mid, last_mdate = scores.get(client_id, (0, ""))
         stamps[plan_id] = (f"{fmt}.{vid}.{row_version}.{last_sid}.{last_mid}",
                            max(last_sdate, last_mdate))
-    have: dict[int, tuple[str, str]] = {}
     # The table is made by migration 7.
-    have = {r[0]: (r[1], r[2]) for r in c.raw.execute(
+    have: dict[int, tuple[str, str]] = {r[0]: (r[1], r[2]) for r in c.raw.execute(
         "SELECT plan_id, stamp, data FROM attention_cache").fetchall()}
     out: dict[int, dict[str, Any]] = {}
     stale: list[int] = []
@@ -312,57 +311,24 @@ def _light_course(plan: tuple[Any, ...], d: dict[str, Any], today: dt.date, used
         level, weeks, last_review, risk, d.get("problems", {}), light, measures))
 
 
-def _reasons(course: Course, flags: list[str], kb: KnowledgeBase, open_n: int,
-             dues: list[str]) -> dict[str, str]:
-    from planwise.review_facts import change_class
-
-    out: dict[str, str] = {}
-    scored = {"deteriorated", "not_on_track", "risk_reemerging"}.intersection(flags)
-    primary = {kb.primary_measures.get(cond) for cond in course.problems} if scored else set()
-    for s in course.measures if scored else []:
-        inst = kb.instruments.get(s.instrument)
-        if inst is None or len(s.points) < 2:
-            continue
-        first, last = s.points[0], s.points[-1]
-        if inst.id in primary:
-            cls = change_class(inst, first.total, last.total)
-            if cls == "reliably_deteriorated" and "deteriorated" in flags:
-                out.setdefault("deteriorated", f"{inst.name} {first.total} -> {last.total} "
-                                               "since the baseline, reliably worse")
-            elif cls == "no_reliable_change" and "not_on_track" in flags:
-                done = (last.session or course.sessions_used) - (first.session or 0)
-                out.setdefault("not_on_track", f"{inst.name} {first.total} -> {last.total} "
-                                               f"after {_plural(done, 'session')}, no "
-                                               "reliable change")
-        risky = kb.risk_flags.get(inst.id)
-        if risky and "risk_reemerging" in flags and "risk_reemerging" not in out:
-            hit = next((p for p in reversed(s.points[1:]) if not risky.isdisjoint(p.flags)),
-                       None)
-            if hit is not None:
-                names = ", ".join(sorted(risky & set(hit.flags))).replace("_", " ")
-                out["risk_reemerging"] = f"{inst.name} raised {names} on {hit.date}"
-    day = course.today.isoformat()
-    overdue = bisect.bisect_left(dues, day)
-    if "objectives_overdue" in flags and overdue:
-        out["objectives_overdue"] = (f"{_plural(overdue, 'objective')} overdue, the "
-                                     f"earliest due {dues[0]}")
-    if "session_limit_near" in flags:
+def _exact_counts(reasons: dict[str, str], course: Course, open_n: int,
+                  dues: list[str]) -> None:
+    """The light course carries two representative objectives: the counts in the reasons
+    that depend on all of them come from the cached data instead."""
+    overdue = bisect.bisect_left(dues, course.today.isoformat())
+    if "objectives_overdue" in reasons and overdue:
+        reasons["objectives_overdue"] = (f"{_plural(overdue, 'objective')} overdue, the "
+                                         f"earliest due {dues[0]}")
+    if "session_limit_near" in reasons:
         left = (course.session_limit or 0) - course.sessions_used
-        out["session_limit_near"] = (f"{left} of {course.session_limit} sessions left with "
-                                     f"{_plural(open_n, 'objective')} open")
-    if "review_due" in flags:
-        since = course.last_review or course.start_date
-        what = "last review" if course.last_review else "start"
-        weeks = (course.today - since).days // 7
-        out["review_due"] = (f"{_plural(weeks, 'week')} since the {what} ({since}); review "
-                             f"every {course.review_weeks} weeks")
-    return {f: out.get(f, LABELS[f]) for f in flags}
+        reasons["session_limit_near"] = (f"{left} of {course.session_limit} sessions left "
+                                         f"with {_plural(open_n, 'objective')} open")
 
 
 def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | None = None,
               kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
     """Clients needing attention on `today`, most urgent first (see the module doc)."""
-    from planwise.review_facts import attention_flags
+    from planwise.review_facts import attention
 
     if kb is None:
         from planwise.kb.loader import load_knowledge
@@ -381,14 +347,14 @@ def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | Non
         d = slow.get(plan_id, {})
         course = _light_course(plan, d, today, sessions.get(plan_id, (0, 0, "", 0))[0],
                                reviews.get((plan_id, version)), wanted)
-        flags = attention_flags(course, kb)
-        if not flags or (flag is not None and flag not in flags):
+        reasons = attention(course, kb)
+        if not reasons or (flag is not None and flag not in reasons):
             continue
+        _exact_counts(reasons, course, d.get("open", 0), _dues(d))
         out.append({"client": ids.fmt("client", client_id), "client_id": client_id,
                     "name": name, "plan": ids.fmt("plan", plan_id), "plan_id": plan_id,
-                    "flags": flags,
-                    "reasons": _reasons(course, flags, kb, d.get("open", 0), _dues(d))})
-    # attention_flags lists the flags most urgent first (its ATTENTION_FLAGS = URGENCY).
+                    "flags": list(reasons), "reasons": reasons})
+    # attention lists the flags most urgent first (its ATTENTION_FLAGS = URGENCY).
     out.sort(key=lambda r: (_RANK[r["flags"][0]], -len(r["flags"]), r["client_id"]))
     return out if limit is None else out[:limit]
 
