@@ -31,6 +31,12 @@ def course_of_eight_flat_sessions(run: Runner) -> None:
                "--feedback", "heard=8,mattered=7,approach=9,overall=8", "--measure", FLAT)
 
 
+@pytest.fixture(autouse=True)
+def later_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reviews are recorded on or before today: "today" is after the course below.
+    monkeypatch.setenv("PLANWISE_TODAY", "2027-06-01")
+
+
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
     r = with_drafted_plan(tmp_path, monkeypatch)
@@ -341,3 +347,13 @@ def test_export_shows_the_timeline_of_the_plan_in_force(run: Runner, tmp_path: P
     old = run.ok("plan", "export", "P1", "--version", "1", "--format", "markdown")
     assert "## Timeline" not in old                      # an earlier version: not in force
     assert "## Timeline" in run.ok("plan", "export", "P1", "--format", "markdown")
+
+
+def test_a_review_is_not_recorded_ahead_of_today(run: Runner) -> None:
+    for args in (["--no-changes"], ["--accept", REFER, "--reason", "later"]):
+        err = run.fails("review", "P1", "--date", "2031-01-01", *args)
+        assert "--date 2031-01-01 is after today (2027-06-01)" in err
+    assert run.rows("SELECT count(*) n FROM audit WHERE action = 'plan.review'")[0]["n"] == 0
+    assert review(run, "--no-changes", "--format", "json").startswith("{")
+    data = json.loads(review(run, "--no-changes", "--format", "json"))
+    assert data["plan"] == "P1" and data["date"] == DAY and data["accepted"] == []

@@ -24,6 +24,7 @@ CATALOG = load_instruments()
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    monkeypatch.setenv("PLANWISE_TODAY", "2027-06-01")  # the dates below are in the past
     return with_drafted_plan(tmp_path, monkeypatch)
 
 
@@ -155,6 +156,16 @@ def test_measure_at_a_session(run: Runner) -> None:
                                         PHQ9_NINE, "--session", "S9")
     assert "no session S9" in run.fails("measure", "add", "C1", "phq9", "--answers",
                                         PHQ9_NINE, "--session", "S9", "--date", "2027-01-01")
+    assert "S1 was on 2026-12-06, and a measure given at a session has its date" in \
+        run.fails("measure", "add", "C1", "phq9", "--answers", PHQ9_NINE, "--session", "S1",
+                  "--date", "2026-12-07")
+
+
+def test_measure_dated_in_the_future_is_refused(run: Runner) -> None:
+    err = run.fails("measure", "add", "C1", "phq9", "--answers", PHQ9_NINE, "--date",
+                    "2031-05-05")
+    assert "--date 2031-05-05 is after today (2027-06-01)" in err
+    assert run.rows("SELECT count(*) n FROM measures")[0]["n"] == 3  # the intake's only
 
 
 @pytest.mark.parametrize("args, message", [

@@ -207,6 +207,8 @@ def test_session_with_feedback_and_measures(run: Runner) -> None:
      "--feedback: no answer for approach, overall"),
     (["--feedback", "heard=8,mattered=7,approach=9,overall=12"], "from 0 to 10"),
     (["--feedback", "heard:8"], "is not ITEM=ANSWER"),
+    (["--feedback", "heard=8,heard=7,mattered=7,approach=9,overall=8"],
+     "--feedback: heard is given twice"),
 ])
 def test_bad_measure_or_feedback_saves_nothing(run: Runner, args: list[str],
                                                message: str) -> None:

@@ -66,6 +66,8 @@ def parse_answers(text: str, form: FeedbackForm | None = None) -> dict[str, int]
         if not m:
             raise InputError(f"--feedback: {part!r} is not ITEM=ANSWER (items: "
                              f"{', '.join(form.ids)})")
+        if m.group(1) in answers:
+            raise InputError(f"--feedback: {m.group(1)} is given twice")
         answers[m.group(1)] = _answer(m.group(1), m.group(2), form)
     return check_answers(answers, form)
 

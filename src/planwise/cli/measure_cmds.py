@@ -8,12 +8,6 @@ from planwise.cli.client_cmds import db_option, open_conn
 from planwise.cli.common import echo, knowledge_option
 
 
-def today() -> str:
-    from planwise.dates import today as day
-
-    return day().isoformat()
-
-
 @click.group("measure")
 @db_option
 @click.pass_context
@@ -59,6 +53,7 @@ def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
     """
     from pathlib import Path
 
+    from planwise.dates import parse_date, today
     from planwise.errors import InputError
     from planwise.instruments import load_instruments
     from planwise.store import ids, measures
@@ -71,13 +66,10 @@ def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
         raise InputError(f"unknown instrument {instrument[:40]!r} (known: "
                          f"{', '.join(sorted(catalog))})")
     parsed = measures.parse_answers(inst, answers)
-    conn = open_conn(ctx)
-    if date is None and sid is not None:
-        row = conn.one("SELECT date FROM sessions WHERE id = ?", [sid])
-        if row is None:
-            raise InputError(f"no session {ids.fmt('session', sid)}")
-        date = str(row["date"])
-    result = measures.add_measure(conn, cid, inst.id, parsed, date or today(), catalog,
+    if date is not None and parse_date(date) > today():
+        raise InputError(f"--date {date} is after today ({today()}): record a measure once "
+                         "it has been given")
+    result = measures.add_measure(open_conn(ctx), cid, inst.id, parsed, date, catalog,
                                   session_id=sid)
     echo(measures.describe(result, catalog))
 

@@ -153,6 +153,10 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
     if reason is not None and not (accept or accept_all):
         raise InputError("--reason goes with --accept or --accept-all", field="--reason")
     today = _day(day)
+    if (accept or accept_all or no_changes) and today > _day(None):
+        # The last review's day drives "review due": a review dated ahead would hide it.
+        raise InputError(f"--date {today} is after today ({_day(None)}): a review is "
+                         "recorded on the day it is held", field="--date")
     pid = ids.parse("plan", plan)
     conn = open_conn(ctx)
     kb = load_kb(knowledge_dirs)
@@ -163,6 +167,11 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
 
         version = record_no_changes(conn, pid, rv, today)
         n = len(rv.changes)
+        if fmt == "json":
+            echo(json.dumps({"plan": ids.fmt("plan", pid), "version": version,
+                             "date": today.isoformat(), "proposed": n, "accepted": []},
+                            indent=2))
+            return
         echo(f"{ids.fmt('plan', pid)} version {version} reviewed on {today}: no changes "
              f"({n} proposed, none accepted); the next review is due in "
              f"{course.review_weeks} weeks")

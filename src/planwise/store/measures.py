@@ -194,7 +194,7 @@ def find_instrument(name: str, instruments: Mapping[str, Instrument]) -> Instrum
 
 # --- writing ------------------------------------------------------------------------------
 
-def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: str,
+def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: str | None,
                 instruments: dict[str, Instrument] | None = None,
                 session_id: int | None = None) -> dict[str, Any]:
     """Score and store one administration of an instrument for a client.
@@ -203,8 +203,9 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
     (`parse_answers`). Returns {id, instrument, name, date, total, band,
     band_label, flags, source, session_id, change}; `change` is None for the
     first score of the instrument, else `classify` against the baseline as a
-    dict (plus baseline_id and baseline_date). Nothing is saved on error; inside
-    the caller's transaction (a session note) an error rolls the whole back.
+    dict (plus baseline_id and baseline_date). `date` None: the session's date with
+    `session_id` (a different date is refused), else today. Nothing is saved on error;
+    inside the caller's transaction (a session note) an error rolls the whole back.
     """
     from planwise.store.clients import get_row
 
@@ -218,20 +219,27 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
                          f"{', '.join(sorted(instruments))})")
     if isinstance(answers, str):
         answers = parse_answers(inst, answers)
-    day = parse_date(date).isoformat()
+    day = parse_date(date).isoformat() if date is not None else None
     scored = inst.score(answers, field_prefix="--answers")
     with c.within():
         get_row(c, client_id)
         plan_id = None
         if session_id is not None:
-            s = c.one("SELECT s.plan_id, p.client_id FROM sessions s JOIN plans p ON "
+            s = c.one("SELECT s.plan_id, s.date, p.client_id FROM sessions s JOIN plans p ON "
                       "p.id = s.plan_id WHERE s.id = ?", [session_id])
             if s is None:
                 raise InputError(f"no session {ids.fmt('session', session_id)}")
             if s["client_id"] != client_id:
                 raise InputError(f"session {ids.fmt('session', session_id)} is not one of "
                                  f"{ids.fmt('client', client_id)}'s sessions")
-            plan_id = s["plan_id"]
+            if day is not None and day != s["date"]:
+                raise InputError(f"--date {day}: {ids.fmt('session', session_id)} was on "
+                                 f"{s['date']}, and a measure given at a session has its date")
+            plan_id, day = s["plan_id"], s["date"]
+        if day is None:
+            from planwise.dates import today
+
+            day = today().isoformat()
         source = "session" if session_id is not None else "measure"
         mid = c.insert("measures", {
             "client_id": client_id, "instrument": inst.id, "date": day,
