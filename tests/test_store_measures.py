@@ -345,3 +345,10 @@ def test_export_without_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         rec = build_record(c, 1)
         rec.scores = []
         assert _score_tables(rec) == ["", "## Scores over time", "", "- none recorded"]
+
+
+def test_a_missing_knowledge_folder_is_an_input_error(run: Runner, tmp_path: Path) -> None:
+    err = run.fails("measure", "add", "C1", "phq9", "--answers", PHQ9_NINE,
+                    "--knowledge", str(tmp_path / "no-such-folder"))
+    assert "knowledge folder not found" in err
+    assert run.rows("SELECT count(*) n FROM measures")[0]["n"] == 3

@@ -812,6 +812,8 @@ def load_instruments(extra_dirs: Sequence[Path] = ()) -> dict[str, Instrument]:
     """
     catalog = dict(_load_shipped((shipped_knowledge_dir() / "instruments").resolve()))
     for extra in extra_dirs:
+        if not Path(extra).is_dir():  # as load_knowledge: a mistyped folder is not skipped
+            raise InputError("knowledge folder not found", file=str(extra))
         folder = Path(extra) / "instruments"
         if folder.is_dir():
             catalog.update(_load_dir(folder))

@@ -251,13 +251,6 @@ def _class_cell(s: ScoreRecord) -> str:
     return s.change_class.replace("_", " ") + ("; " + ", ".join(extra) if extra else "")
 
 
-def _instrument_name(instrument: str) -> str:
-    from planwise.instruments import load_instruments
-
-    inst = load_instruments().get(instrument)
-    return inst.name if inst else instrument
-
-
 def _timeline(tl: Timeline | None) -> list[str]:
     if tl is None:
         return []
@@ -357,13 +350,15 @@ def render_markdown(rec: PlanRecord) -> str:
     out += ["", "## SMART check", ""]
     out += [f"- {_md(x)}" for x in rec.lint] or ["- no problems"]
     out += ["", "## Sessions", ""]
+    names = {series.instrument: series.name for series in rec.scores}
     if not rec.sessions:
         out.append("- none recorded")
     for s in rec.sessions:
         objs = ", ".join(f"`{o.key}` {'-' if o.rating is None else f'{o.rating}/10'}"
                          for o in s.objectives)
         what = objs or f"unplanned: {_md(s.unplanned_reason or '')}"
-        given = "".join(f" {_instrument_name(m['instrument'])} {m['total']}." for m in s.measures)
+        given = "".join(f" {names.get(m['instrument'], m['instrument'])} {m['total']}."
+                        for m in s.measures)
         fb = ""
         if s.feedback:
             marks = [w for w in ("low", "falling") if s.feedback.get(w)]

@@ -110,10 +110,6 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
     if not addressed and unplanned is None:
         raise InputError("the session addresses no objective of the current plan: give "
                          "--objective ID[:RATING], or --unplanned REASON")
-    if feedback is not None:
-        from planwise.feedback import check_answers
-
-        feedback = check_answers(dict(feedback))
     given = list(measures or [])
     if given and instruments is None:
         from planwise.instruments import load_instruments
@@ -174,14 +170,22 @@ def list_sessions(c: Conn, plan_id: int) -> list[dict[str, Any]]:
     from planwise.store.feedback import for_plan
 
     feedback = {f["session_id"]: f for f in for_plan(c, plan_id)}
+    # One query per table for the whole plan, grouped here (not one per session).
+    objectives: dict[int, list[dict[str, Any]]] = {}
+    for o in c.query("SELECT so.session_id, so.objective_key AS key, so.rating FROM "
+                     "session_objectives so JOIN sessions s ON s.id = so.session_id "
+                     "WHERE s.plan_id = ? ORDER BY so.session_id, so.position", [plan_id]):
+        objectives.setdefault(o.pop("session_id"), []).append(o)
+    given: dict[int, list[dict[str, Any]]] = {}
+    for m in c.query("SELECT m.session_id, m.id, m.instrument, m.total, m.band, m.flags FROM "
+                     "measures m JOIN sessions s ON s.id = m.session_id WHERE s.plan_id = ? "
+                     "ORDER BY m.id", [plan_id]):
+        given.setdefault(m["session_id"], []).append(
+            {"id": m["id"], "instrument": m["instrument"], "total": m["total"],
+             "band": m["band"], "flags": json.loads(m["flags"] or "[]")})
     for r in rows:
-        r["objectives"] = c.query("SELECT objective_key AS key, rating FROM session_objectives "
-                                  "WHERE session_id = ? ORDER BY position", [r["id"]])
-        r["measures"] = [{"id": m["id"], "instrument": m["instrument"], "total": m["total"],
-                          "band": m["band"], "flags": json.loads(m["flags"] or "[]")}
-                         for m in c.query("SELECT id, instrument, total, band, flags FROM "
-                                          "measures WHERE session_id = ? ORDER BY id",
-                                          [r["id"]])]
+        r["objectives"] = objectives.get(r["id"], [])
+        r["measures"] = given.get(r["id"], [])
         f = feedback.get(r["id"])
         r["feedback"] = None if f is None else {
             k: f[k] for k in ("answers", "mean", "lowest", "low", "falling")}
