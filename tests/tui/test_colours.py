@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +114,21 @@ def test_every_main_screen_without_truecolor(mode: str, monkeypatch: pytest.Monk
                         "Sessions: 0 of 12 used")
 
     run(go())
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"PLANWISE_THEME": "bogus"}, "PLANWISE_THEME='bogus' is not a theme: use ansi, or one of"),
+    ({"PLANWISE_TODAY": "soon"}, "PLANWISE_TODAY must be a date like"),
+])
+def test_bad_settings_exit_2_before_the_interface_starts(tmp_path: Path, env: dict[str, str],
+                                                          message: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    planwise = Path(sys.executable).with_name("planwise")
+    done = subprocess.run([str(planwise), "--db", str(tmp_path / "p.db")],
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr

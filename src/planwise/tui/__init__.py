@@ -10,9 +10,11 @@ from pathlib import Path
 
 def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | None = None,
         knowledge_dirs: tuple[str, ...] = ()) -> None:
+    from planwise.dates import today
     from planwise.tui.app import PlanwiseApp
     from planwise.tui.services import Services
 
+    today()  # a bad PLANWISE_TODAY is reported here (exit 2), not inside the running app
     services = Services.open(db_path, demo=demo, profile_path=profile_path,
                              knowledge_dirs=knowledge_dirs)
     try:

@@ -12,7 +12,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from planwise.errors import PlanwiseError
+from planwise.errors import InputError, PlanwiseError
 from planwise.tui import keymap
 from planwise.tui.messages import WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
@@ -39,6 +39,9 @@ class PlanwiseApp(App[None]):
         if theme == "ansi":
             self.theme = "ansi-dark"
         elif theme:
+            if theme not in self.available_themes:
+                raise InputError(f"PLANWISE_THEME={theme[:40]!r} is not a theme: use ansi, or "
+                                 f"one of {', '.join(sorted(self.available_themes))}")
             self.theme = theme
 
     def on_mount(self) -> None:
