@@ -26,12 +26,9 @@ import math
 from pydantic import BaseModel, ConfigDict
 
 from planwise.course import Course
-from planwise.review_facts import MET_RATING, OVERDUE_RATING_BELOW
+from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
 
 __all__ = ["OPEN_STATUSES", "OpenObjective", "Timeline", "render_text", "timeline"]
-
-# Objectives still being worked on (as the interface's session form and the review facts).
-OPEN_STATUSES = ("open", "partially_met")
 
 
 class _Model(BaseModel):

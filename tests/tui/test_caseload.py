@@ -150,3 +150,15 @@ def test_demo_has_a_course_to_follow(services: Services) -> None:
     assert {m["change"]["change_class"] for m in phq9[1:]} == {"no_reliable_change"}
     assert "not_on_track" in services.attention()[1]["flags"]
     assert services.review_view(1)["review"].changes
+
+
+def test_sessions_over_the_limit_read_as_over() -> None:
+    from planwise.tui.screens.caseload import row_cells
+    from planwise.tui.services import CaseRow
+
+    over = CaseRow(client_id=7, name="Client", risk=None, review_date=None, sessions_used=14,
+                   session_limit=12)
+    assert row_cells(over)[-1] == "14/12, 2 over"
+    within = CaseRow(client_id=7, name="Client", risk=None, review_date=None, sessions_used=8,
+                     session_limit=12)
+    assert row_cells(within)[-1] == "8/12, 4 left"

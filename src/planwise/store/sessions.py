@@ -67,6 +67,11 @@ def session_limit(c: Conn, plan: dict[str, Any]) -> int | None:
     return None if row is None or row["n"] is None else int(row["n"])
 
 
+def left_text(left: int) -> str:
+    """Authorised sessions still to use, or how far past the limit: '4 left', '2 over'."""
+    return f"{left} left" if left >= 0 else f"{-left} over"
+
+
 def count_text(number: int, limit: int | None) -> str:
     if limit is None:
         return f"session {number} (no authorised limit recorded)"

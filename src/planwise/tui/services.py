@@ -337,11 +337,6 @@ class Services:
             save_draft(self.conn(), kind, key, payload, client_id)
             seqs[(kind, key)] = seq
 
-    def recover_draft(self, kind: str, key: str) -> dict[str, Any] | None:
-        from planwise.store.drafts import load_draft
-
-        return load_draft(self.conn(), kind, key)
-
     def drop_draft(self, kind: str, key: str) -> None:
         """Delete a draft; drafts of edits made before this call are not saved again."""
         import time

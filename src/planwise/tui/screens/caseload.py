@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from planwise.store.dashboard import LABELS
+from planwise.store.sessions import left_text
 from planwise.tui import keymap
 from planwise.tui.messages import AttentionLoaded, CaseloadLoaded
 from planwise.tui.services import CaseRow
@@ -37,8 +38,8 @@ def row_cells(row: CaseRow, flagged: bool = False) -> tuple[str, str, str, str, 
     if row.session_limit is None:
         sessions = f"{row.sessions_used} (no limit)" if row.sessions_used else "-"
     else:
-        left = row.sessions_left
-        sessions = f"{row.sessions_used}/{row.session_limit}, {left} left"
+        left = left_text(row.session_limit - row.sessions_used)
+        sessions = f"{row.sessions_used}/{row.session_limit}, {left}"
     return ("!" if flagged else " ") + row.ref, row.name, risk, review, sessions
 
 

@@ -37,7 +37,7 @@ from planwise.kb.loader import KnowledgeBase
 from planwise.tui import keymap
 from planwise.tui.services import today
 from planwise.tui.widgets.instrument_form import InstrumentForm
-from planwise.tui.widgets.intake_controls import Dot, Tick, TickList
+from planwise.tui.widgets.intake_controls import TickList
 from planwise.tui.widgets.intake_state import (
     ASSESSMENTS,
     CONTEXT,
@@ -48,6 +48,8 @@ from planwise.tui.widgets.intake_state import (
     IntakeState,
     scope_check,
 )
+from planwise.tui.widgets.plan_toggles import PlainCheckbox as Tick
+from planwise.tui.widgets.plan_toggles import PlainRadioButton as Dot
 
 IDEATION = ("none", "passive", "active")
 BEHAVIOUR = ("none", "past", "recent")

@@ -8,9 +8,8 @@ theme that is unreadable. These subclasses change only the mark.
 from __future__ import annotations
 
 from rich.segment import Segment
-from textual.content import Content
 from textual.strip import Strip
-from textual.widgets import Checkbox, RadioButton, SelectionList
+from textual.widgets import SelectionList
 from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.option_list import OptionDoesNotExist
 
@@ -30,21 +29,3 @@ class TickList(SelectionList[str]):
         mark = "X" if selection.value in self._selected else " "
         segments[1] = Segment(mark, segments[1].style, segments[1].control)
         return Strip(segments, strip.cell_length)
-
-
-class Tick(Checkbox):
-    """A Checkbox showing X only when ticked."""
-
-    @property
-    def _button(self) -> Content:
-        self.BUTTON_INNER = "X" if self.value else " "
-        return super()._button
-
-
-class Dot(RadioButton):
-    """A RadioButton showing * only when chosen."""
-
-    @property
-    def _button(self) -> Content:
-        self.BUTTON_INNER = "*" if self.value else " "
-        return super()._button

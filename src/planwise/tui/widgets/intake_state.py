@@ -311,9 +311,5 @@ def scope_check(concerns: list[str], profile: Profile | None, kb: KnowledgeBase)
     return "\n".join(lines)
 
 
-def mdq_levels(inst: Instrument) -> list[str]:
-    return list(inst.scoring.impairment_levels or [])
-
-
 __all__ = ["ASSESSMENTS", "BROAD_CONDITIONS", "CONTEXT", "INSTRUMENTS", "MDQ_KEYS", "RISK",
            "SCREENING", "STEPS", "IntakeState", "has_answers", "scope_check", "split_list"]

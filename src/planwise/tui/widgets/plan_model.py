@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from planwise.review_facts import OPEN_STATUSES
 from planwise.store.lint import Finding, lint_doc
 from planwise.store.models import ClientInfo, GoalItem, ObjectiveItem, PlanDoc, ProblemItem
 
@@ -108,4 +109,4 @@ def lint_one(doc: PlanDoc, problem: ProblemItem, goal: GoalItem, candidate: Obje
 def open_objectives(doc: PlanDoc) -> list[ObjectiveItem]:
     """Objectives a session can still work on: not rejected, not closed."""
     return [o for p, g, o in objectives(doc)
-            if not is_rejected(p, g, o) and o.status in ("open", "partially_met")]
+            if not is_rejected(p, g, o) and o.status in OPEN_STATUSES]

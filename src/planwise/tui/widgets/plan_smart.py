@@ -29,10 +29,6 @@ def smart_text(bad: set[str]) -> Text:
     return out
 
 
-def smart_plain(bad: set[str]) -> str:
-    return smart_text(bad).plain
-
-
 def findings_text(findings: list[Finding], *, ok: str = "SMART: all five letters pass."
                   ) -> Text:
     """One line per failing letter with its reason."""
