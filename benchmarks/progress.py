@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import random
 import sqlite3
@@ -43,12 +44,14 @@ FIRST = ["Alex", "Sam", "Jo", "Kim", "Lee", "Noor", "Ravi", "Mia", "Tom", "Ana",
 LAST = ["Smith", "Jones", "Okafor", "Nguyen", "Garcia", "Kowalski", "Haddad", "Silva", "Brown"]
 FOLLOW_UPS = 9  # + the intake's baseline = 10 scores per client
 BUILD = 2       # the build's own version: a new one builds a new cached file
-PHQ9_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (19, "moderately_severe"),
-              (27, "severe"))
 
 
+@functools.cache
 def band(total: int) -> str:
-    return next(name for top, name in PHQ9_BANDS if total <= top)
+    """The PHQ-9 band of a total, from the instrument's own file."""
+    from planwise.instruments import load_instruments
+
+    return load_instruments()["phq9"].band_for(total).name
 
 
 def trajectory(rng: random.Random, baseline: int, n: int) -> list[int]:

@@ -275,9 +275,7 @@ def _name(kb: KnowledgeBase | None, instrument: str) -> str:
 
 
 def _label(kb: KnowledgeBase | None, kind: str, value: str) -> str:
-    if kb is not None and value in kb.vocab.get(kind, {}):
-        return kb.label(kind, value)
-    return _words(value)
+    return kb.label(kind, value) if kb is not None else _words(value)
 
 
 def change_headline(ch: ProposedChange, kb: KnowledgeBase, short: bool = False) -> str:

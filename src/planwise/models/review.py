@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planwise.models.proposal import Because, TraceEntry
 
-REVIEW_SCHEMA = "planwise.review/1"
+REVIEW_SCHEMA: Literal["planwise.review/1"] = "planwise.review/1"
 
 # What a change does to the plan when it is accepted (see docs/review.md):
 #   review_alliance     add an intervention: talk about the alliance and the feedback
@@ -49,7 +49,7 @@ class ProposedChange(_Out):
 
 
 class Review(_Out):
-    schema_: Literal["planwise.review/1"] = Field("planwise.review/1", alias="schema")
+    schema_: Literal["planwise.review/1"] = Field(REVIEW_SCHEMA, alias="schema")
     plan: str
     today: dt.date
     facts: list[str] = []     # every progress fact, in words

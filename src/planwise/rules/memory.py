@@ -86,3 +86,26 @@ class Memory:
             key=lambda f: (stage_order[f.stage], f.depth, f.rule_index,
                            [content(n) for n in f.matched]),
         )
+
+
+def fire_rule(memory: Memory, rule: Any, bound: dict[str, Fact]) -> list[Fact]:
+    """A compiled rule fired with these facts bound: its conclusions filled in and recorded;
+    returns the new facts (both engines' callback, for proposals and reviews alike)."""
+    from planwise.facts import make_fact
+    from planwise.kb.patterns import fill
+
+    derived = [make_fact(c.fact, **fill(c.values, bound)) for c in rule.conclusions]
+    matched = [bound[p.alias]["n"] for p in rule.patterns if not p.negated]
+    return memory.fire(rule.id, rule.index, matched, derived)
+
+
+def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:
+    """Every firing in the canonical order, its facts in brief (a proposal's or a review's
+    `trace`)."""
+    from planwise.models.proposal import TraceEntry
+    from planwise.rules.describe import brief
+
+    order = {s: i for i, s in enumerate(stages)}
+    return [TraceEntry(rule=f.rule, matched=[brief(memory.facts[n]) for n in f.matched],
+                       derived=[brief(memory.facts[n]) for n in f.derived])
+            for f in memory.canonical_firings(order)]

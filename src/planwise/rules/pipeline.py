@@ -21,7 +21,6 @@ from planwise.errors import EngineError
 from planwise.facts import STAGES, make_fact
 from planwise.intake_io import ScoredIntake
 from planwise.kb.loader import CompiledRule, KnowledgeBase
-from planwise.kb.patterns import fill
 from planwise.models.profile import Profile
 from planwise.models.proposal import (
     Assessment,
@@ -34,12 +33,11 @@ from planwise.models.proposal import (
     RiskResult,
     Score,
     Sessions,
-    TraceEntry,
     Treatment,
     Warning,
 )
 from planwise.rules.inputs import base_facts
-from planwise.rules.memory import Fact, Memory
+from planwise.rules.memory import Fact, Memory, fire_rule, trace
 
 RISK_ORDER = ("none", "low", "unassessed", "moderate", "high")
 DEFAULT_SEVERITY = "moderate"
@@ -78,12 +76,7 @@ class Evaluation:
 
     # -- the engine calls this for every firing ---------------------------------
     def _derive(self, rule: CompiledRule, bound: dict[str, Fact]) -> list[Fact]:
-        derived = []
-        for c in rule.conclusions:
-            values = fill(c.values, bound)
-            derived.append(make_fact(c.fact, **values))
-        matched = [bound[p.alias]["n"] for p in rule.patterns if not p.negated]
-        return self.memory.fire(rule.id, rule.index, matched, derived)
+        return fire_rule(self.memory, rule, bound)
 
     def run(self, scored: ScoredIntake, profile: Profile | None) -> Proposal:
         mem = self.memory
@@ -239,7 +232,7 @@ class Evaluation:
             referrals=self._referrals(),
             assessments=self._assessments(scored),
             warnings=self._warnings(),
-            trace=self._trace(),
+            trace=trace(self.memory, STAGES),
         )
 
     def _goal(self, gid: str, because: list[str]) -> Goal:
@@ -298,12 +291,3 @@ class Evaluation:
             else:
                 out[key] = Warning(kind=f["kind"], message=f["message"], because=because)
         return list(out.values())
-
-    def _trace(self) -> list[TraceEntry]:
-        from planwise.rules.describe import brief
-
-        order = {s: i for i, s in enumerate(STAGES)}
-        mem = self.memory
-        return [TraceEntry(rule=f.rule, matched=[brief(mem.facts[n]) for n in f.matched],
-                           derived=[brief(mem.facts[n]) for n in f.derived])
-                for f in mem.canonical_firings(order)]

@@ -18,12 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from planwise.course import Course
-from planwise.facts import REVIEW_STAGES, make_fact
+from planwise.facts import REVIEW_STAGES
 from planwise.kb.loader import CompiledRule, KnowledgeBase
-from planwise.kb.patterns import fill
-from planwise.models.review import ProposedChange, Review
+from planwise.models.review import REVIEW_SCHEMA, ProposedChange, Review
 from planwise.review_facts import describe_fact, progress_facts
-from planwise.rules.memory import Fact, Memory
+from planwise.rules.memory import Fact, Memory, fire_rule, trace
 
 KIND_ORDER = (
     "reassess_risk", "refer", "step_up_care", "step_up_frequency", "change_intervention",
@@ -42,9 +41,7 @@ class ReviewEvaluation:
         self.review: Review | None = None
 
     def _derive(self, rule: CompiledRule, bound: dict[str, Fact]) -> list[Fact]:
-        derived = [make_fact(c.fact, **fill(c.values, bound)) for c in rule.conclusions]
-        matched = [bound[p.alias]["n"] for p in rule.patterns if not p.negated]
-        return self.memory.fire(rule.id, rule.index, matched, derived)
+        return fire_rule(self.memory, rule, bound)
 
     def run(self, course: Course) -> Review:
         mem = self.memory
@@ -55,9 +52,9 @@ class ReviewEvaluation:
             mem.stage = stage
             self.backend.run_stage(stage, list(mem.facts.values()), self._derive, mem.facts)
         return Review(
-            schema="planwise.review/1", plan=course.plan, today=course.today,
+            schema=REVIEW_SCHEMA, plan=course.plan, today=course.today,
             facts=[describe_fact(f, self.kb) for f in base],
-            changes=self._changes(), trace=self._trace())
+            changes=self._changes(), trace=trace(self.memory, REVIEW_STAGES))
 
     def _changes(self) -> list[ProposedChange]:
         kb, mem = self.kb, self.memory
@@ -93,16 +90,6 @@ class ReviewEvaluation:
                        for n in sorted(merged[(kind, subject, item)]["facts"])])
             for kind, subject, item in sorted(merged, key=order)
         ]
-
-    def _trace(self) -> list[Any]:
-        from planwise.models.proposal import TraceEntry
-        from planwise.rules.describe import brief
-
-        order = {s: i for i, s in enumerate(REVIEW_STAGES)}
-        mem = self.memory
-        return [TraceEntry(rule=f.rule, matched=[brief(mem.facts[n]) for n in f.matched],
-                           derived=[brief(mem.facts[n]) for n in f.derived])
-                for f in mem.canonical_firings(order)]
 
 
 def evaluate_review(course: Course, kb: KnowledgeBase, engine: str = "auto"
