@@ -232,3 +232,11 @@ def test_describe_fact_in_words() -> None:
         "Plan version 1: 9 sessions used of 10 authorised (1 left); week 9;")
     assert describe_fact(make_fact("referral_made", kind="psychiatry")) == (
         "The plan already refers to psychiatry.")
+
+
+def test_a_clinic_feedback_form_is_refused_not_ignored(tmp_path: Path) -> None:
+    (tmp_path / "feedback.toml").write_text("low_below = 5\n")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge([tmp_path])
+    assert "cannot replace the end-of-session feedback form" in str(caught.value)
+    assert str(tmp_path / "feedback.toml") in str(caught.value)

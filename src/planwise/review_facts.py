@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from planwise.course import Course, ObjectiveCourse, Point
 from planwise.errors import InputError
 from planwise.facts import make_fact
-from planwise.feedback import FeedbackForm, load_form, summarise
+from planwise.feedback import load_form, summarise
 from planwise.instruments import Instrument
 from planwise.progress import change_class_of, classify
 
@@ -118,8 +118,7 @@ def _sessions_left(course: Course) -> int:
     return max(course.session_limit - course.sessions_used, 0)
 
 
-def progress_facts(course: Course, kb: KnowledgeBase, form: FeedbackForm | None = None
-                   ) -> list[Fact]:
+def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
     """Every progress fact of the course, in a stable order."""
     facts: list[Fact] = []
     since = course.last_review or course.start_date
@@ -177,7 +176,7 @@ def progress_facts(course: Course, kb: KnowledgeBase, form: FeedbackForm | None 
                                        reemerged=reemerged))
 
     if course.feedback:
-        form = form or load_form()
+        form = load_form()
         entries = sorted(course.feedback, key=lambda e: e.session)
         latest = entries[-1]
         previous = entries[-2].answers if len(entries) > 1 else None

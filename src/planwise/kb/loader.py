@@ -369,6 +369,13 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
     goals: dict[str, tuple[GoalEntry, Path, str]] = {}
     primary: dict[str, tuple[str, Path, str]] = {}
     risk_flags: dict[str, tuple[list[str], Path, str]] = {}
+    for folder in dirs:
+        if (folder / "feedback.toml").is_file():
+            # The form is read from the shipped knowledge only (planwise.feedback): refuse a
+            # clinic's copy rather than ignore it in silence.
+            raise KnowledgeError("a clinic folder cannot replace the end-of-session feedback "
+                                 "form yet; remove feedback.toml (see docs/measures.md)",
+                                 file=str(folder / "feedback.toml"))
     for folder in folders:
         layer = _read_layer(folder, digest)
         for kind, entries in layer.vocab.items():
