@@ -37,6 +37,7 @@ def score(run: Runner, client: int, day: str, total: int, flags: str = "[]") -> 
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    monkeypatch.setenv("PLANWISE_TODAY", TODAY.isoformat())  # reviews are recorded by then
     r = Runner(tmp_path, monkeypatch)
     text = EXAMPLE.read_text()
     for n, (name, start) in enumerate(CLIENTS.items(), 1):

@@ -18,6 +18,7 @@ FEEDBACK = "heard=8,mattered=7,approach=9,overall=8"
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    monkeypatch.setenv("PLANWISE_TODAY", "2027-06-01")  # the measures below are in the past
     r = with_drafted_plan(tmp_path, monkeypatch)
     r.ok("session", "add", "P1", "--date", "2026-12-06", "--objective", f"{OBJ}:3",
          "--objective", OBJ2, "--note", "n", "--feedback", FEEDBACK,

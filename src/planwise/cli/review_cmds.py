@@ -156,7 +156,7 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
     if (accept or accept_all or no_changes) and today > _day(None):
         # The last review's day drives "review due": a review dated ahead would hide it.
         raise InputError(f"--date {today} is after today ({_day(None)}): a review is "
-                         "recorded on the day it is held", field="--date")
+                         "recorded on the day it is held")
     pid = ids.parse("plan", plan)
     conn = open_conn(ctx)
     kb = load_kb(knowledge_dirs)
