@@ -135,6 +135,8 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "version": _a(int, 1, "the plan version under review"),
         "risk_level": _a(str, "none", "the plan's risk level"),
         "open_objectives": _a(int, 0, "objectives still open or partially met"),
+        "session_limit_near": _a(bool, False, "SESSION_LIMIT_NEAR or fewer authorised "
+                                              "sessions left (planwise.review_facts)"),
     },
     "measure": {
         "instrument": _a(str, ""),
@@ -151,6 +153,8 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "response": _a(str, "unknown", "yes | no | unknown"),
         "remission": _a(str, "unknown", "yes | no | unknown"),
         "sessions": _a(int, 0, "sessions between the baseline and the latest total"),
+        "not_on_track": _a(bool, False, "no reliable change after NOT_ON_TRACK_SESSIONS "
+                                         "sessions or more (planwise.review_facts)"),
         "weeks": _a(int, 0, "whole weeks between the baseline and the latest total"),
         "points": _a(int, 1, "totals recorded, the baseline included"),
         "risk_flag": _a(bool, False, "the latest total raised a risk flag"),

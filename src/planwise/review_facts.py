@@ -141,6 +141,7 @@ def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
         version=course.version,
         risk_level=course.risk_level,
         open_objectives=open_objectives,
+        session_limit_near=0 <= _sessions_left(course) <= SESSION_LIMIT_NEAR,
     ))
     facts += [make_fact("problem", condition=c, severity=s) for c, s in course.problems.items()]
 
@@ -160,6 +161,8 @@ def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
         if len(points) > 1:
             result = classify(inst, first.total, last.total)
             attrs.update(change_class=result.change_class, improvement=result.improvement or 0,
+                         not_on_track=(result.change_class == "no_reliable_change"
+                                       and attrs["sessions"] >= NOT_ON_TRACK_SESSIONS),
                          recovered=_yes_no(result.recovered), response=_yes_no(result.response),
                          remission=_yes_no(result.remission))
         conditions = [c for c in course.problems if kb.primary_measures.get(c) == inst.id]
