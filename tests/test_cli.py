@@ -167,8 +167,11 @@ def test_schema_intake(capsys: pytest.CaptureFixture[str]) -> None:
     risk = resolve(schema, props["risk"])
     assert {"ideation", "method", "intent", "plan", "behaviour"} <= set(risk["properties"])
     assert risk.get("additionalProperties") is False
-    assert set(resolve(schema, risk["properties"]["ideation"])["enum"]) == {
-        "none", "passive", "active"}
+    # No default: a section without ideation is no assessment (null in the schema).
+    ideation = risk["properties"]["ideation"]
+    options = [resolve(schema, o) for o in ideation["anyOf"]]
+    assert {v for o in options for v in o.get("enum", [])} == {"none", "passive", "active"}
+    assert {"type": "null"} in options
     context = resolve(schema, props["context"])
     assert {"session_limit", "employment", "housing", "client_goals"} <= set(
         context["properties"])
@@ -410,8 +413,13 @@ then = [{ fact = "treatment_option", condition = "depression", sessions_min = 24
 sessions_max = 30, frequency_per_week = 1, level_of_care = "outpatient", review_weeks = 8, \
 modalities = ["cbt"] }]
 ''')
+    before = proposal(capsys)
     after = proposal(capsys, "--knowledge", str(folder))
-    assert after["treatment"]["sessions"] == {"min": 24, "max": 30}
+    # The clinic's course replaces the shipped 16-20 in the sequenced block: the
+    # block grows by the same 8 and 10 sessions.
+    assert after["treatment"]["sessions"]["min"] == before["treatment"]["sessions"]["min"] + 8
+    assert after["treatment"]["sessions"]["max"] == before["treatment"]["sessions"]["max"] + 10
+    assert "depression.treatment.severe" in after["treatment"]["because"]
     shown = ok(["knowledge", "show", "depression.treatment.severe", "--knowledge", str(folder)],
                capsys)
     assert "our clinic: a longer course" in shown and str(folder) in shown

@@ -29,7 +29,7 @@ def run(data: dict[str, Any], engine: str = "reference", profile: Profile | None
 
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
 def test_clinician_severity_wins_over_instruments(engine: str) -> None:
-    p = run(intake(instruments={"phq9": [3] * 8 + [0]}, risk={},
+    p = run(intake(instruments={"phq9": [3] * 8 + [0]}, risk={"ideation": "none"},
                    clinician={"impressions": ["depression"], "severity": {"depression": "mild"}}),
             engine)
     dep = next(x for x in p.problems if x.condition == "depression")
@@ -40,21 +40,21 @@ def test_clinician_severity_wins_over_instruments(engine: str) -> None:
 
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
 def test_problem_without_any_severity_evidence_defaults_to_moderate(engine: str) -> None:
-    p = run(intake(clinician={"impressions": ["depression"]}, risk={}), engine)
+    p = run(intake(clinician={"impressions": ["depression"]}, risk={"ideation": "none"}), engine)
     dep = next(x for x in p.problems if x.condition == "depression")
     assert dep.severity == "moderate"
     assert dep.because == ["depression.problem.impression", "engine.severity.resolve"]
 
 
 def test_no_problem_means_no_treatment_block_but_still_a_risk_level() -> None:
-    p = run(intake(screening={"concerns": ["anxiety"]}, risk={}))
+    p = run(intake(screening={"concerns": ["anxiety"]}, risk={"ideation": "none"}))
     assert p.problems == [] and p.treatment is None
     assert p.risk.level == "none" and p.risk.because == ["risk.level.none.assessed"]
     assert {a.instrument for a in p.assessments} >= {"gad7", "pdss", "mini_spin"}
 
 
 def test_assessments_already_answered_are_not_suggested_again() -> None:
-    p = run(intake(screening={"concerns": ["anxiety"]}, risk={},
+    p = run(intake(screening={"concerns": ["anxiety"]}, risk={"ideation": "none"},
                    instruments={"gad7": [0] * 7}))
     assert "gad7" not in {a.instrument for a in p.assessments}
     assert "pdss" in {a.instrument for a in p.assessments}
@@ -76,10 +76,13 @@ def test_several_problems_make_one_block_with_the_most_intensive_need() -> None:
                    risk={"ideation": "passive", "method": True}))
     t = p.treatment
     assert t is not None
-    # depression severe 16-20 / 8 wk review; anxiety severe 12-15 / 8; moderate risk 6-12 / 4
-    assert (t.sessions.min, t.sessions.max) == (16, 20)
+    # Moderate risk comes first (6-12, safety planning, 4-week review); severe depression
+    # (16-20) adds half, its therapies being new to the course (8-10); severe anxiety
+    # (12-15) adds a quarter, CBT being in the course already (3-4): 17-26.
+    assert (t.sessions.min, t.sessions.max) == (17, 26)
     assert t.review_weeks == 4
-    assert "engine.treatment.most_intensive" in t.because
+    assert t.frequency_per_week == 1
+    assert "engine.treatment.sequence" in t.because
     assert {"depression.treatment.severe", "generalized_anxiety.treatment.severe",
             "risk.referral.moderate"} <= set(t.because)
 

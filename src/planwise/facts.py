@@ -34,7 +34,11 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
     # -- base facts, from the intake and the profile ----------------------
     "case": {
         "age": _a(int, -1, "client age in years; -1 when not given"),
-        "risk_assessed": _a(bool, False, "the intake has a [risk] section"),
+        "minor": _a(bool, False, "age given and under 18"),
+        "older_adult": _a(bool, False, "age given and 65 or over"),
+        "risk_assessed": _a(bool, False, "the intake has a complete [risk] section (ideation "
+                            "answered); an incomplete one is no assessment"),
+        "risk_section": _a(bool, False, "the intake has a [risk] section, complete or not"),
         "profile": _a(bool, False, "a therapist profile was given"),
         "supervised": _a(bool, False, "the profile names a supervisor (trainee)"),
         "session_limit": _a(int, -1, "sessions authorised by the payer; -1 when none"),
@@ -45,6 +49,10 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
     },
     "concern": {"name": _a(str, "", "a screening concern (condition or broad concern id)")},
     "impression": {"condition": _a(str, "", "a condition the clinician confirms")},
+    "diagnosis": {
+        "code": _a(str, "", "an ICD-10-CM code from clinician.diagnoses"),
+        "condition": _a(str, "", "the condition its prefix names (vocabulary icd10); '' if none"),
+    },
     "clinician_severity": {
         "condition": _a(str, ""),
         "severity": _a(str, "", "mild | moderate | severe"),
@@ -56,7 +64,8 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
     },
     "flag": {"instrument": _a(str, ""), "name": _a(str, "")},
     "risk_answers": {
-        "ideation": _a(str, "none"),
+        "ideation": _a(str, "none", "none | passive | active; 'unknown' when the section "
+                       "leaves it out (then the section is no assessment)"),
         "method": _a(bool, False),
         "intent": _a(bool, False),
         "plan": _a(bool, False),
@@ -76,7 +85,12 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
     # -- stage problem -------------------------------------------------------
     "problem_found": {"condition": _a(str, "")},
     # -- after problem: one resolved problem per condition -------------------
-    "problem": {"condition": _a(str, ""), "severity": _a(str, "")},
+    "problem": {
+        "condition": _a(str, ""),
+        "severity": _a(str, ""),
+        "basis": _a(str, "clinician", "clinician | screen_and_concern | screen_only "
+                    "(engine.problem.basis)"),
+    },
     # -- stages plan and integrate -------------------------------------------
     "goal": {
         "goal": _a(str, "", "a goal id from the catalogue"),
@@ -99,6 +113,15 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
     },
     "assessment": {"instrument": _a(str, ""), "reason": _a(str, "")},
     "warning": {"kind": _a(str, ""), "message": _a(str, ""), "subject": _a(str, "")},
+    "priority": {
+        "condition": _a(str, "", "a problem addressed before the rest"),
+        "rank": _a(int, 1, "1 first; problems with no priority fact come after every ranked one"),
+        "reason": _a(str, "", "why it comes first, in plain words"),
+    },
+    "defer": {
+        "modality": _a(str, "", "goals with an intervention of this modality wait"),
+        "until": _a(str, "", "when they may start, in plain words"),
+    },
     # -- after plan and integrate: the catalogue expanded --------------------
     "intervention": {
         "item": _a(str, "", "intervention id"),
@@ -209,8 +232,8 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
 }
 
 BASE_TYPES = frozenset(
-    {"case", "concern", "impression", "clinician_severity", "score", "flag", "risk_answers",
-     "competency", "trained"}
+    {"case", "concern", "impression", "diagnosis", "clinician_severity", "score", "flag",
+     "risk_answers", "competency", "trained"}
 )
 
 # The stages, in order, with what the engine itself derives after each one

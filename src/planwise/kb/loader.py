@@ -49,7 +49,10 @@ from planwise.tomlfile import find_line, read_toml
 VOCAB_ATTRS: dict[tuple[str, str], str] = {
     **{(t, "condition"): "conditions" for t in (
         "impression", "clinician_severity", "severity", "problem_found", "problem", "goal",
-        "treatment_option", "competency", "intervention", "objective")},
+        "treatment_option", "competency", "intervention", "objective", "diagnosis",
+        "priority")},
+    ("defer", "modality"): "modalities",
+    ("problem", "basis"): "bases",
     ("concern", "name"): "concerns+conditions",
     ("trained", "modality"): "modalities",
     ("intervention", "modality"): "modalities",
@@ -83,6 +86,7 @@ VOCAB_ATTRS: dict[tuple[str, str], str] = {
     ("change", "kind"): "change_kinds",
 }
 RISK_LEVELS = ("none", "low", "moderate", "high", "unassessed")
+BASES = ("clinician", "screen_and_concern", "screen_only")
 CHANGE_CLASSES = ("reliably_improved", "no_reliable_change", "reliably_deteriorated",
                   "not_classified", "baseline_only")
 CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
@@ -100,8 +104,10 @@ CHANGE_ITEMS: dict[str, str] = {
 STAGE_OUTPUTS: dict[str, frozenset[str]] = {
     "severity": frozenset({"risk_level", "severity"}),
     "problem": frozenset({"problem_found"}),
-    "plan": frozenset({"goal", "treatment_option", "referral", "assessment", "warning"}),
-    "integrate": frozenset({"goal", "treatment_option", "referral", "assessment", "warning"}),
+    "plan": frozenset({"goal", "treatment_option", "referral", "assessment", "warning",
+                       "priority", "defer"}),
+    "integrate": frozenset({"goal", "treatment_option", "referral", "assessment", "warning",
+                            "priority", "defer"}),
     "warn": frozenset({"warning", "referral", "assessment"}),
     "review": frozenset({"change"}),
 }
@@ -199,6 +205,8 @@ class KnowledgeBase:
             return set(self.goals)
         if kind == "risk_levels":
             return set(RISK_LEVELS)
+        if kind == "bases":
+            return set(BASES)
         if kind == "change_classes":
             return set(CHANGE_CLASSES)
         if kind == "yes_no_unknown":
@@ -561,6 +569,8 @@ _REQUIRED = {
     "referral": {"kind", "urgency", "reason"},
     "assessment": {"instrument", "reason"},
     "warning": {"kind", "message"},
+    "priority": {"condition", "reason"},
+    "defer": {"modality", "until"},
     "change": {"kind", "reason"},
 }
 

@@ -32,6 +32,11 @@ class VocabEntry(_Entry):
     intake: bool = True
     # Conditions only: counts as serious mental illness (IPS, community teams).
     smi: bool = False
+    # Conditions only: False for conditions planwise recognises but has no plan
+    # rules for (eating disorders, OCD, ...): refer, never improvise a plan.
+    plan: bool = True
+    # Conditions only: ICD-10-CM code prefixes that name it in clinician.diagnoses.
+    icd10: list[Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z]?$")]] = []
     note: str = ""
 
 
@@ -70,11 +75,18 @@ class InterventionEntry(_Entry):
     modality: Id
 
 
+Phase = Literal["stabilise", "treat", "maintain"]
+
+
 class GoalEntry(_Entry):
     id: DottedId
     condition: Id
     text: Text
     source: Text
+    # stabilise: safety, crisis, withdrawal, stabilisation skills; treat: the core
+    # work; maintain: relapse prevention and ending well. Goals are listed in
+    # phase order within a problem.
+    phase: Phase = "treat"
     objectives: list[ObjectiveEntry] = []
     interventions: list[InterventionEntry] = []
     enabled: bool = True

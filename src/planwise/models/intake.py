@@ -37,9 +37,13 @@ class Screening(_Strict):
 
 
 class Risk(_Strict):
-    """The clinician's structured suicide-risk assessment."""
+    """The clinician's structured suicide-risk assessment.
 
-    ideation: Literal["none", "passive", "active"] = "none"
+    `ideation` has no default: a section that leaves it out is no assessment
+    (the risk level is `unassessed` when a screen is positive), never "no risk".
+    """
+
+    ideation: Literal["none", "passive", "active"] | None = None
     method: StrictBool = False
     intent: StrictBool = False
     plan: StrictBool = False

@@ -44,12 +44,25 @@ class Intervention(_Out):
     because: Because
 
 
+class Deferred(_Out):
+    """A goal that waits: when it may start, and the rules that hold it back."""
+
+    until: str
+    because: Because
+
+
 class Goal(_Out):
     id: str
     text: str
     because: Because
     objectives: list[Objective]
     interventions: list[Intervention]
+    # Absent in proposals written before whole-plan reasoning; they still read.
+    phase: Literal["stabilise", "treat", "maintain"] | None = None
+    deferred: Deferred | None = None
+
+
+Basis = Literal["clinician", "screen_and_concern", "screen_only"]
 
 
 class Problem(_Out):
@@ -57,6 +70,8 @@ class Problem(_Out):
     severity: Literal["mild", "moderate", "severe"]
     because: Because
     goals: list[Goal]
+    basis: Basis | None = None
+    priority: int | None = None
 
 
 class Sessions(_Out):

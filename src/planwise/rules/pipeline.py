@@ -7,14 +7,15 @@
     warn
     -> proposal assembled
 
-Between stages the engine itself takes three documented steps, each named
-in `because` with an `engine.` id so that explanations can show it:
-`engine.risk.highest`, `engine.severity.resolve` and
-`engine.treatment.most_intensive` (see BUILTIN_STEPS).
+Between stages the engine itself takes documented steps, each named in
+`because` with an `engine.` id so that explanations can show it (see
+BUILTIN_STEPS): the highest risk level, each problem's severity and basis,
+one sequenced treatment block, and the course's capacity.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
 
 from planwise.errors import EngineError
@@ -24,6 +25,7 @@ from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.models.profile import Profile
 from planwise.models.proposal import (
     Assessment,
+    Deferred,
     Goal,
     Intervention,
     Objective,
@@ -41,6 +43,13 @@ from planwise.rules.memory import Fact, Memory, fire_rule, trace
 
 RISK_ORDER = ("none", "low", "unassessed", "moderate", "high")
 DEFAULT_SEVERITY = "moderate"
+PHASES = ("stabilise", "treat", "maintain")
+# Problems with no priority fact come after every ranked one.
+UNRANKED = 100
+# Base facts that only the clinician writes: a problem derived from one of them
+# is the clinician's; one derived from a screening concern and a score is
+# screen_and_concern; one derived from scores alone is screen_only.
+CLINICIAN_FACTS = frozenset({"impression", "clinician_severity", "diagnosis", "risk_answers"})
 
 BUILTIN_STEPS = {
     "engine.risk.highest": (
@@ -50,10 +59,24 @@ BUILTIN_STEPS = {
     "engine.severity.resolve": (
         "A problem's severity is the clinician's rating when there is one; otherwise the most "
         "severe level any instrument rule found; otherwise moderate, until it is rated."),
-    "engine.treatment.most_intensive": (
-        "With several problems, one treatment block follows the most intensive need: the "
-        "largest minimum and maximum number of sessions, the highest frequency and level of "
-        "care, and the shortest review interval of any problem's own recommendation."),
+    "engine.problem.basis": (
+        "A problem is the clinician's when an impression, a clinician's rating, a diagnosis or "
+        "the clinician's risk assessment led to it; a screening concern with a score over the "
+        "cut-off makes it screen-and-concern; a score alone makes it screen-only, for the "
+        "clinician to confirm or reject."),
+    "engine.treatment.sequence": (
+        "With several problems, one course: the problem addressed first (safety, withdrawal "
+        "and acute psychosis before the rest, then the most severe) sets the frequency and "
+        "its own number of sessions; every other problem with a course of its own adds half "
+        "of its sessions (rounded up), because work on it overlaps with the first, or a "
+        "quarter when one of its therapies is already in the course; the course is never "
+        "shorter than the longest single problem's. The level "
+        "of care is the highest any problem needs and the review interval the shortest; with "
+        "a payer's limit the first review falls within the authorised sessions."),
+    "engine.course.capacity": (
+        "A course can work on about one objective per session. When the objectives that "
+        "start now outnumber the sessions (or the payer's limit, if lower), the plan says so "
+        "and proposes an order: the problems in priority order, stabilising goals first."),
 }
 
 
@@ -80,7 +103,7 @@ class Evaluation:
 
     def run(self, scored: ScoredIntake, profile: Profile | None) -> Proposal:
         mem = self.memory
-        for fact in base_facts(scored, profile):
+        for fact in base_facts(scored, profile, self.kb):
             mem.add(fact)
         for stage in STAGES:
             mem.stage = stage
@@ -104,8 +127,10 @@ class Evaluation:
     def _after_problem(self) -> None:
         mem = self.memory
         found: dict[str, list[str]] = {}
+        facts_of: dict[str, list[Fact]] = {}
         for f in mem.of_type("problem_found"):
             found.setdefault(f["condition"], []).extend(mem.because[f["n"]])
+            facts_of.setdefault(f["condition"], []).append(f)
         for condition, because in found.items():
             sev = [f for f in mem.of_type("severity") if f["condition"] == condition]
             clinician = [f for f in sev if f["by"] == "clinician"]
@@ -121,8 +146,55 @@ class Evaluation:
             else:
                 severity = DEFAULT_SEVERITY
                 because.append("engine.severity.resolve")
-            mem.add(make_fact("problem", condition=condition, severity=severity),
+            basis = self._basis(condition, facts_of[condition])
+            mem.add(make_fact("problem", condition=condition, severity=severity, basis=basis),
                     list(dict.fromkeys(because)))
+
+    def _ancestor_types(self, facts: list[Fact]) -> set[str]:
+        """The types of the base facts a derivation rests on (through every firing)."""
+        mem = self.memory
+        derived_by: dict[int, list[int]] = {}
+        for firing in mem.firings:
+            for n in firing.derived:
+                derived_by.setdefault(n, []).extend(firing.matched)
+        seen: set[int] = set()
+        todo = [f["n"] for f in facts]
+        types: set[str] = set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            fact = mem.facts[n]
+            types.add(fact["fact"])
+            if fact["fact"] == "risk":  # the engine's own step: rests on the levels it chose
+                todo += [f["n"] for f in mem.of_type("risk_level")
+                         if f["level"] == fact["level"]]
+            todo += derived_by.get(n, [])
+        return types
+
+    def _basis(self, condition: str, found: list[Fact]) -> str:
+        named = {f["condition"] for f in self.memory.of_type(
+            "impression", "clinician_severity", "diagnosis")}
+        types = self._ancestor_types(found)
+        if condition in named or types & CLINICIAN_FACTS:
+            return "clinician"
+        if "concern" in types:
+            return "screen_and_concern"
+        return "screen_only"
+
+    def _problem_order(self) -> list[Fact]:
+        """Problems in the order the plan addresses them (priority facts, then severity)."""
+        kb, mem = self.kb, self.memory
+        conditions = list(kb.vocab["conditions"])
+        ranks: dict[str, int] = {}
+        for f in mem.of_type("priority"):
+            ranks[f["condition"]] = min(ranks.get(f["condition"], UNRANKED), f["rank"])
+        return sorted(mem.of_type("problem"), key=lambda p: (
+            ranks.get(p["condition"], UNRANKED),
+            p["condition"] != "suicide_risk",
+            -kb.rank("severities", p["severity"]),
+            conditions.index(p["condition"]) if p["condition"] in conditions else 999))
 
     def _expand_goals(self) -> None:
         mem = self.memory
@@ -132,6 +204,8 @@ class Evaluation:
             if key in self.expanded:
                 continue
             self.expanded.add(key)
+            # Rules may read each (goal, problem) pair's objectives and interventions;
+            # the proposal lists the goal once (see _assemble).
             goal = self.kb.goals[f["goal"]]
             because = mem.because[f["n"]]
             for obj in goal.objectives:
@@ -150,19 +224,121 @@ class Evaluation:
         options = mem.of_type("treatment_option")
         if not options:
             return
-        because = [r for f in options for r in mem.because[f["n"]]]
-        if len({f["condition"] for f in options}) > 1:
-            because.append("engine.treatment.most_intensive")
+        order = [p["condition"] for p in self._problem_order()]
+        by_condition: dict[str, list[Fact]] = {}
+        for f in options:
+            by_condition.setdefault(f["condition"], []).append(f)
+
+        def place(cond: str) -> int:
+            return order.index(cond) if cond in order else len(order)
+
+        # One option per problem: its most intensive (several rules may propose one).
+        chosen: list[Fact] = []
+        for cond in sorted(by_condition, key=place):
+            chosen.append(max(by_condition[cond], key=lambda f: (
+                f["sessions_max"], f["sessions_min"], f["frequency_per_week"])))
+        lead, rest = chosen[0], chosen[1:]
+        because = [r for f in [lead, *rest] for r in mem.because[f["n"]]]
+        if rest:
+            because.append("engine.treatment.sequence")
         level = max((f["level_of_care"] for f in options),
                     key=lambda lvl: self.kb.rank("levels_of_care", lvl))
+        sessions_min, sessions_max = lead["sessions_min"], lead["sessions_max"]
+        in_course = set(lead["modalities"])
+        for f in rest:
+            # Work on a further problem overlaps with the first: it adds half its own
+            # course, or a quarter when a therapy of its is already in the course.
+            share = 4 if set(f["modalities"]) & in_course else 2
+            sessions_min += math.ceil(f["sessions_min"] / share)
+            sessions_max += math.ceil(f["sessions_max"] / share)
+            in_course |= set(f["modalities"])
+        # Never shorter than the longest single course (a year of DBT stays a year).
+        sessions_min = max(sessions_min, *(f["sessions_min"] for f in chosen))
+        sessions_max = max(sessions_max, *(f["sessions_max"] for f in chosen))
+        frequency = lead["frequency_per_week"]
+        review = min(f["review_weeks"] for f in options)
+        limit = self._case()["session_limit"]
+        if limit > 0:
+            within = max(1, limit // frequency - 1)
+            if within < review:
+                review = within
+                because.append("engine.treatment.sequence")
         mem.add(make_fact(
-            "treatment",
-            sessions_min=max(f["sessions_min"] for f in options),
-            sessions_max=max(f["sessions_max"] for f in options),
-            frequency_per_week=max(f["frequency_per_week"] for f in options),
-            level_of_care=level,
-            review_weeks=min(f["review_weeks"] for f in options),
+            "treatment", sessions_min=sessions_min, sessions_max=max(sessions_max, sessions_min),
+            frequency_per_week=frequency, level_of_care=level, review_weeks=review,
         ), list(dict.fromkeys(because)))
+        self._capacity()
+
+    def _case(self) -> Fact:
+        return self.memory.of_type("case")[0]
+
+    def _placed_goals(self) -> list[tuple[str, str, list[str]]]:
+        """Each goal once: (goal id, the problem it serves first, every rule behind it),
+        in the order the plan works on them."""
+        kb, mem = self.kb, self.memory
+        order = [p["condition"] for p in self._problem_order()]
+        goals: dict[str, tuple[list[str], list[str], bool]] = {}
+        for f in mem.of_type("goal"):
+            condition = f["condition"] or kb.goals[f["goal"]].condition
+            conds, because, first = goals.setdefault(f["goal"], ([], [], False))
+            if condition not in conds:
+                conds.append(condition)
+            because += [r for r in mem.because[f["n"]] if r not in because]
+            goals[f["goal"]] = (conds, because, first or f["first"])
+        goal_order = {gid: i for i, gid in enumerate(kb.goals)}
+        placed = []
+        for gid, (conds, because, first) in goals.items():
+            known = [c for c in conds if c in order]
+            home = min(known, key=order.index) if known else conds[0]
+            placed.append((gid, home, because, first))
+        placed.sort(key=lambda g: (
+            order.index(g[1]) if g[1] in order else len(order),
+            PHASES.index(kb.goals[g[0]].phase), not g[3], goal_order[g[0]]))
+        return [(gid, home, because) for gid, home, because, _first in placed]
+
+    def _deferrals(self) -> dict[str, list[Fact]]:
+        out: dict[str, list[Fact]] = {}
+        for f in self.memory.of_type("defer"):
+            out.setdefault(f["modality"], []).append(f)
+        return out
+
+    def _deferred(self, gid: str) -> Deferred | None:
+        holds = self._deferrals()
+        facts = [f for i in self.kb.goals[gid].interventions for f in holds.get(i.modality, [])]
+        if not facts:
+            return None
+        return Deferred(until="; ".join(dict.fromkeys(f["until"] for f in facts)),
+                        because=sorted({r for f in facts for r in self.memory.because[f["n"]]}))
+
+    def _capacity(self) -> None:
+        """course_overload: more objectives starting now than the sessions can reach."""
+        mem, kb = self.memory, self.kb
+        t = mem.of_type("treatment")[0]
+        limit = self._case()["session_limit"]
+        sessions = min(t["sessions_max"], limit) if limit > 0 else t["sessions_max"]
+        placed = [(gid, home) for gid, home, _ in self._placed_goals()
+                  if self._deferred(gid) is None]
+        count = sum(len(kb.goals[gid].objectives) for gid, _ in placed)
+        if count <= sessions:
+            return
+        fits: list[str] = []
+        used = 0
+        for gid, _home in placed:
+            n = len(kb.goals[gid].objectives)
+            if used + n > sessions:
+                break
+            used += n
+            fits.append(gid)
+        first = ", ".join(kb.goals[g].text.lower() for g in fits[:4]) or "the first goal"
+        more = f" and {len(fits) - 4} more goal(s)" if len(fits) > 4 else ""
+        scope = (f"the {limit} authorised sessions" if limit > 0 and limit < t["sessions_max"]
+                 else f"at most {t['sessions_max']} sessions")
+        mem.add(make_fact(
+            "warning", kind="course_overload", subject="treatment",
+            message=(f"{count} objectives start now for {scope}: work on them in priority "
+                     f"order. Within reach: {first}{more} ({used} objectives); take up the "
+                     "rest at the first review.")),
+            ["engine.course.capacity"])
 
     def _after_warn(self) -> None:
         pass
@@ -171,40 +347,28 @@ class Evaluation:
     def _assemble(self, scored: ScoredIntake) -> Proposal:
         kb, mem = self.kb, self.memory
         risk = mem.of_type("risk")[0]
-        conditions = list(kb.vocab["conditions"])
 
-        goals_by_condition: dict[str, list[tuple[bool, int, str, list[str]]]] = {}
-        goal_order = {gid: i for i, gid in enumerate(kb.goals)}
-        for f in mem.of_type("goal"):
-            condition = f["condition"] or kb.goals[f["goal"]].condition
-            bucket = goals_by_condition.setdefault(condition, [])
-            existing = next((g for g in bucket if g[2] == f["goal"]), None)
-            because = mem.because[f["n"]]
-            if existing:
-                bucket.remove(existing)
-                because = list(dict.fromkeys(existing[3] + because))
-                first = existing[0] or f["first"]
-            else:
-                first = f["first"]
-            bucket.append((first, goal_order[f["goal"]], f["goal"], because))
-
-        problems = []
+        placed = self._placed_goals()
         problem_facts = mem.of_type("problem")
         known = {p["condition"] for p in problem_facts}
-        for condition, goals in goals_by_condition.items():
-            if condition not in known:
-                rules = sorted({r for g in goals for r in g[3]})
-                raise EngineError(f"rules {', '.join(rules)} proposed a goal for {condition}, "
-                                  "which is not a problem in this case")
-        for p in sorted(problem_facts, key=lambda p: (
-                p["condition"] != "suicide_risk",
-                -kb.rank("severities", p["severity"]),
-                conditions.index(p["condition"]) if p["condition"] in conditions else 999)):
-            goals = sorted(goals_by_condition.get(p["condition"], []),
-                           key=lambda g: (not g[0], g[1]))
+        for gid, home, because in placed:
+            if home not in known:
+                raise EngineError(f"rules {', '.join(sorted(because))} proposed goal {gid} for "
+                                  f"{home}, which is not a problem in this case")
+        priority_rules: dict[str, list[str]] = {}
+        for f in mem.of_type("priority"):
+            priority_rules.setdefault(f["condition"], []).extend(mem.because[f["n"]])
+        problems = []
+        for rank, p in enumerate(self._problem_order(), start=1):
+            goals = [self._goal(gid, because) for gid, home, because in placed
+                     if home == p["condition"]]
+            because = list(dict.fromkeys(mem.because[p["n"]]
+                                         + priority_rules.get(p["condition"], [])))
+            if p["basis"] != "clinician":
+                because = list(dict.fromkeys(because + ["engine.problem.basis"]))
             problems.append(Problem(
-                condition=p["condition"], severity=p["severity"], because=mem.because[p["n"]],
-                goals=[self._goal(gid, because) for _first, _i, gid, because in goals],
+                condition=p["condition"], severity=p["severity"], because=because,
+                goals=goals, basis=p["basis"], priority=rank,
             ))
 
         treatment = None
@@ -212,7 +376,9 @@ class Evaluation:
         if tf:
             t = tf[0]
             modalities: list[str] = []
-            for f in mem.of_type("treatment_option"):
+            order = [p["condition"] for p in self._problem_order()]
+            for f in sorted(mem.of_type("treatment_option"), key=lambda f: (
+                    order.index(f["condition"]) if f["condition"] in order else len(order))):
                 for m in f["modalities"]:
                     if m not in modalities:
                         modalities.append(m)
@@ -244,6 +410,7 @@ class Evaluation:
                         for o in goal.objectives],
             interventions=[Intervention(id=i.id, text=i.text, modality=i.modality,
                                         because=because) for i in goal.interventions],
+            phase=goal.phase, deferred=self._deferred(gid),
         )
 
     def _referrals(self) -> list[Referral]:
