@@ -12,7 +12,7 @@ from planwise.rules.memory import Fact
 def _condition_of_code(code: str, icd10: dict[str, str]) -> str:
     """The condition whose ICD-10 prefix is the longest match for `code`, or ''."""
     best = ""
-    for prefix, condition in icd10.items():
+    for prefix in icd10:
         if code.startswith(prefix) and len(prefix) > len(best):
             best = prefix
     return icd10.get(best, "")

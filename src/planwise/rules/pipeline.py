@@ -345,7 +345,7 @@ class Evaluation:
 
     # -- the proposal -------------------------------------------------------------
     def _assemble(self, scored: ScoredIntake) -> Proposal:
-        kb, mem = self.kb, self.memory
+        mem = self.memory
         risk = mem.of_type("risk")[0]
 
         placed = self._placed_goals()
