@@ -210,14 +210,15 @@ def test_asq(cat):
     check(inst, asq(), 0, "negative")
     r = check(inst, asq(wish_dead=True, thoughts=True), 2, "positive", ["positive"])
     assert r.item_scores == [1, 0, 1, 0]
-    check(inst, asq(attempt_ever=True, thoughts_now=False), 1, "positive", ["positive"])
+    check(inst, asq(attempt_ever=True, thoughts_now=False), 1, "positive",
+          ["positive", "attempt_ever"])
     check(inst, asq(thoughts=True, thoughts_now=True), 1, "acute", ["positive", "acute"])
     check(
         inst,
         asq(wish_dead=True, better_off_dead=True, thoughts=True, attempt_ever=True),
         4,
         "positive",
-        ["positive"],
+        ["positive", "attempt_ever"],
     )
 
 
@@ -600,6 +601,28 @@ def test_kind_flags_must_be_declared(tmp_path):
     )
     err = knowledge_error(tmp_path)
     assert err.entry == "mdq" and "declare exactly those" in err.message
+
+
+def test_asq_item_flag_is_raised_by_a_yes_to_its_question(cat):
+    inst = cat["asq"]
+    assert "attempt_ever" in inst.score(asq(attempt_ever=True)).flags
+    assert "attempt_ever" not in inst.score(asq(wish_dead=True, thoughts=True)).flags
+
+
+def test_asq_added_flag_must_name_one_item_answered_yes(tmp_path):
+    clinic_copy(tmp_path, "asq", lambda t: t.replace("item = 4\nat_least = 1\n", ""))
+    err = knowledge_error(tmp_path)
+    assert err.entry == "asq" and "names one item" in err.message
+
+
+def test_asq_built_in_flags_stay_required(tmp_path):
+    clinic_copy(
+        tmp_path,
+        "asq",
+        lambda t: t.replace('name = "acute"\ndescription', 'name = "urgent"\ndescription'),
+    )
+    err = knowledge_error(tmp_path)
+    assert err.entry == "asq" and "positive, acute" in err.message
 
 
 def test_no_ui_or_engine_imports():

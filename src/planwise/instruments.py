@@ -16,7 +16,9 @@ Three scoring kinds exist:
 - ``asq``: the NIMH Ask Suicide-Screening Questions, a table of yes/no answers
   keyed by item. The total counts the yes answers to the screening questions;
   the acuity question is not counted. Flags ``positive`` (any yes, including
-  a yes to the acuity question alone) and ``acute`` (acuity question yes).
+  a yes to the acuity question alone) and ``acute`` (acuity question yes);
+  the file may add item flags (``item`` + ``at_least = 1``: a yes to that
+  question), e.g. ``attempt_ever``.
 - ``mdq``: the Mood Disorder Questionnaire. The total counts yes answers
   among the 13 symptom questions; the screen is positive only when the count
   reaches the threshold AND the symptoms happened in the same period AND the
@@ -352,6 +354,7 @@ class Instrument(_Model):
                     field=f"{prefix}.{key}",
                 )
         scores: list[int] = []
+        yes: set[int] = set()
         acute_yes = False
         for item in self.items:
             value = answers.get(item.key)
@@ -370,6 +373,8 @@ class Instrument(_Model):
                     f"got {_show(value)}",
                     field=field,
                 )
+            if value:
+                yes.add(item.number)
             if is_acute:
                 acute_yes = value
             else:
@@ -380,6 +385,10 @@ class Instrument(_Model):
             flags.append("positive")
         if acute_yes:
             flags.append("acute")
+        # Item flags the file adds (a yes to one question, e.g. a past attempt), so
+        # that rules can tell which answer made the screen positive.
+        flags += [rule.name for rule in self.flags
+                  if rule.item is not None and rule.item in yes]
         return total, scores, flags
 
     def _score_mdq(self, answers: Any, prefix: str) -> tuple[int, list[int], list[str]]:
@@ -602,13 +611,24 @@ def _check(inst: Instrument, path: Path, text: str) -> None:
     if len(set(names)) != len(names):
         fail("flag names must be distinct", "flags")
     if sc.kind in _KIND_FLAGS:
-        if sorted(names) != sorted(_KIND_FLAGS[sc.kind]):
+        builtin = _KIND_FLAGS[sc.kind]
+        # An ASQ file may add item flags (a yes to one question); MDQ flags are fixed.
+        added = [f for f in inst.flags if f.name not in builtin] if sc.kind == "asq" else []
+        if sorted(f.name for f in inst.flags if f not in added) != sorted(builtin):
             fail(
-                f"kind '{sc.kind}' raises the flags {', '.join(_KIND_FLAGS[sc.kind])}; "
-                "declare exactly those",
+                f"kind '{sc.kind}' raises the flags {', '.join(builtin)}; "
+                + ("declare those (and, if needed, item flags)" if sc.kind == "asq"
+                   else "declare exactly those"),
                 "flags",
             )
         for idx, rule in enumerate(inst.flags):
+            if rule in added:
+                if rule.item is None or rule.at_least != 1 or rule.total_at_least is not None:
+                    fail("an added ASQ flag names one item with at_least = 1 (a yes)",
+                         "flags", idx, "item")
+                if not 1 <= rule.item <= n:
+                    fail(f"flag item {rule.item} is not between 1 and {n}", "flags", idx, "item")
+                continue
             if (rule.item, rule.at_least, rule.total_at_least) != (None, None, None):
                 fail(
                     f"'{sc.kind}' flags are built in: give only name and description",
