@@ -317,6 +317,19 @@ def test_raw_300_rules_sharing_one_condition_fail() -> None:
     assert "108" in raw("shared_pattern")["raised"]
 
 
+@needs_durable
+def test_a_stage_of_600_rules_builds_and_agrees_through_gate_groups(tmp_path: Path) -> None:
+    # The gate pattern is in every rule, so without gate groups a stage of more
+    # than about 256 rules could not be built (error 108), whatever its rules say.
+    rules = [{"id": f"clinic.many{i}", "stage": "plan", "source": "probe", "says": "probe",
+              "when": [{"fact": "score", "instrument": "phq9", "total": {"gte": i % 27}}],
+              "then": [{"fact": "assessment", "instrument": "gad7", "reason": f"probe {i}"}]}
+             for i in range(400)]
+    out = guard("many_rules", str(clinic(tmp_path / "k", rules)), timeout=240)
+    assert out["rules"] > 500
+    assert out["agree"] is True and out["assessments"] >= 1
+
+
 def test_loader_refuses_more_than_16_patterns(tmp_path: Path) -> None:
     when = [{"fact": "case", "as": f"c{i}"} for i in range(17)]
     out = guard("load", str(clinic(tmp_path / "k", [_severity_rule("clinic.join17", when)])))

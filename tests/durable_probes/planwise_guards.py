@@ -138,13 +138,23 @@ def not_gate_removed(folder: str) -> None:
     # The same rule with the gate pattern left out: durable judges `not` too early.
     from planwise.rules import durable_backend
 
-    durable_backend.compile_rule = lambda rule: {
+    durable_backend.compile_rule = lambda rule, group=0: {
         "all": [durable_backend.compile_pattern(p) for p in rule.patterns]}
     kb = load_knowledge([folder])
     scored = intake_from_data(dict(EMPTY, screening={"concerns": ["anxiety", "depression"]}), kb)
     out = {e: [w.message for w in evaluate(scored, None, kb, e).proposal.warnings]
            for e in ("durable", "reference")}
     report(**out)
+
+
+def many_rules(folder: str) -> None:
+    # A stage with far more than 256 rules: every rule's gate pattern would be one
+    # shared condition (error 108 at build); gate groups keep each under the limit.
+    kb = load_knowledge([folder])
+    scored = intake_from_data(_case(), kb)
+    out = {e: _dump(evaluate(scored, None, kb, e)) for e in ("durable", "reference")}
+    report(rules=len(kb.rules_in("plan")), agree=out["durable"] == out["reference"],
+           assessments=len(out["durable"]["assessments"]))
 
 
 def reload(folder: str, count: str = "20") -> None:

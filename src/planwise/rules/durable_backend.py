@@ -77,9 +77,13 @@ def compile_pattern(pattern: Pattern) -> dict[str, Any]:
 
 GATE_ALIAS = "_gate"
 GATE_FACT = "__gate"
+# durable-rules fails (error 303 when asserting, 108 when building) once about
+# 250 rules share one identical pattern, and the gate pattern is in every rule:
+# rules are spread over gate groups of this size, one gate fact per group.
+GATE_GROUP = 100
 
 
-def compile_rule(rule: CompiledRule) -> dict[str, Any]:
+def compile_rule(rule: CompiledRule, group: int = 0) -> dict[str, Any]:
     """The durable-rules definition of one rule, without its action.
 
     Every rule starts with a gate pattern. durable-rules checks a `$not`
@@ -88,8 +92,9 @@ def compile_rule(rule: CompiledRule) -> dict[str, Any]:
     gate fact is asserted after all of the stage's starting facts, so joins
     complete (and negations are judged) only once every fact a `not` may
     refer to is present; the loader allows `not` only on such facts.
+    The rule waits for the gate fact of its `group` (see GATE_GROUP).
     """
-    gate = {GATE_ALIAS: {"fact": GATE_FACT}}
+    gate = {GATE_ALIAS: {"$and": [{"fact": GATE_FACT}, {"g": group}]}}
     return {"all": [gate, *(compile_pattern(p) for p in rule.patterns)]}
 
 
@@ -105,8 +110,9 @@ class _Stage:
         definition: dict[str, Any] = {
             SENTINEL_RULE: {"all": [{"s": {"fact": "__sentinel"}}], "run": _noop}
         }
-        for rule in rules:
-            spec = compile_rule(rule)
+        self.groups = max(1, -(-len(rules) // GATE_GROUP))
+        for i, rule in enumerate(rules):
+            spec = compile_rule(rule, i // GATE_GROUP)
             spec["run"] = self._action(rule)
             definition[rule.id] = spec
         # register_rulesets mutates what it is given (it pops "run"): hand it a copy.
@@ -156,7 +162,8 @@ class _Stage:
             self.current = {"derive": derive, "errors": errors, "facts": store}
             batch = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0}]
             batch += [dict(f, sid=sid, u=0) for f in facts if f["fact"] in self.types]
-            batch.append({"sid": sid, "fact": GATE_FACT, "n": -1, "u": 0})
+            batch += [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
+                      for g in range(self.groups)]
             self.live += 1
             drained = False
             try:
