@@ -176,3 +176,48 @@ def test_migrates_signed_plan_from_version_2(tmp_path: Path) -> None:
         assert c.query("SELECT role, forced FROM signatures") == [{"role": "therapist",
                                                                    "forced": 0}]
         assert {"sessions", "session_objectives"} <= set(c.db.table_names())
+
+
+# --- whole-plan reasoning in the Markdown and in the diff ---------------------------------
+
+def test_markdown_and_diff_show_the_reasoning(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_store_plans import reasoning_plan
+    from tests.whole_plan import UNTIL
+
+    r = reasoning_plan(tmp_path, monkeypatch)
+    md = r.ok("plan", "export", "P1", "--format", "markdown")
+    section = md.split("## Problems, goals and objectives")[1].split("## Treatment")[0]
+    assert "In the order the plan addresses them (1 first)." in section
+    heads = [ln for ln in section.splitlines() if ln.startswith("### ")]
+    assert heads[0] == "### 1. suicide risk (severe)"
+    assert [h.split(". ")[0] for h in heads] == [f"### {n}" for n in range(1, len(heads) + 1)]
+    alcohol = section.split("alcohol use (")[1].split("\n### ")[0]
+    assert ("- Basis: a screen only (no concern or impression names it); **not confirmed: "
+            "confirm or reject before signing**") in alcohol
+    assert "- Basis: the clinician's assessment" in section
+    assert any(ln.startswith("#### Goal (") for ln in section.splitlines())
+    assert f"- **Deferred until** {UNTIL} (rules: clinic.defer.cbt)" in section
+
+    # Confirm in v1, sign it, then v2 takes a deferral off a goal and changes its phase.
+    doc = tomllib.loads(r.ok("plan", "export", "P1", "--format", "toml"))
+    next(p for p in doc["problems"] if p["basis"] == "screen_only")["confirmed"] = True
+    f = tmp_path / "p.toml"
+    f.write_text(tomli_w.dumps(doc))
+    r.ok("plan", "import", "P1", str(f))
+    assert "**confirmed by the clinician**" in r.ok("plan", "export", "P1", "--format",
+                                                     "markdown")
+    r.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T", "--force")
+    doc = tomllib.loads(r.ok("plan", "export", "P1", "--format", "toml"))
+    goal = next(g for p in doc["problems"] for g in p["goals"] if "deferred" in g)
+    del goal["deferred"]
+    old_phase = goal["phase"]
+    goal["phase"] = "maintain" if old_phase != "maintain" else "treat"
+    f.write_text(tomli_w.dumps(doc))
+    r.ok("plan", "import", "P1", str(f), "--reason", "safety plan written: start the work")
+    lines = r.ok("plan", "diff", "P1", "1", "2").splitlines()
+    at = lines.index(f"~ goal {goal['key']}")
+    fields = lines[at + 1:at + 4]
+    assert f"    deferred: deferred until {UNTIL} -> (none)" in fields
+    assert f"    phase: {old_phase} -> {goal['phase']}" in fields
+    assert "    origin: proposed_accepted -> proposed_edited" in fields

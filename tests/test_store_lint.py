@@ -162,3 +162,66 @@ def test_clean_plan_signs_without_force_and_force_is_not_recorded(run: Runner) -
     run.ok("plan", "sign", "P1", "--role", "client", "--name", "Jo", "--force")
     run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T")
     assert {r["forced"] for r in run.rows("SELECT forced FROM signatures")} == {0}
+
+
+# --- a screen-only problem: confirmed or rejected before signing ----------------------------
+
+def test_unconfirmed_screen_only_problem_is_a_finding() -> None:
+    from planwise.store.lint import SCREEN
+
+    found = lint_doc(doc(objective(), problem={"basis": "screen_only"}))
+    assert [(f.objective, f.letter) for f in found] == [("p1", SCREEN)]
+    assert found[0].blocking
+    assert "depression rests on a screen only" in found[0].message
+    assert "confirm it" in found[0].message and "reject it" in found[0].message
+
+
+@pytest.mark.parametrize("problem", [
+    {"basis": "screen_only", "confirmed": True},
+    {"basis": "screen_only", "origin": "proposed_rejected", "rejection_reason": "no"},
+    {"basis": "screen_and_concern"},
+    {"basis": "clinician"},
+    {},                                   # a plan drafted before the basis existed
+])
+def test_confirmed_rejected_or_not_screen_only_is_no_finding(problem: dict[str, Any]) -> None:
+    assert lint_doc(doc(objective(), problem=problem)) == []
+
+
+def test_confirmed_false_is_not_a_confirmation() -> None:
+    assert letters(doc(objective(), problem={"basis": "screen_only", "confirmed": False})) \
+        == ["screen"]
+
+
+def test_sign_refuses_an_unconfirmed_screen_even_with_force(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_store_plans import reasoning_plan
+
+    r = reasoning_plan(tmp_path, monkeypatch)
+    lines = r.ok("plan", "lint", "P1").splitlines()
+    assert "problem.alcohol_use\tscreen\talcohol use rests on a screen only" in lines[0]
+    for extra in ((), ("--force",)):
+        err = r.fails("plan", "sign", "P1", "--role", "therapist", "--name", "T", *extra)
+        assert "cannot be signed (not even with --force)" in err
+        assert "problem.alcohol_use" in err and "confirmed = true" in err
+    assert r.rows("SELECT count(*) n FROM signatures")[0]["n"] == 0
+    # Confirmed in the plan file: signing is possible (the SMART letters still count).
+    d = tomllib.loads(r.ok("plan", "export", "P1", "--format", "toml"))
+    alcohol = next(p for p in d["problems"] if p["basis"] == "screen_only")
+    alcohol["confirmed"] = True
+    save(r, tmp_path, d)
+    assert "screen" not in [x.split("\t")[1] for x in r.ok("plan", "lint", "P1").splitlines()
+                            if "\t" in x]
+    r.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T", "--force")
+
+
+def test_sign_accepts_a_rejected_screen_only_problem(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_store_plans import reasoning_plan
+
+    r = reasoning_plan(tmp_path, monkeypatch)
+    d = tomllib.loads(r.ok("plan", "export", "P1", "--format", "toml"))
+    alcohol = next(p for p in d["problems"] if p["basis"] == "screen_only")
+    alcohol["origin"] = "proposed_rejected"
+    alcohol["rejection_reason"] = "drinking was a one-off around a bereavement"
+    save(r, tmp_path, d)
+    r.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T", "--force")

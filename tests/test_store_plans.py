@@ -282,3 +282,119 @@ def test_save_doc_is_a_step_of_the_callers_transaction(run: Runner, tmp_path: Pa
         assert (version, changed) == (2, True) and seen == [(1, 2, True)]
     finally:
         c.close()
+
+
+# --- whole-plan reasoning: basis, priority, phase, deferral, confirmation -------------------
+
+def reasoning_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    """P1 drafted (with the test clinic's rules) from an intake with a screen-only problem
+    and deferred goals."""
+    from tests.whole_plan import write_case
+
+    intake, clinic = write_case(tmp_path)
+    r = Runner(tmp_path, monkeypatch)
+    r.ok("client", "add", "--name", "Wen Example")
+    r.ok("plan", "draft", "C1", str(intake), "--knowledge", str(clinic), "--engine",
+         "reference")
+    return r
+
+
+def test_doc_from_proposal_keeps_the_reasoning() -> None:
+    from planwise.store.plans import doc_from_proposal
+    from tests.whole_plan import proposal
+
+    doc = doc_from_proposal(proposal(), 1, 1, dt.date(2026, 11, 18))
+    assert [(p.condition, p.basis, p.priority, p.confirmed) for p in doc.problems] == [
+        ("suicide_risk", "clinician", 1, None), ("ptsd", "screen_and_concern", 2, None),
+        ("depression", "screen_only", 3, None)]
+    ptsd = doc.problems[1]
+    assert [g.phase for g in ptsd.goals] == ["stabilise", "treat", "maintain"]
+    assert ptsd.goals[0].deferred is None
+    wait = ptsd.goals[1].deferred
+    assert wait is not None and wait.until == "suicide risk is no longer high"
+    assert wait.because == ["risk.defer.trauma"]
+
+
+def test_reasoning_round_trips_through_the_toml(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.whole_plan import UNTIL
+
+    r = reasoning_plan(tmp_path, monkeypatch)
+    text = r.ok("plan", "export", "P1", "--format", "toml")
+    doc = tomllib.loads(text)
+    probs = {p["condition"]: p for p in doc["problems"]}
+    assert probs["suicide_risk"]["priority"] == 1
+    assert probs["alcohol_use"]["basis"] == "screen_only"
+    assert "confirmed" not in probs["alcohol_use"]
+    goals = [g for p in doc["problems"] for g in p["goals"]]
+    assert all(g["phase"] in ("stabilise", "treat", "maintain") for g in goals)
+    waiting = [g for g in goals if "deferred" in g]
+    assert waiting and all(UNTIL in g["deferred"]["until"] and
+                           "clinic.defer.cbt" in g["deferred"]["because"] for g in waiting)
+    # The deferral reads with its goal, before the objectives.
+    first = text.index("[problems.goals.deferred]")
+    assert text.index("[[problems.goals.objectives]]", first) > first
+    before = r.rows("SELECT key, origin, data, proposed FROM plan_items ORDER BY position")
+    f = tmp_path / "same.toml"
+    f.write_text(text)
+    assert r.ok("plan", "import", "P1", str(f)) == "P1 version 1 unchanged"
+    assert r.rows("SELECT key, origin, data, proposed FROM plan_items ORDER BY position") \
+        == before
+
+
+def test_confirming_is_not_an_edit_but_changing_the_reasoning_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = reasoning_plan(tmp_path, monkeypatch)
+    doc = tomllib.loads(r.ok("plan", "export", "P1", "--format", "toml"))
+    probs = {p["condition"]: p for p in doc["problems"]}
+    probs["alcohol_use"]["confirmed"] = True
+    goal = probs["suicide_risk"]["goals"][0]
+    new_phase = "maintain" if goal["phase"] != "maintain" else "treat"
+    goal["phase"] = new_phase
+    write(tmp_path / "p.toml", doc)
+    assert r.ok("plan", "import", "P1", str(tmp_path / "p.toml")) == "P1 version 1 saved"
+    rows = {x["key"]: x for x in items(r)}
+    alcohol = rows["problem.alcohol_use"]
+    assert alcohol["origin"] == "proposed_accepted"
+    assert json.loads(alcohol["data"])["confirmed"] is True
+    assert "confirmed" not in json.loads(alcohol["proposed"])
+    assert rows[goal["key"]]["origin"] == "proposed_edited"
+    assert json.loads(rows[goal["key"]]["data"])["phase"] == new_phase
+
+
+def test_reasoning_fields_are_checked_on_import(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    r = reasoning_plan(tmp_path, monkeypatch)
+    doc = tomllib.loads(r.ok("plan", "export", "P1", "--format", "toml"))
+    doc["problems"][0]["goals"][0]["phase"] = "later"
+    err = r.fails("plan", "import", "P1", str(write(tmp_path / "p.toml", doc)))
+    assert "problems[0].goals[0].phase" in err and "p.toml" in err
+    doc["problems"][0]["goals"][0]["phase"] = "treat"
+    doc["problems"][0]["priority"] = 0
+    err = r.fails("plan", "import", "P1", str(write(tmp_path / "p.toml", doc)))
+    assert "problems[0].priority" in err
+
+
+def test_a_plan_stored_before_the_reasoning_still_reads_and_saves_unchanged(
+        run: Runner, tmp_path: Path) -> None:
+    """Rows written before basis, priority, phase and deferred existed (none of the keys):
+    export, import unchanged, origins kept."""
+    draft(run)
+    con = sqlite3.connect(run.db)
+    for rid, data, proposed in con.execute("SELECT id, data, proposed FROM plan_items"):
+        old = {k: v for k, v in json.loads(data).items()
+               if k not in ("basis", "priority", "phase", "deferred")}
+        old_p = None if proposed is None else json.dumps(
+            {k: v for k, v in json.loads(proposed).items()
+             if k not in ("basis", "priority", "phase", "deferred")}, sort_keys=True)
+        con.execute("UPDATE plan_items SET data = ?, proposed = ? WHERE id = ?",
+                    [json.dumps(old, sort_keys=True), old_p, rid])
+    con.commit()
+    con.close()
+    before = items(run)
+    f, doc = export(run, tmp_path)
+    assert all("basis" not in p and "priority" not in p for p in doc["problems"])
+    assert all("phase" not in g for p in doc["problems"] for g in p["goals"])
+    assert run.ok("plan", "import", "P1", str(f)) == "P1 version 1 unchanged"
+    assert items(run) == before
+    assert run.ok("plan", "lint", "P1").endswith("0 problems")

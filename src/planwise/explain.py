@@ -14,6 +14,7 @@ from planwise.facts import STAGES
 from planwise.intake_io import ScoredIntake
 from planwise.kb.loader import KnowledgeBase
 from planwise.kb.patterns import Pattern, Ref
+from planwise.models.proposal import Proposal
 from planwise.rules.pipeline import BUILTIN_STEPS, Evaluation
 
 STAGE_TITLES = {
@@ -23,6 +24,16 @@ STAGE_TITLES = {
     "integrate": "Step 4. Pulling the problems into one plan",
     "warn": "Step 5. Checks on the whole plan",
 }
+
+# Said once, where the risk level is reached, so that a trainee does not read
+# the level as a forecast (NICE NG225 advises against using risk levels that way).
+RISK_NOTE = (
+    "Note: the suicide-risk level below is a formulation that guides the plan (what "
+    "comes first, how often the client is seen, who else is involved), not a prediction "
+    "of whether the client will harm themselves. NICE NG225 (2022) advises against "
+    "using risk scales or low/medium/high levels to predict suicide or to decide who "
+    "gets help; ask about risk again at every session."
+)
 
 
 def _label(kb: KnowledgeBase, kind: str, value: str) -> str:
@@ -70,7 +81,16 @@ def sentence(fact: dict[str, Any], kb: KnowledgeBase) -> str:
     if t == "problem_found":
         return f"{cond.lower()} is a problem for this client"
     if t == "problem":
-        return f"problem: {cond.lower()}, {fact['severity']}"
+        basis = {"screen_only": ", on a screen only (to confirm)",
+                 "screen_and_concern": ", from a screening concern and a score"}
+        how = basis.get(str(fact.get("basis")), "")
+        return f"problem: {cond.lower()}, {fact['severity']}{how}"
+    if t == "priority":
+        return (f"{cond.lower()} is addressed at rank {fact['rank']} (1 first)"
+                + (f": {fact['reason']}" if fact.get("reason") else ""))
+    if t == "defer":
+        return (f"goals with {_label(kb, 'modalities', fact['modality'])} wait until "
+                f"{fact['until']}")
     if t == "goal":
         goal = kb.goals.get(fact["goal"])
         return f"goal \u201c{goal.text if goal else fact['goal']}\u201d"
@@ -124,6 +144,26 @@ def _wrap(text: str, indent: str) -> str:
     return textwrap.fill(text, width=78, initial_indent=indent, subsequent_indent=indent)
 
 
+def plan_order(prop: Proposal, kb: KnowledgeBase) -> list[str]:
+    """The problems in the order the plan addresses them, each with its basis, and the
+    goals that wait, with when they may start and the rules that hold them back."""
+    from planwise.render import BASIS_TEXT, ordered
+
+    out = ["The order of the plan"]
+    waiting: list[str] = []
+    for n, prob in ordered(prop):
+        basis = f" [{BASIS_TEXT[prob.basis]}]" if prob.basis in BASIS_TEXT else ""
+        out.append(_wrap(f"{n}. {kb.label('conditions', prob.condition)} "
+                         f"({prob.severity}){basis}", "  "))
+        for g in prob.goals:
+            if g.deferred is not None:
+                waiting.append(f"- \u201c{g.text}\u201d is deferred until {g.deferred.until} "
+                               f"(rules: {', '.join(g.deferred.because)})")
+    out += [textwrap.fill(w, width=78, initial_indent="  ", subsequent_indent="    ")
+            for w in waiting]
+    return out + [""]
+
+
 def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> str:
     mem = evaluation.memory
     out: list[str] = []
@@ -150,6 +190,9 @@ def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> 
             current = f.stage
             out.append(STAGE_TITLES[current])
             out.append("")
+            if current == "severity":
+                out.append(_wrap(RISK_NOTE, "  "))
+                out.append("")
         rule = kb.rule(f.rule)
         assert rule is not None
         facts = [mem.facts[n] for n in f.matched]
@@ -173,6 +216,8 @@ def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> 
             out.append(_wrap(f"- {step}: {BUILTIN_STEPS[step]}", "  "))
         out.append("")
     prop = evaluation.proposal
+    if prop is not None and prop.problems:
+        out += plan_order(prop, kb)
     if prop is not None:
         out.append(f"In all: {len(prop.problems)} problem(s), "
                    f"{sum(len(x.goals) for x in prop.problems)} goal(s), "

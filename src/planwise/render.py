@@ -6,7 +6,7 @@ import json
 import textwrap
 
 from planwise.kb.loader import KnowledgeBase
-from planwise.models.proposal import Proposal
+from planwise.models.proposal import Problem, Proposal
 
 
 def render_proposal(proposal: Proposal, kb: KnowledgeBase, fmt: str) -> str:
@@ -15,6 +15,19 @@ def render_proposal(proposal: Proposal, kb: KnowledgeBase, fmt: str) -> str:
     if fmt == "markdown":
         return _markdown(proposal, kb)
     return _text(proposal, kb)
+
+
+# How a problem's basis reads; a problem the clinician set needs no mark.
+BASIS_TEXT = {"screen_only": "screen only: confirm or reject",
+              "screen_and_concern": "screen and concern"}
+
+
+def ordered(p: Proposal) -> list[tuple[int, Problem]]:
+    """(number, problem) in the order the plan addresses them: by priority when the
+    proposal has one (older proposals: as listed)."""
+    probs = sorted(enumerate(p.problems), key=lambda ip: (
+        ip[1].priority if ip[1].priority is not None else len(p.problems) + ip[0], ip[0]))
+    return [(prob.priority or n, prob) for n, (_i, prob) in enumerate(probs, 1)]
 
 
 def _inst_name(kb: KnowledgeBase, inst: str) -> str:
@@ -46,13 +59,19 @@ def _text(p: Proposal, kb: KnowledgeBase) -> str:
     out.append("")
     out.append(f"SUICIDE RISK: {p.risk.level.upper()}   (because: {', '.join(p.risk.because)})")
     out.append("")
-    out.append("PROBLEMS")
+    out.append("PROBLEMS (in the order the plan addresses them)" if p.problems else "PROBLEMS")
     if not p.problems:
         out.append("  (none established: see assessments and warnings)")
-    for n, prob in enumerate(p.problems, 1):
-        out.append(f"{n}. {kb.label('conditions', prob.condition)} ({prob.severity})")
+    for n, prob in ordered(p):
+        out.append(_wrap(f"{n}. {kb.label('conditions', prob.condition)} ({prob.severity})"
+                         + (f"  [{BASIS_TEXT[prob.basis]}]" if prob.basis in BASIS_TEXT
+                            else ""), ""))
         for goal in prob.goals:
-            out.append(_wrap(f"Goal: {goal.text}  [{goal.id}]", "   "))
+            phase = f" ({goal.phase})" if goal.phase else ""
+            out.append(_wrap(f"Goal{phase}: {goal.text}  [{goal.id}]", "   "))
+            if goal.deferred is not None:
+                out.append(_wrap(f"deferred until {goal.deferred.until} "
+                                 f"(rules: {', '.join(goal.deferred.because)})", "     "))
             for o in goal.objectives:
                 out.append(_wrap(f"- Objective: {o.text} (target {o.target_weeks} wk)", "     "))
                 out.append(_wrap(f"client: {o.client_action}", "         "))
@@ -98,10 +117,23 @@ def _markdown(p: Proposal, kb: KnowledgeBase) -> str:
                    f"{_band(kb, s.instrument, s.band)} | {', '.join(s.flags)} |")
     out += ["", f"**Suicide risk:** {p.risk.level} (because: {', '.join(p.risk.because)})", ""]
     out += ["## Problems", ""]
-    for prob in p.problems:
-        out += [f"### {kb.label('conditions', prob.condition)} ({prob.severity})", ""]
+    if p.problems:
+        out += ["In the order the plan addresses them (1 first).", ""]
+    for n, prob in ordered(p):
+        out += [f"### {n}. {kb.label('conditions', prob.condition)} ({prob.severity})", ""]
+        if prob.basis == "screen_only":
+            out += ["**Screen only: confirm or reject.** A score over the cut-off that no "
+                    "concern, impression or diagnosis names; the clinician confirms or "
+                    "rejects it before the plan is signed.", ""]
+        elif prob.basis in BASIS_TEXT:
+            out += [f"*Basis:* {BASIS_TEXT[prob.basis]}", ""]
         for goal in prob.goals:
-            out += [f"#### Goal: {goal.text}", "", f"*because:* {', '.join(goal.because)}", ""]
+            phase = f" ({goal.phase})" if goal.phase else ""
+            out += [f"#### Goal{phase}: {goal.text}", "", f"*because:* {', '.join(goal.because)}",
+                    ""]
+            if goal.deferred is not None:
+                out += [f"**Deferred until** {goal.deferred.until} (rules: "
+                        f"{', '.join(goal.deferred.because)})", ""]
             out += ["| Objective | Client will | Measure | Target |", "|---|---|---|---|"]
             for o in goal.objectives:
                 out.append(f"| {o.text} | {o.client_action} | {o.measure} | "

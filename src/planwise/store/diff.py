@@ -2,7 +2,9 @@
 
 Items are matched by key (keys are stable from version to version). For each
 key: added, removed, or changed field by field (the item's own data), with
-origin, rejection reason and parent changes shown as fields of their own. The
+origin, rejection reason and parent changes shown as fields of their own (a
+problem's basis, priority and confirmation, a goal's phase and deferral are
+fields of the item like any other). The
 version's own fields (start date, review date, risk level) and the later
 version's reason come first.
 """
@@ -108,6 +110,8 @@ def diff_versions(c: Conn, plan_id: int, v1: int, v2: int) -> PlanDiff:
 def _short(value: Any, limit: int = 120) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, dict) and "until" in value:   # a goal's deferral
+        value = f"deferred until {value['until']}"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

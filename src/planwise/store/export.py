@@ -2,8 +2,9 @@
 
 Both are built from one `PlanRecord`: the client's current information and the
 overview of trauma and significant events (at the top, as the guide asks), the
-plan version (problems, goals, SMART objectives, interventions, treatment,
-referrals, assessments, warnings, every item with its origin), the signatures
+plan version (problems in priority order with their basis, goals with their
+phase and deferral, SMART objectives, interventions, treatment, referrals,
+assessments, warnings, every item with its origin), the signatures
 with their timestamps, the version's reason, the SMART lint findings and the
 session notes recorded so far, and the client's scores over time (every
 instrument, each score with its change since the baseline, docs/measures.md).
@@ -25,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn
-from planwise.store.models import ClientInfo, GoalItem, ObjectiveItem, PlanDoc, PlanItem
+from planwise.store.models import (
+    ClientInfo,
+    GoalItem,
+    ObjectiveItem,
+    PlanDoc,
+    PlanItem,
+    ProblemItem,
+)
 from planwise.timeline import Timeline
 
 RECORD_SCHEMA = "planwise.plan-record/1"
@@ -190,6 +198,20 @@ def _origin(item: PlanItem) -> str:
     return {"proposed_edited": " *(edited)*", "added": " *(added)*"}.get(item.origin or "", "")
 
 
+BASIS_SHOWN = {"clinician": "the clinician's assessment",
+              "screen_and_concern": "a screening concern and a score over the cut-off",
+              "screen_only": "a screen only (no concern or impression names it)"}
+
+
+def _basis(p: ProblemItem) -> str:
+    shown = BASIS_SHOWN.get(p.basis or "", p.basis or "")
+    if p.basis != "screen_only" or p.origin == "proposed_rejected":
+        return shown
+    if p.confirmed:
+        return f"{shown}; **confirmed by the clinician**"
+    return f"{shown}; **not confirmed: confirm or reject before signing**"
+
+
 def _info(info: ClientInfo) -> list[str]:
     out = ["## Current information", ""]
     facts = [("Date of birth", info.date_of_birth), ("Pronouns", info.pronouns),
@@ -317,10 +339,21 @@ def render_markdown(rec: PlanRecord) -> str:
     out += ["", "## Problems, goals and objectives"]
     if not d.problems:
         out += ["", "- none"]
-    for p in d.problems:
-        out += ["", f"### {p.condition.replace('_', ' ')} ({p.severity}){_origin(p)}"]
+    if any(p.priority for p in d.problems):
+        out += ["", "In the order the plan addresses them (1 first)."]
+    for p in sorted(d.problems, key=lambda p: p.priority or len(d.problems) + 1):
+        rank = f"{p.priority}. " if p.priority else ""
+        out += ["", f"### {rank}{p.condition.replace('_', ' ')} ({p.severity}){_origin(p)}"]
+        if p.basis:
+            out += ["", f"- Basis: {_basis(p)}"]
         for g in p.goals:
-            out += ["", f"#### Goal: {_md(g.text)}{_origin(g)}", "", "Objectives:", ""]
+            phase = f" ({g.phase})" if g.phase else ""
+            out += ["", f"#### Goal{phase}: {_md(g.text)}{_origin(g)}"]
+            if g.deferred is not None:
+                rules = f" (rules: {', '.join(g.deferred.because)})" if g.deferred.because \
+                    else ""
+                out += ["", f"- **Deferred until** {_md(g.deferred.until)}{rules}"]
+            out += ["", "Objectives:", ""]
             for o in g.objectives:
                 out += _objective(o, g)
             out += ["", "Interventions:", ""]

@@ -19,6 +19,13 @@ The letters (docs/store.md, "SMART lint"):
 - R: the objective is linked to at least one therapist intervention of its
   goal that is not rejected.
 - T: it has an anticipated date.
+
+Besides the letters, one check on problems (letter `screen`): a problem the
+engine proposed on a screen alone (`basis = "screen_only"`: a score over the
+cut-off that no concern, impression or diagnosis names) must be confirmed by
+the clinician (`confirmed = true`) or rejected with a reason. `plan sign`
+refuses such a plan even with --force: confirming or rejecting takes one key,
+and a plan must not treat an unconfirmed screen as a diagnosis.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planwise.store.models import PlanDoc, PlanItem
+from planwise.store.models import PlanDoc, PlanItem, ProblemItem
 
 if TYPE_CHECKING:
     from planwise.store.db import Conn
@@ -38,6 +45,7 @@ if TYPE_CHECKING:
 MIN_ACTION_WORDS = 4  # as planwise.kb.quality.MIN_ACTION_WORDS
 MIN_WEEKS = 1
 LETTERS = "SMART"
+SCREEN = "screen"    # the letter of an unconfirmed screen-only problem (not forceable)
 
 _NUMBER_WORDS = re.compile(  # as planwise.kb.quality._NUMBER_WORDS
     r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|half|twice|daily|weekly|"
@@ -58,9 +66,14 @@ ACTION_VERBS = frozenset("""
 
 @dataclass(frozen=True)
 class Finding:
-    objective: str     # the objective's key
-    letter: str        # S, M, A, R or T
+    objective: str     # the objective's key (a problem's key for letter SCREEN)
+    letter: str        # S, M, A, R, T, or SCREEN
     message: str
+
+    @property
+    def blocking(self) -> bool:
+        """Refused at signing even with --force."""
+        return self.letter == SCREEN
 
     def __str__(self) -> str:
         return f"{self.objective}\t{self.letter}\t{self.message}"
@@ -99,9 +112,22 @@ def _rejected(item: PlanItem) -> bool:
     return item.origin == "proposed_rejected"
 
 
+def unconfirmed(problem: ProblemItem) -> bool:
+    """A screen-only problem still in the plan that the clinician has not confirmed."""
+    return (problem.basis == "screen_only" and not problem.confirmed
+            and not _rejected(problem))
+
+
+def screen_message(problem: ProblemItem) -> str:
+    name = problem.condition.replace("_", " ")
+    return (f"{name} rests on a screen only (no concern, impression or diagnosis names it): "
+            "confirm it (confirmed = true) or reject it with a reason before signing")
+
+
 def lint_doc(doc: PlanDoc, min_weeks: dict[str, int] | None = None,
              instruments: Iterable[str] = ()) -> list[Finding]:
-    """SMART findings for every non-rejected objective, in document order.
+    """SMART findings for every non-rejected objective, and SCREEN findings for every
+    unconfirmed screen-only problem, in document order.
 
     `min_weeks` maps an objective key to its knowledge target weeks (proposed
     objectives); others need MIN_WEEKS.
@@ -112,6 +138,8 @@ def lint_doc(doc: PlanDoc, min_weeks: dict[str, int] | None = None,
     for p in doc.problems:
         if _rejected(p):
             continue
+        if unconfirmed(p):
+            out.append(Finding(p.key or "?", SCREEN, screen_message(p)))
         for g in p.goals:
             if _rejected(g):
                 continue

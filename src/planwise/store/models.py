@@ -14,6 +14,8 @@ CLIENT_SCHEMA = "planwise.client/1"
 PLAN_SCHEMA = "planwise.plan/1"
 
 Origin = Literal["proposed_accepted", "proposed_edited", "proposed_rejected", "added"]
+Basis = Literal["clinician", "screen_and_concern", "screen_only"]
+Phase = Literal["stabilise", "treat", "maintain"]
 ObjectiveStatus = Literal["open", "met", "partially_met", "not_met", "revised", "discontinued"]
 
 
@@ -110,8 +112,19 @@ class InterventionItem(PlanItem):
     modality: str
 
 
+class Deferral(_Model):
+    """A goal that waits: when it may start, and the engine's rules that hold it back."""
+
+    until: Text
+    because: list[str] = []
+
+
 class GoalItem(PlanItem):
     text: Text
+    # From the proposal's whole-plan reasoning; absent in plans drafted before it. Declared
+    # before the objectives so the TOML export shows the deferral with the goal's text.
+    phase: Phase | None = None
+    deferred: Deferral | None = None
     objectives: list[ObjectiveItem] = []
     interventions: list[InterventionItem] = []
 
@@ -120,6 +133,12 @@ class ProblemItem(PlanItem):
     condition: str
     severity: Literal["mild", "moderate", "severe"]
     goals: list[GoalItem] = []
+    # From the proposal's whole-plan reasoning; absent in plans drafted before it.
+    basis: Basis | None = None
+    priority: int | None = Field(default=None, ge=1)
+    # The clinician's decision on a screen_only problem: true once confirmed (lint refuses
+    # to sign a screen_only problem that is neither confirmed nor rejected).
+    confirmed: bool | None = None
 
 
 class TreatmentItem(PlanItem):

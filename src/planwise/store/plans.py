@@ -27,6 +27,7 @@ from planwise.store.clients import add_intake, get_intake, get_row
 from planwise.store.db import Conn, now
 from planwise.store.models import (
     AssessmentItem,
+    Deferral,
     GoalItem,
     InterventionItem,
     ObjectiveItem,
@@ -47,6 +48,11 @@ if TYPE_CHECKING:
 ROLES = ("therapist", "client", "supervisor")
 _META = {"key", "origin", "rejection_reason", "because"}
 _CHILDREN = {"goals", "objectives", "interventions"}
+# Whole-plan reasoning fields, stored only when set: a plan drafted before them keeps its
+# rows (and their comparison with the proposal) exactly as they were.
+_OPTIONAL = ("basis", "priority", "phase", "deferred", "confirmed")
+# The clinician's decisions stored with an item's data: not an edit of the proposal.
+_DECISIONS = ("confirmed",)
 _MODELS: dict[str, type[BaseModel]] = {
     "problem": ProblemItem, "goal": GoalItem, "objective": ObjectiveItem,
     "intervention": InterventionItem, "treatment": TreatmentItem, "referral": ReferralItem,
@@ -83,11 +89,14 @@ def doc_from_proposal(proposal: Any, plan_id: int, client_id: int, start: dt.dat
                 interventions=[i.key for i in interventions if i.key], measure=o.measure,
                 anticipated=start + dt.timedelta(weeks=o.target_weeks), actual=None,
                 status="open", because=list(o.because), **accepted) for o in g.objectives]
+            deferred = None if g.deferred is None else Deferral(
+                until=g.deferred.until, because=list(g.deferred.because))
             goals.append(GoalItem(key=gkey, text=g.text, objectives=objectives,
                                   interventions=interventions, because=list(g.because),
-                                  **accepted))
+                                  phase=g.phase, deferred=deferred, **accepted))
         problems.append(ProblemItem(key=pkey, condition=p.condition, severity=p.severity,
-                                    goals=goals, because=list(p.because), **accepted))
+                                    goals=goals, because=list(p.because), basis=p.basis,
+                                    priority=p.priority, **accepted))
     t = proposal.treatment
     treatment = None if t is None else TreatmentItem(
         key=key("treatment"), modalities=list(t.modalities), sessions_min=t.sessions.min,
@@ -117,7 +126,16 @@ def doc_from_proposal(proposal: Any, plan_id: int, client_id: int, start: dt.dat
 def _data(item: PlanItem) -> dict[str, Any]:
     """The item's own fields (an objective's `interventions` are references, not children)."""
     children = set() if isinstance(item, ObjectiveItem) else _CHILDREN
-    return item.model_dump(mode="json", exclude=_META | children)
+    data = item.model_dump(mode="json", exclude=_META | children)
+    for name in _OPTIONAL:
+        if data.get(name, 0) is None:
+            del data[name]
+    return data
+
+
+def _content(data: dict[str, Any]) -> dict[str, Any]:
+    """An item's data without the clinician's decisions (for accepted vs edited)."""
+    return {k: v for k, v in data.items() if k not in _DECISIONS}
 
 
 def _walk(doc: PlanDoc) -> list[tuple[str, PlanItem, str | None, str]]:
@@ -337,7 +355,7 @@ def _resolve(doc: PlanDoc, current: list[dict[str, Any]], file: str) -> list[dic
                                  file=file, field=f"{path}.rejection_reason")
             if proposed is None:
                 origin = "added"
-            elif json.loads(proposed) == _data(item):
+            elif _content(json.loads(proposed)) == _content(_data(item)):
                 origin = "proposed_accepted"
             else:
                 origin = "proposed_edited"
@@ -458,6 +476,15 @@ def sign(c: Conn, plan_id: int, role: str, name: str, force: bool = False) -> tu
             raise InputError(f"version {cur['version']} of {ids.fmt('plan', plan_id)} is "
                              f"already signed by the {role}")
         findings = lint_version(c, plan, cur)
+        blocking = [f for f in findings if f.blocking]
+        if blocking:
+            raise InputError(
+                f"version {cur['version']} of {ids.fmt('plan', plan_id)} cannot be signed "
+                "(not even with --force): " + "; ".join(
+                    f"{f.objective}: {f.message}" for f in blocking)
+                + ' (in the exported plan file: confirmed = true on the problem, or origin = '
+                '"proposed_rejected" with a rejection_reason, then `plan import`; in the plan '
+                "editor: c on the problem)")
         if findings and not force:
             raise InputError(f"SMART lint found {len(findings)} problem(s) in version "
                              f"{cur['version']} of {ids.fmt('plan', plan_id)}; fix them or "
