@@ -317,6 +317,20 @@ def test_raw_300_rules_sharing_one_condition_fail() -> None:
     assert "108" in raw("shared_pattern")["raised"]
 
 
+RUNAWAY_RULE = {
+    "id": "clinic.runaway", "stage": "warn", "source": "probe", "says": "feeds itself",
+    "when": [{"fact": "warning", "as": "w"}],
+    "then": [{"fact": "warning", "kind": "missing_assessment", "message": "{w.message}!"}]}
+
+
+@needs_durable
+def test_a_rule_chain_that_does_not_settle_stops_with_the_rule_named(tmp_path: Path) -> None:
+    out = guard("runaway", str(clinic(tmp_path / "k", [RUNAWAY_RULE])), timeout=120)
+    for engine in ("durable", "reference"):
+        assert out[engine] is not None, engine
+        assert "does not settle" in out[engine] and "clinic.runaway" in out[engine]
+
+
 @needs_durable
 def test_a_stage_of_600_rules_builds_and_agrees_through_gate_groups(tmp_path: Path) -> None:
     # The gate pattern is in every rule, so without gate groups a stage of more

@@ -157,6 +157,20 @@ def many_rules(folder: str) -> None:
            assessments=len(out["durable"]["assessments"]))
 
 
+def runaway(folder: str) -> None:
+    # A rule that feeds itself through a template: each firing derives a new fact.
+    kb = load_knowledge([folder])
+    scored = intake_from_data(_case(), kb)
+    out: dict[str, Any] = {}
+    for engine in ("durable", "reference"):
+        try:
+            evaluate(scored, None, kb, engine)
+            out[engine] = None
+        except EngineError as exc:
+            out[engine] = str(exc)
+    report(**out)
+
+
 def reload(folder: str, count: str = "20") -> None:
     import durable_rules_engine
 

@@ -16,6 +16,12 @@ from planwise.facts import fact_key
 
 Fact = dict[str, Any]
 
+# A stage that fires more often than this has a rule chain that does not settle
+# (a rule feeding itself through a template, two rules feeding each other): the
+# evaluation stops with the rules named rather than hanging or eating memory.
+# The shipped case library fires at most a dozen times per stage.
+MAX_FIRINGS_PER_STAGE = 1000
+
 
 @dataclass
 class Firing:
@@ -36,6 +42,7 @@ class Memory:
     depth: dict[int, int] = field(default_factory=dict)
     firings: list[Firing] = field(default_factory=list)
     stage: str = "input"
+    stage_firings: dict[str, int] = field(default_factory=dict)
 
     def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
         """Store a fact; return its number and whether it is new."""
@@ -62,6 +69,7 @@ class Memory:
     def fire(self, rule: str, rule_index: int, matched: list[int], derived: list[Fact]
              ) -> list[Fact]:
         """Record one firing; return the derived facts that are new (to assert in the engine)."""
+        self._check_settles()
         depth = max((self.depth[n] for n in matched if self.stage_of[n] == self.stage),
                     default=0)
         new: list[Fact] = []
@@ -73,6 +81,21 @@ class Memory:
                 new.append(self.facts[n])
         self.firings.append(Firing(rule, self.stage, rule_index, matched, numbers, depth))
         return new
+
+    def _check_settles(self) -> None:
+        count = self.stage_firings.get(self.stage, 0) + 1
+        self.stage_firings[self.stage] = count
+        if count <= MAX_FIRINGS_PER_STAGE:
+            return
+        from collections import Counter
+
+        from planwise.errors import EngineError
+
+        top = Counter(f.rule for f in self.firings if f.stage == self.stage).most_common(3)
+        named = ", ".join(f"{rule} ({n} times)" for rule, n in top)
+        raise EngineError(f"stage {self.stage} does not settle: more than "
+                          f"{MAX_FIRINGS_PER_STAGE} rule firings; most often: {named}. "
+                          "A rule chain keeps deriving new facts.")
 
     def canonical_firings(self, stage_order: dict[str, int]) -> list[Firing]:
         """Firings in an order both engines agree on: stage, chain depth, rule, facts."""
