@@ -183,12 +183,15 @@ def test_review_ruleset_is_its_own_and_carries_the_gate() -> None:
         import json
         from planwise.kb import load_knowledge
         from planwise.rules import backend_for
-        from planwise.rules.durable_backend import GATE_ALIAS, SENTINEL_RULE, compile_rule
+        from planwise.rules.durable_backend import GATE_ALIAS, GATE_GROUP, compile_rule
         kb = load_knowledge()
         backend = backend_for(kb, "durable")
         review = backend.stages["review"]
-        gated = all(compile_rule(r)["all"][0] == {GATE_ALIAS: {"fact": "__gate"}}
-                    for r in kb.rules_in("review"))
+        # The first pattern waits for the gate fact of the rule's group (GATE_GROUP rules
+        # to a group: docs/engine.md).
+        gated = all(compile_rule(r, i // GATE_GROUP)["all"][0] == {
+                        GATE_ALIAS: {"$and": [{"fact": "__gate"}, {"g": i // GATE_GROUP}]}}
+                    for i, r in enumerate(kb.rules_in("review")))
         others = {s: sorted(set(st.rules) & set(review.rules)) for s, st in backend.stages.items()
                   if s != "review"}
         print(json.dumps({"rules": sorted(review.rules), "gated": gated,

@@ -44,6 +44,13 @@ class ObjectiveCourse(_Model):
     ratings: list[int] = []             # progress ratings 0-10, in session order
 
 
+class RiskEntry(_Model):
+    """The plan's risk level from a day on: one plan version's date and its level."""
+
+    date: dt.date
+    level: str  # none | low | moderate | high | unassessed
+
+
 class FeedbackEntry(_Model):
     """End-of-session feedback: item id -> 0..10 (knowledge/feedback.toml)."""
 
@@ -64,6 +71,10 @@ class Course(_Model):
     last_review: dt.date | None = None       # the current version's date when it is a revision
     sessions_since_review: int | None = None  # held after the last review; None: all of them
     risk_level: str = "none"                 # the plan's risk level
+    # The plan's risk level by version, oldest first, as the store keeps it; empty when
+    # only `risk_level` is known (planwise.review_facts then counts from the start, or
+    # for a revision from `last_review`, the conservative reading).
+    risk_history: list[RiskEntry] = []
     problems: dict[str, str] = {}            # condition -> severity
     modalities: list[str] = []               # modalities of the plan's interventions
     referrals: list[str] = []                # referral kinds already in the plan

@@ -160,6 +160,11 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "open_objectives": _a(int, 0, "objectives still open or partially met"),
         "session_limit_near": _a(bool, False, "SESSION_LIMIT_NEAR or fewer authorised "
                                               "sessions left (planwise.review_facts)"),
+        "risk_low_weeks": _a(int, 0, "whole weeks the plan's risk level has been none or low "
+                             "with no risk flag on any total since (plan risk history, "
+                             "measures); 0 when the level now is above low or unassessed"),
+        "safety_open": _a(bool, False, "a safety objective (objective_progress.safety) is not "
+                          "met yet: open, partially met or not met"),
     },
     "measure": {
         "instrument": _a(str, ""),
@@ -182,6 +187,11 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "points": _a(int, 1, "totals recorded, the baseline included"),
         "risk_flag": _a(bool, False, "the latest total raised a risk flag"),
         "baseline_risk_flag": _a(bool, False, "the baseline raised a risk flag"),
+        "remission_streak": _a(int, 0, "the latest totals in a row in remission, the baseline "
+                               "included (0: the latest is not); -1 when the instrument "
+                               "defines no remission"),
+        "remission_held": _a(bool, False, "remission_streak >= 2: the last two totals both in "
+                             "remission"),
     },
     "feedback": {
         "sessions": _a(int, 0, "sessions with feedback"),
@@ -203,6 +213,10 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "overdue_by": _a(str, "", "how long past the target date, in words ('' when not)"),
         "last_rating": _a(int, -1, "the last progress rating 0-10; -1 when none"),
         "ratings": _a(int, 0, "progress ratings recorded"),
+        "safety": _a(bool, False, "an objective of the suicide-risk problem or of a "
+                     "suicide_risk goal (a safety objective)"),
+        "safety_open": _a(bool, False, "a safety objective not met yet: open, partially met "
+                          "or not met (course.safety_open: any of them)"),
     },
     "goal_progress": {
         "goal": _a(str, ""),

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict
 from planwise.errors import InputError
 from planwise.instruments import ChangeRules, Instrument
 
-__all__ = ["Z_RELIABLE", "ChangeClass", "ChangeResult", "classify", "reliable_threshold"]
+__all__ = ["Z_RELIABLE", "ChangeClass", "ChangeResult", "classify", "in_remission",
+           "reliable_threshold"]
 
 Z_RELIABLE = 1.96  # |RC| above this: change beyond measurement error (95%, two-sided)
 
@@ -95,6 +96,16 @@ def change_class_of(inst: Instrument, baseline: int, current: int) -> ChangeClas
         return "no_reliable_change"
     improvement = baseline - current if rules.lower_is_better else current - baseline
     return "reliably_improved" if improvement > 0 else "reliably_deteriorated"
+
+
+def in_remission(inst: Instrument, total: int) -> bool | None:
+    """Whether one total is in remission as the instrument defines it (PHQ-9: under 5);
+    None when it records no remission definition. One definition for `classify` and the
+    review's remission streak."""
+    rem = inst.change.remission if inst.change is not None else None
+    if rem is None:
+        return None
+    return total < rem.below if rem.below is not None else total > (rem.above or 0)
 
 
 def _clinical(total: int, rules: ChangeRules) -> bool | None:
@@ -228,13 +239,11 @@ def classify(instrument: Instrument, baseline_total: int, current_total: int) ->
                 f"least {_pts(resp.points)} ({resp.source})."
             )
 
-    remission: bool | None = None
+    remission = in_remission(inst, x2)
     if rules.remission is not None:
         rem = rules.remission
-        if rem.below is not None:
-            remission, rule = x2 < rem.below, f"a total below {rem.below}"
-        else:
-            remission, rule = x2 > (rem.above or 0), f"a total above {rem.above}"
+        rule = f"a total below {rem.below}" if rem.below is not None else \
+            f"a total above {rem.above}"
         yes_no = "yes" if remission else "no"
         parts.append(f"Remission: {yes_no}; remission is {rule} ({rem.source}).")
 

@@ -23,7 +23,14 @@ The definitions (docs/review-rules.md):
   its last progress rating is under OVERDUE_RATING_BELOW (or there is none);
   *met* when its status is met or its last rating is MET_RATING;
 - *session limit near*: SESSION_LIMIT_NEAR or fewer authorised sessions left
-  while objectives are open.
+  while objectives are open;
+- *risk low weeks*: whole weeks since the plan's risk level was last above low
+  (its risk history) or a total last raised a risk flag, whichever is later; 0
+  while the level is moderate, high or unassessed;
+- a *safety objective* is one of the suicide-risk problem or of a suicide_risk
+  goal; *safety open*: one of them not met yet (open, partially met or not met);
+- *remission streak*: the latest totals in a row in remission as the instrument
+  defines it (planwise.progress.in_remission); *held* at two or more.
 
 Pure domain code: no storage, no rule engine. `attention_flags` builds no
 facts and no explanations, so that a caseload of 10,000 clients stays cheap.
@@ -39,7 +46,7 @@ from planwise.errors import InputError
 from planwise.facts import make_fact
 from planwise.feedback import load_form, summarise
 from planwise.instruments import Instrument
-from planwise.progress import change_class_of, classify
+from planwise.progress import change_class_of, classify, in_remission
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
@@ -58,6 +65,10 @@ MET_RATING = 10             # review.objective.met
 OPEN_STATUSES = ("open", "partially_met")
 CLOSED_STATUSES = ("revised", "discontinued")  # not counted for a goal's completion
 LOW_RISK_LEVELS = ("none", "low")
+SAFETY_CONDITION = "suicide_risk"  # its objectives are the safety objectives
+# A safety objective still to be reached: "not_met" closes an objective without
+# reaching it, and an unwritten safety plan stays a reason not to end.
+SAFETY_PENDING = ("open", "partially_met", "not_met")
 
 ATTENTION_FLAGS = ("risk_reemerging", "deteriorated", "not_on_track", "objectives_overdue",
                    "session_limit_near", "review_due")
@@ -118,6 +129,57 @@ def _sessions_left(course: Course) -> int:
     return max(course.session_limit - course.sessions_used, 0)
 
 
+def _risk_low_since(course: Course, kb: KnowledgeBase) -> dt.date | None:
+    """The day from which risk has been low or none with no risk flag since; None while
+    the plan's risk level is above low (or unassessed)."""
+    if course.risk_level not in LOW_RISK_LEVELS:
+        return None
+    since: dt.date | None
+    if course.risk_history:
+        since = None
+        for i, entry in enumerate(sorted(course.risk_history, key=lambda e: e.date)):
+            if entry.level not in LOW_RISK_LEVELS:
+                since = None
+            elif since is None:
+                since = min(entry.date, course.start_date) if i == 0 else entry.date
+        # History ending above low while the plan says low: the change is undated.
+        since = since or course.today
+    elif course.version > 1:
+        # An earlier version's level is not known: count from the revision (or the
+        # review after it), never from a start that may have been at higher risk.
+        since = course.last_review or course.today
+    else:
+        since = course.start_date
+    for series in course.measures:
+        risky = kb.risk_flags.get(series.instrument, frozenset())
+        flagged = [p.date for p in series.points if not risky.isdisjoint(p.flags)]
+        if flagged:
+            since = max(since, max(flagged))
+    return since
+
+
+def _remission_streak(inst: Instrument, points: list[Point]) -> int:
+    """The latest totals in a row in remission; -1 when the instrument defines none."""
+    streak = 0
+    for p in reversed(points):
+        remitted = in_remission(inst, p.total)
+        if remitted is None:
+            return -1
+        if not remitted:
+            break
+        streak += 1
+    return streak
+
+
+def _safety(o: ObjectiveCourse, met: bool, kb: KnowledgeBase) -> tuple[bool, bool]:
+    """Whether the objective is a safety objective, and one still to reach (one definition
+    for objective_progress.safety_open and course.safety_open)."""
+    goal = kb.goals.get(o.goal)
+    is_safety = o.condition == SAFETY_CONDITION or (goal is not None
+                                                    and goal.condition == SAFETY_CONDITION)
+    return is_safety, is_safety and o.status in SAFETY_PENDING and not met
+
+
 def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
     """Every progress fact of the course, in a stable order."""
     facts: list[Fact] = []
@@ -125,6 +187,8 @@ def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
     weeks_since = _weeks((course.today - since).days)
     states = [(o, _objective_state(o, course)) for o in course.objectives]
     open_objectives = sum(1 for _o, (is_open, met, *_rest) in states if is_open and not met)
+    safety = [_safety(o, met, kb) for o, (_open, met, *_rest) in states]
+    low_since = _risk_low_since(course, kb)
     facts.append(make_fact(
         "course",
         sessions_used=course.sessions_used,
@@ -142,6 +206,8 @@ def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
         risk_level=course.risk_level,
         open_objectives=open_objectives,
         session_limit_near=0 <= _sessions_left(course) <= SESSION_LIMIT_NEAR,
+        risk_low_weeks=_weeks((course.today - low_since).days) if low_since else 0,
+        safety_open=any(pending for _safe, pending in safety),
     ))
     facts += [make_fact("problem", condition=c, severity=s) for c, s in course.problems.items()]
 
@@ -158,6 +224,8 @@ def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
             "weeks": _weeks((last.date - first.date).days), "points": len(points),
             "risk_flag": bool(risky & set(last.flags)), "baseline_risk_flag": base_flag,
         }
+        streak = _remission_streak(inst, points)
+        attrs.update(remission_streak=streak, remission_held=streak >= 2)
         if len(points) > 1:
             result = classify(inst, first.total, last.total)
             attrs.update(change_class=result.change_class, improvement=result.improvement or 0,
@@ -191,12 +259,14 @@ def progress_facts(course: Course, kb: KnowledgeBase) -> list[Fact]:
                              if e.answers and min(e.answers.values()) < form.low_below)))
 
     goals: dict[tuple[str, str], list[bool]] = {}
-    for o, (is_open, met, overdue, weeks, rating) in states:
+    for (is_safety, pending), (o, (is_open, met, overdue, weeks, rating)) in zip(
+            safety, states, strict=True):
         facts.append(make_fact(
             "objective_progress", item=o.key, goal=o.goal, condition=o.condition,
             status=o.status, open=is_open, met=met, overdue=overdue, weeks_overdue=weeks,
             overdue_by=_overdue_by(o, course),
-            last_rating=rating, ratings=len(o.ratings)))
+            last_rating=rating, ratings=len(o.ratings), safety=is_safety,
+            safety_open=pending))
         if o.goal and o.status not in CLOSED_STATUSES:
             goals.setdefault((o.goal, o.condition), []).append(met)
     for (goal, condition), mets in goals.items():
@@ -336,12 +406,16 @@ def describe_fact(fact: Fact, kb: KnowledgeBase | None = None) -> str:
         since = ""
         if fact["sessions_since_review"] != fact["sessions_used"]:
             since = f", {_plural(fact['sessions_since_review'], 'session')} since then"
+        risk = f"plan risk level {fact['risk_level']}"
+        if fact["risk_level"] in LOW_RISK_LEVELS:
+            risk += (f" (none or low for {_plural(fact['risk_low_weeks'], 'week')}, no risk "
+                     "flag since)")
+        safety = ", a safety objective not met yet" if fact["safety_open"] else ""
         return (f"Plan version {fact['version']}: {sessions}; week {fact['weeks_in']}; "
                 f"{_plural(fact['weeks_since_review'], 'week')} since the last review or the "
                 f"start{since} (review every {fact['review_weeks']} weeks: {due}); "
                 f"{fact['frequency_per_week']} a week, {_words(fact['level_of_care'])}; "
-                f"plan risk level {fact['risk_level']}; "
-                f"{_plural(fact['open_objectives'], 'objective')} open.")
+                f"{risk}; {_plural(fact['open_objectives'], 'objective')} open{safety}.")
     if kind == "problem":
         return f"Problem: {_words(fact['condition'])} ({fact['severity']})."
     if kind == "measure":
@@ -358,6 +432,10 @@ def describe_fact(fact: Fact, kb: KnowledgeBase | None = None) -> str:
                f"{size}, {_words(fact['change_class'])}")
         known = [f"{k} {fact[k]}" for k in ("response", "remission", "recovered")
                  if fact[k] != "unknown"]
+        if fact["remission"] == "yes":
+            held = (f" ({fact['remission_streak']} totals in a row)" if fact["remission_held"]
+                    else " (the latest total only)")
+            known = [k + held if k.startswith("remission") else k for k in known]
         if known:
             out += "; " + ", ".join(known)
         if fact["risk_flag"]:
