@@ -22,6 +22,16 @@ def shipped_knowledge_dir() -> Path:
     raise FileNotFoundError("planwise's knowledge folder is missing from this installation")
 
 
+def shipped_cases_dir() -> Path | None:
+    """The case library (tests/fixtures/cases): inside the wheel as planwise/_cases, or
+    in a source checkout. None when neither is there (an sdist without tests)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_cases", here.parent.parent / "tests" / "fixtures" / "cases"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def config_dir() -> Path:
     from platformdirs import user_config_dir
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from planwise.cli.common import echo, knowledge_option, load_kb
+
+if TYPE_CHECKING:
+    from planwise.kb.loader import KnowledgeBase
 
 
 @click.group("knowledge")
@@ -26,7 +30,11 @@ def knowledge_group() -> None:
 def check_cmd(folder: str | None) -> None:
     """Validate the shipped knowledge plus FOLDER (a clinic's own), and print counts.
 
-    Exits 2 when a file is broken or a quality check fails.
+    Lists every safety-critical override and every shipped rule or goal FOLDER
+    replaces, then runs the shipped case library against the combined knowledge.
+    Exits 2 when a file is broken, a quality check fails, a case cannot be
+    evaluated (a rule chain that does not settle, rules the engine cannot build)
+    or a case's safety outcome is weaker than the library expects.
 
     \b
     Examples:
@@ -47,11 +55,43 @@ def check_cmd(folder: str | None) -> None:
          f"{len(kb.instruments)} instruments")
     if kb.disabled:
         echo(f"disabled by override: {', '.join(kb.disabled)}")
+    for key, what, reason, file in kb.overrides:
+        echo(f"override: {key} ({what}, {Path(file).name}): {reason}")
+    for ident, file in kb.replaced:
+        echo(f"replaced: {ident} by {file}")
     if findings:
         for f in findings:
             echo(str(f), err=True)
         raise InputError(f"{len(findings)} quality problem(s) in the knowledge")
+    failures = _check_cases(kb)
+    if failures:
+        raise InputError(f"{failures} case(s) of the case library failed with this knowledge")
     echo("ok")
+
+
+def _check_cases(kb: KnowledgeBase) -> int:
+    """Run the case library; print what differs; return how many cases fail."""
+    from planwise.paths import shipped_cases_dir
+    from planwise.rules.caselib import run_case_library
+
+    folder = shipped_cases_dir()
+    if folder is None:
+        echo("case library: not installed here, not run")
+        return 0
+    results = run_case_library(kb, folder)
+    failed = 0
+    for r in results:
+        if r.error:
+            failed += 1
+            echo(f"case {r.name}: cannot be evaluated: {r.error}", err=True)
+        elif r.safety:
+            failed += 1
+            echo(f"case {r.name}: safety outcome weaker: {'; '.join(r.safety)}", err=True)
+    differ = [r.name for r in results if not r.error and not r.safety and r.other]
+    echo(f"case library: {len(results)} cases, {failed} failed"
+         + (f", {len(differ)} differ from the shipped plans: {', '.join(differ[:8])}"
+            + (" ..." if len(differ) > 8 else "") if differ else ""))
+    return failed
 
 
 @knowledge_group.command("list")

@@ -10,6 +10,7 @@ Every error is a KnowledgeError naming the file, the entry id and the line.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from collections import Counter
@@ -179,6 +180,11 @@ class KnowledgeBase:
     # The review: condition -> its primary measure; instrument -> risk flags.
     primary_measures: dict[str, str] = field(default_factory=dict)
     risk_flags: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Shipped rules and goals a clinic folder redefined: (id, the clinic's file).
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+    # Safety-critical entries a clinic changed with an explicit override:
+    # (id, what the clinic did, its reason, its file).
+    overrides: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def rules_in(self, stage: str) -> list[CompiledRule]:
         return [r for r in self.rules if r.stage == stage]
@@ -280,6 +286,8 @@ class _Raw:
     goals: dict[str, tuple[GoalEntry, Path, str]] = field(default_factory=dict)
     primary_measures: dict[str, tuple[str, Path, str]] = field(default_factory=dict)
     risk_flags: dict[str, tuple[list[str], Path, str]] = field(default_factory=dict)
+    safety: list[tuple[str, str]] = field(default_factory=list)  # (kind, pattern)
+    overrides: dict[str, tuple[str, Path, str]] = field(default_factory=dict)
 
 
 def _read_layer(folder: Path, digest: Any) -> _Raw:
@@ -313,6 +321,14 @@ def _read_layer(folder: Path, digest: Any) -> _Raw:
             kfile = KnowledgeFile.model_validate(data)
         except ValidationError as exc:
             raise _pydantic_error(exc, data, path, text) from None
+        if kfile.safety_critical is not None:
+            sc = kfile.safety_critical
+            layer.safety += [("rule", p) for p in sc.rules] + [("goal", p) for p in sc.goals]
+            layer.safety += [("instrument", p) for p in sc.instruments]
+        for ov in kfile.overrides:
+            if ov.id in layer.overrides:
+                raise _kerr("override given twice", path, text, None, "overrides")
+            layer.overrides[ov.id] = (ov.reason, path, text)
         for rule in kfile.rules:
             if rule.id in layer.rules:
                 other = layer.rules[rule.id][1]
@@ -384,8 +400,10 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
             raise KnowledgeError("a clinic folder cannot replace the end-of-session feedback "
                                  "form yet; remove feedback.toml (see docs/measures.md)",
                                  file=str(folder / "feedback.toml"))
+    layers = []
     for folder in folders:
         layer = _read_layer(folder, digest)
+        layers.append(layer)
         for kind, entries in layer.vocab.items():
             vocab.setdefault(kind, {}).update(entries)
         rules.update(layer.rules)
@@ -393,6 +411,8 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         primary.update(layer.primary_measures)
         risk_flags.update(layer.risk_flags)
     instruments = load_instruments(dirs)
+    replaced, overrides = _clinic_changes(layers, instruments, load_instruments(()) if dirs
+                                          else instruments)
     for name, inst in sorted(instruments.items()):
         digest.update(name.encode())
         digest.update(repr(inst).encode())
@@ -406,6 +426,8 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         instruments=instruments,
         dirs=list(folders),
         fingerprint=digest.hexdigest()[:16],
+        replaced=replaced,
+        overrides=overrides,
     )
     for kind in Vocabulary.model_fields:
         kb.vocab.setdefault(kind, {})
@@ -446,6 +468,66 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         index += 1
     _check_structure(kb)
     return kb
+
+
+def _clinic_changes(layers: list[_Raw], instruments: dict[str, Instrument],
+                    shipped_instruments: dict[str, Instrument]
+                    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
+    """Shipped rules and goals that clinic folders redefine, and the safety-critical
+    changes among them. A safety-critical rule, goal or instrument that a clinic
+    disables or replaces without an `[[overrides]]` entry (id and reason) is refused:
+    a clinic can extend the knowledge but never weaken a safety rule in silence."""
+    shipped = layers[0]
+    patterns = [kp for layer in layers for kp in layer.safety]
+
+    def critical(kind: str, ident: str) -> bool:
+        return any(k == kind and fnmatch.fnmatchcase(ident, p) for k, p in patterns)
+
+    declared: dict[str, tuple[str, Path, str]] = {}
+    for layer in layers[1:]:
+        declared.update(layer.overrides)
+    used: set[str] = set()
+    replaced: list[tuple[str, str]] = []
+    overrides: list[tuple[str, str, str, str]] = []
+
+    def change(kind: str, ident: str, what: str, path: Path, text: str) -> None:
+        key = f"instrument:{ident}" if kind == "instrument" else ident
+        if not critical(kind, ident):
+            return
+        if key not in declared:
+            raise _kerr(f"{what} safety-critical {kind} {ident}: a clinic folder may do this "
+                        f"only with an [[overrides]] entry (id = \"{key}\", reason = \"...\"), "
+                        "and every proposal then carries a knowledge_override warning",
+                        path, text, None if kind == "instrument" else ident, None)
+        used.add(key)
+        overrides.append((key, what, declared[key][0], str(declared[key][1])))
+
+    for layer in layers[1:]:
+        for table, kind in ((layer.rules, "rule"), (layer.goals, "goal")):
+            for ident, (entry, path, text) in table.items():
+                source = shipped.rules if kind == "rule" else shipped.goals
+                if ident not in source:
+                    continue
+                replaced.append((ident, str(path)))
+                what = "disables" if not entry.enabled else "replaces"
+                change(kind, ident, what, path, text)
+    for ident, inst in instruments.items():
+        if ident in shipped_instruments and inst != shipped_instruments[ident]:
+            if critical("instrument", ident):
+                key = f"instrument:{ident}"
+                if key not in declared:
+                    raise KnowledgeError(
+                        f"replaces safety-critical instrument {ident} (its scoring or flags "
+                        "decide suicide risk or a withdrawal referral): a clinic folder may do "
+                        f"this only with an [[overrides]] entry (id = \"{key}\", "
+                        "reason = \"...\")", file=f"a clinic folder's instruments/ ({ident})")
+                used.add(key)
+                overrides.append((key, "replaces", declared[key][0], str(declared[key][1])))
+    for key, (_reason, path, text) in declared.items():
+        if key not in used:
+            raise _kerr(f"override {key} changes nothing safety-critical: remove it, or check "
+                        "the id", path, text, None, "overrides")
+    return replaced, overrides
 
 
 def _review_measures(kb: KnowledgeBase, primary: dict[str, tuple[str, Path, str]],

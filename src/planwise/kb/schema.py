@@ -92,6 +92,23 @@ class GoalEntry(_Entry):
     enabled: bool = True
 
 
+class OverrideEntry(_Entry):
+    """A clinic's explicit, reasoned change to safety-critical knowledge."""
+
+    # A rule id, a goal id, or "instrument:<id>".
+    id: Annotated[str, StringConstraints(pattern=r"^(instrument:)?[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
+    reason: Annotated[str, StringConstraints(min_length=10, max_length=500)]
+
+
+class SafetyCritical(_Entry):
+    """What a clinic folder may not disable, replace or weaken without an override.
+    Entries are ids or shell-style patterns (`risk.level.*`)."""
+
+    rules: list[str] = []
+    goals: list[str] = []
+    instruments: list[str] = []
+
+
 class KnowledgeFile(_Entry):
     about: str = ""
     rules: list[RuleEntry] = []
@@ -100,3 +117,6 @@ class KnowledgeFile(_Entry):
     # that is its primary measure, and instrument -> the flags that signal risk.
     primary_measures: dict[Id, Id] = {}
     risk_flags: dict[Id, list[Id]] = {}
+    # knowledge/safety.toml: what is safety-critical. A clinic file: its overrides.
+    safety_critical: SafetyCritical | None = None
+    overrides: list[OverrideEntry] = []

@@ -73,6 +73,10 @@ BUILTIN_STEPS = {
         "shorter than the longest single problem's. The level "
         "of care is the highest any problem needs and the review interval the shortest; with "
         "a payer's limit the first review falls within the authorised sessions."),
+    "engine.knowledge.override": (
+        "A clinic's knowledge folder disabled or replaced safety-critical knowledge (see "
+        "knowledge/safety.toml) with an explicit override and reason. Every proposal made "
+        "with it says so, naming the ids, so the change is never silent."),
     "engine.course.capacity": (
         "A course can work on about one objective per session. When the objectives that "
         "start now outnumber the sessions (or the payer's limit, if lower), the plan says so "
@@ -450,6 +454,14 @@ class Evaluation:
         facts = sorted(self.memory.of_type("warning"), key=lambda f: (
             kinds.index(f["kind"]) if f["kind"] in kinds else 999, f["subject"], f["message"]))
         out: dict[tuple[str, str], Warning] = {}
+        if self.kb.overrides:
+            named = "; ".join(f"{key} ({what}: {reason})"
+                              for key, what, reason, _file in self.kb.overrides)
+            message = ("This proposal was made with clinic knowledge that changes "
+                       f"safety-critical rules: {named}.")
+            out[("knowledge_override", message)] = Warning(
+                kind="knowledge_override", message=message,
+                because=["engine.knowledge.override"])
         for f in facts:
             key = (f["kind"], f["message"])
             because = sorted(self.memory.because[f["n"]])
