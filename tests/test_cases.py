@@ -19,6 +19,8 @@ EXPECT_KEYS = {
     "risk", "problems", "only_problems", "no_problems", "goals", "no_goals", "first_goals",
     "referrals", "no_referrals", "assessments", "no_assessments", "warnings", "no_warnings",
     "modalities", "level_of_care", "sessions", "frequency_per_week", "no_treatment",
+    "deferred", "not_deferred", "priority", "phases",
+    "bases",
 }
 
 
@@ -69,6 +71,10 @@ def test_expectations(path: Path) -> None:
         assert len(p.problems) == len(expect["problems"]), problems
     for spec in expect.get("no_problems", []):
         assert not _matches_problem(spec, p), f"problem {spec} should be absent"
+    for spec in expect.get("bases", []):
+        cond, _, basis = spec.partition(":")
+        got = {x.condition: x.basis for x in p.problems}
+        assert got.get(cond) == basis, f"problem {cond} should have basis {basis}; got {got}"
     for g in expect.get("goals", []):
         assert g in goals, f"goal {g} missing; got {sorted(goals)}"
     for g in expect.get("no_goals", []):
@@ -111,3 +117,23 @@ def test_expectations(path: Path) -> None:
     if "frequency_per_week" in expect:
         assert p.treatment is not None
         assert p.treatment.frequency_per_week == expect["frequency_per_week"]
+    _check_sequence(expect, p)
+
+
+def _check_sequence(expect: dict[str, Any], p: Proposal) -> None:
+    """deferred / not_deferred goal ids, the leading problems in order, goal phases."""
+    by_id = {g.id: g for prob in p.problems for g in prob.goals}
+    for g in expect.get("deferred", []):
+        assert g in by_id, f"goal {g} missing; got {sorted(by_id)}"
+        assert by_id[g].deferred is not None, f"goal {g} should be deferred"
+    for g in expect.get("not_deferred", []):
+        assert g in by_id, f"goal {g} missing; got {sorted(by_id)}"
+        assert by_id[g].deferred is None, f"goal {g} should start now: {by_id[g].deferred}"
+    if "priority" in expect:
+        order = [x.condition for x in sorted(p.problems, key=lambda x: x.priority or 0)]
+        want = expect["priority"]
+        assert order[:len(want)] == want, f"problems in order {order}, expected {want} first"
+    for spec in expect.get("phases", []):
+        gid, _, phase = spec.partition(":")
+        assert gid in by_id, f"goal {gid} missing; got {sorted(by_id)}"
+        assert by_id[gid].phase == phase, f"goal {gid} has phase {by_id[gid].phase}"
