@@ -43,6 +43,7 @@ class Memory:
     firings: list[Firing] = field(default_factory=list)
     stage: str = "input"
     stage_firings: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, list[Fact]] = field(default_factory=dict)
 
     def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
         """Store a fact; return its number and whether it is new."""
@@ -57,6 +58,7 @@ class Memory:
         stored = dict(fact)
         stored["n"] = n
         self.facts[n] = stored
+        self.by_type.setdefault(stored["fact"], []).append(stored)
         self.by_key[key] = n
         self.because[n] = list(because or [])
         self.stage_of[n] = self.stage
@@ -64,7 +66,9 @@ class Memory:
         return n, True
 
     def of_type(self, *types: str) -> list[Fact]:
-        return [f for f in self.facts.values() if f["fact"] in types]
+        if len(types) == 1:
+            return list(self.by_type.get(types[0], ()))
+        return sorted((f for t in types for f in self.by_type.get(t, ())), key=lambda f: f["n"])
 
     def fire(self, rule: str, rule_index: int, matched: list[int], derived: list[Fact]
              ) -> list[Fact]:

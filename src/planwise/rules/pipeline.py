@@ -100,6 +100,16 @@ class Evaluation:
         self.memory = Memory()
         self.expanded: set[tuple[str, str]] = set()
         self.proposal: Proposal | None = None
+        # Derived views of working memory, kept while it does not grow.
+        self._memo: dict[str, tuple[int, Any]] = {}
+
+    def _cached(self, name: str, compute: Any) -> Any:
+        size = len(self.memory.facts)
+        hit = self._memo.get(name)
+        if hit is None or hit[0] != size:
+            hit = (size, compute())
+            self._memo[name] = hit
+        return hit[1]
 
     # -- the engine calls this for every firing ---------------------------------
     def _derive(self, rule: CompiledRule, bound: dict[str, Fact]) -> list[Fact]:
@@ -154,13 +164,17 @@ class Evaluation:
             mem.add(make_fact("problem", condition=condition, severity=severity, basis=basis),
                     list(dict.fromkeys(because)))
 
+    def _derived_by(self) -> dict[int, list[int]]:
+        derived_by: dict[int, list[int]] = {}
+        for firing in self.memory.firings:
+            for n in firing.derived:
+                derived_by.setdefault(n, []).extend(firing.matched)
+        return derived_by
+
     def _ancestor_types(self, facts: list[Fact]) -> set[str]:
         """The types of the base facts a derivation rests on (through every firing)."""
         mem = self.memory
-        derived_by: dict[int, list[int]] = {}
-        for firing in mem.firings:
-            for n in firing.derived:
-                derived_by.setdefault(n, []).extend(firing.matched)
+        derived_by: dict[int, list[int]] = self._cached("derived_by", self._derived_by)
         seen: set[int] = set()
         todo = [f["n"] for f in facts]
         types: set[str] = set()
@@ -189,6 +203,10 @@ class Evaluation:
 
     def _problem_order(self) -> list[Fact]:
         """Problems in the order the plan addresses them (priority facts, then severity)."""
+        order: list[Fact] = self._cached("problem_order", self._order_problems)
+        return order
+
+    def _order_problems(self) -> list[Fact]:
         kb, mem = self.kb, self.memory
         conditions = list(kb.vocab["conditions"])
         ranks: dict[str, int] = {}
@@ -279,6 +297,10 @@ class Evaluation:
     def _placed_goals(self) -> list[tuple[str, str, list[str]]]:
         """Each goal once: (goal id, the problem it serves first, every rule behind it),
         in the order the plan works on them."""
+        placed: list[tuple[str, str, list[str]]] = self._cached("placed", self._place_goals)
+        return placed
+
+    def _place_goals(self) -> list[tuple[str, str, list[str]]]:
         kb, mem = self.kb, self.memory
         order = [p["condition"] for p in self._problem_order()]
         goals: dict[str, tuple[list[str], list[str], bool]] = {}
@@ -301,10 +323,14 @@ class Evaluation:
         return [(gid, home, because) for gid, home, because, _first in placed]
 
     def _deferrals(self) -> dict[str, list[Fact]]:
-        out: dict[str, list[Fact]] = {}
-        for f in self.memory.of_type("defer"):
-            out.setdefault(f["modality"], []).append(f)
-        return out
+        def collect() -> dict[str, list[Fact]]:
+            out: dict[str, list[Fact]] = {}
+            for f in self.memory.of_type("defer"):
+                out.setdefault(f["modality"], []).append(f)
+            return out
+
+        holds: dict[str, list[Fact]] = self._cached("deferrals", collect)
+        return holds
 
     def _deferred(self, gid: str) -> Deferred | None:
         holds = self._deferrals()

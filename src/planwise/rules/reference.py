@@ -37,10 +37,13 @@ class ReferenceBackend:
         for f in facts:
             index.setdefault(f["fact"], []).append(f)
         fired: set[tuple[str, tuple[int, ...]]] = set()
-        changed = True
-        while changed:
-            changed = False
-            for rule in rules:
+        # After the first pass, a rule can only have a new combination when a fact
+        # type one of its positive patterns reads got a new fact (its `not` patterns
+        # read only facts complete before the stage), so each pass looks at those.
+        todo = rules
+        while todo:
+            grown: set[str] = set()
+            for rule in todo:
                 for bound in list(_matches(rule, index)):
                     key = (rule.id, tuple(bound[p.alias]["n"] for p in rule.patterns
                                           if not p.negated))
@@ -49,7 +52,9 @@ class ReferenceBackend:
                     fired.add(key)
                     for new in derive(rule, bound):
                         index.setdefault(new["fact"], []).append(new)
-                    changed = True
+                        grown.add(new["fact"])
+            todo = [r for r in rules
+                    if any(p.fact in grown for p in r.patterns if not p.negated)]
 
     def close(self) -> None:
         pass
