@@ -118,3 +118,19 @@ def test_unknown_plan(run: Runner) -> None:
 
     with pytest.raises(InputError, match="no plan P9"), Store(run.db).connect() as c:
         load_course(c, 9, dt.date(2027, 1, 1))
+
+
+def test_risk_history_gives_each_versions_level_from_the_day_it_took_effect(
+        run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [(e.date, e.level) for e in course(run).risk_history] == [
+        (dt.date(2026, 11, 29), "low")]
+    with Store(run.db).connect() as c:
+        plans.sign(c, 1, "therapist", "A. Clinician", force=True)
+        plans.sign(c, 1, "client", "J. Client", force=True)
+        doc = plans.load_doc_for(c, 1)
+        doc.risk_level = "none"
+        plans.save_doc(c, 1, doc, reason="risk reassessed: no ideation for six weeks")
+    history = course(run, "2027-06-01").risk_history
+    assert [e.level for e in history] == ["low", "none"]
+    assert history[0].date == dt.date(2026, 11, 29)
+    assert history[1].date >= history[0].date

@@ -27,7 +27,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from planwise.course import Course, FeedbackEntry, ObjectiveCourse, Point, Series
+from planwise.course import Course, FeedbackEntry, ObjectiveCourse, Point, RiskEntry, Series
 from planwise.store.db import Conn
 from planwise.store.models import PlanDoc
 from planwise.store.plans import doc_from_rows, plan_and_version, version_rows
@@ -134,4 +134,17 @@ def load_course(c: Conn, plan_id: int, today: dt.date) -> Course:
         measures=[Series(instrument=k, points=pts) for k, pts in series.items()],
         feedback=feedback)
     course.sessions_since_review = since
+    course.risk_history = _risk_history(c, plan_id, v)
     return course
+
+
+def _risk_history(c: Conn, plan_id: int, current: dict[str, Any]) -> list[RiskEntry]:
+    """The plan's risk level by version up to the one under review: version 1 from the
+    plan's start, each revision from the day it was made (when its level took effect)."""
+    history = []
+    for row in c.query("SELECT version, start_date, created_at, risk_level FROM plan_versions "
+                       "WHERE plan_id = ? AND version <= ? ORDER BY version",
+                       [plan_id, current["version"]]):
+        day = row["start_date"] if row["version"] == 1 else row["created_at"][:10]
+        history.append(RiskEntry(date=dt.date.fromisoformat(day), level=row["risk_level"]))
+    return history
