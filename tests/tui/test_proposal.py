@@ -19,6 +19,7 @@ from planwise.tui.screens.proposal import ProposalScreen
 from planwise.tui.screens.why import WhyScreen
 from planwise.tui.services import Services
 from planwise.tui.widgets.proposal_dialogs import ItemDialog
+from planwise.tui.widgets.proposal_tree import tree_nodes
 from tests.tui.conftest import EXAMPLES, run
 
 
@@ -44,14 +45,14 @@ async def open_review(app: PlanwiseApp, pilot: Any, screen: ProposalScreen) -> P
 
 def select(screen: ProposalScreen, key: str) -> None:
     tree = screen.query_one("#proposal-tree", Tree)
-    node = next(n for n in screen._tree_nodes(tree.root) if n.data == key)
+    node = next(n for n in tree_nodes(tree.root) if n.data == key)
     tree.move_cursor(node)
     tree.focus()
 
 
 def label(screen: ProposalScreen, key: str) -> str:
     tree = screen.query_one("#proposal-tree", Tree)
-    return str(next(n for n in screen._tree_nodes(tree.root) if n.data == key).label)
+    return str(next(n for n in tree_nodes(tree.root) if n.data == key).label)
 
 
 def notes(app: PlanwiseApp) -> list[str]:
@@ -72,9 +73,10 @@ def test_example_intake_shows_the_expected_problems(make_app: Callable[[], Planw
             tree = screen.query_one("#proposal-tree", Tree)
             tops = [str(n.label) for n in tree.root.children]
             assert [t.split(" (")[0] for t in tops] == [
-                "\u2713 Suicide risk", "\u2713 Depression", "\u2713 Alcohol use"]
+                "\u2713 1. Suicide risk", "\u2713 2. Depression", "\u2713 3. Alcohol use"]
             assert "(severe)" in tops[1]
-            assert "Goal: Increase activities" in label(screen, "depression.activity")
+            goal = label(screen, "depression.activity")
+            assert "Goal (" in goal and "): Increase activities" in goal
             assert "Obj: Record daily activities" in label(screen,
                                                            "depression.activity.monitor")
             risk = str(screen.query_one("#proposal-risk", Static).render())
@@ -82,7 +84,8 @@ def test_example_intake_shows_the_expected_problems(make_app: Callable[[], Planw
             panel = screen.query_one("#proposal-panel", OptionList)
             shown = [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
             assert "! session limit" in shown
-            assert any("16-20 sessions" in s for s in shown)
+            t = screen.proposal.treatment
+            assert any(f"{t.sessions.min}-{t.sessions.max} sessions" in s for s in shown)
             assert any(s.startswith("Primary care: SOON") for s in shown)
 
     run(go())
@@ -189,8 +192,8 @@ def test_why_shows_facts_rule_and_source(make_app: Callable[[], PlanwiseApp],
             await pilot.press("w")
             await pilot.pause()
             text = app.screen.text  # type: ignore[attr-defined]
-            assert "engine.treatment.most_intensive" in text
-            assert "the largest minimum" in text
+            assert "engine.treatment.sequence" in text
+            assert "the problem addressed first" in text
 
     run(go())
 

@@ -14,6 +14,7 @@ from planwise.store.db import Store
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.proposal import ProposalScreen
 from planwise.tui.services import Services
+from planwise.tui.widgets.proposal_tree import tree_nodes
 from tests.tui.conftest import EXAMPLES
 
 
@@ -41,7 +42,7 @@ async def _open(pilot: Any, client: int) -> ProposalScreen:
 
 def _select(screen: ProposalScreen, key: str) -> None:
     tree = screen.query_one("#proposal-tree", Tree)
-    tree.move_cursor(next(n for n in screen._tree_nodes(tree.root) if n.data == key))
+    tree.move_cursor(next(n for n in tree_nodes(tree.root) if n.data == key))
 
 
 async def _decided(pilot: Any, screen: ProposalScreen) -> None:

@@ -107,6 +107,14 @@ KEYMAP: dict[str, list[Key]] = {
         Key("plan.review", "r", "review", "Review"),
         Key("plan.why", "w", "why", "Why?"),
         Key("plan.discard", "ctrl+d", "discard", "Discard unsaved revision", show=False),
+        Key("plan.screen", "c", "decide_screen",
+            "Confirm or reject a problem found on a screen alone", show=False),
+    ],
+    "screen_decision": [
+        Key("screen_decision.confirm", "c", "confirm", "Confirm: a problem in the plan"),
+        Key("screen_decision.reject", "r", "reject", "Reject (a reason follows)"),
+        Key("screen_decision.undecide", "u", "undecide", "Undecided again"),
+        Key("screen_decision.cancel", "escape", "cancel", "Cancel"),
     ],
     "objective": [
         Key("objective.cancel", "escape", "cancel", "Cancel"),

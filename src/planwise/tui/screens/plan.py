@@ -1,25 +1,22 @@
 """The plan editor: the client's current information (trauma overview first), the plan's
-version and state, and every objective with its SMART letters, dates and status.
+version and state, problems in priority order (a screen-only one to confirm or reject
+with c), goals with their phase and deferral, and every objective with its SMART
+letters, dates and status.
 
-Edits to a draft version are saved as they are made (the store edits a draft in
-place). A version with any signature is never changed: edits to it are kept as a
-draft (kind "plan", key "P<id>") until Ctrl+R saves them, with a reason, as the
-next version.
+Saving is PlanSaving's job (screens/plan_saving.py): a draft version is saved as it is
+edited; a signed version is revised into the next version with a reason (Ctrl+R).
+Labels and details: widgets/plan_labels.py; dialogs: widgets/plan_dialogs.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from typing import Any
 
-from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static, TextArea, Tree
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from planwise.store.lint import Finding
@@ -27,33 +24,23 @@ from planwise.store.models import ObjectiveItem, PlanDoc
 from planwise.tui import keymap
 from planwise.tui.screens.client import info_text
 from planwise.tui.screens.dialogs import TextPrompt
+from planwise.tui.screens.plan_saving import PlanSaving
 from planwise.tui.services import today
+from planwise.tui.widgets import plan_labels as labels
 from planwise.tui.widgets import plan_model as pm
-from planwise.tui.widgets.plan_smart import failing, findings_text, smart_text
+from planwise.tui.widgets.plan_dialogs import ObjectiveDialog, RulesDialog, ScreenDecisionDialog
 
 NodeData = tuple[str, str]  # (kind, key)
 
 
-def objective_label(o: ObjectiveItem, findings: list[Finding], rejected: bool) -> Text:
-    """'S !M A R T  open  due 2026-12-06  Write a personal safety plan...'"""
-    out = Text()
-    if rejected:
-        out.append("(rejected) ")
-    else:
-        out.append_text(smart_text(failing(findings)))
-        out.append("  ")
-    out.append(f"{pm.status_label(o.status)}")
-    out.append(f"  due {o.anticipated or '-'}")
-    if o.actual:
-        out.append(f" done {o.actual}")
-    out.append("  " + o.text)
-    return out
-
-
-class PlanScreen(Screen[None]):
+class PlanScreen(PlanSaving):
     HELP_AREA = "plan"
     BINDINGS = keymap.bindings("plan")
-    HELP_TEXT = ("Every objective shows its SMART letters (a failing letter reads !M). "
+    HELP_TEXT = ("Problems are numbered in the order the plan addresses them; a problem "
+                 "found on a screen alone reads 'screen only - confirm (c)' until c confirms "
+                 "or rejects it, and the plan cannot be signed before. Goals show their "
+                 "phase, and 'deferred' when they wait (the detail says until when). "
+                 "Every objective shows its SMART letters (a failing letter reads !M). "
                  "Edits to a draft are saved as you make them; a signed version is revised "
                  "into the next version with a reason (Ctrl+R).")
     DEFAULT_CSS = """
@@ -77,10 +64,6 @@ class PlanScreen(Screen[None]):
         self._tree_nodes: dict[str, TreeNode[NodeData]] = {}
         self._labels: dict[str, Text] = {}   # each node's label without the cursor mark
         self._marked: str | None = None      # the key whose label carries the mark
-
-    @property
-    def key(self) -> str:
-        return f"P{self.plan_id}"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,7 +131,9 @@ class PlanScreen(Screen[None]):
             sessions = (f"{v.sessions_used} of {v.session_limit} sessions used, {left} left"
                         if left >= 0 else
                         f"{v.sessions_used} of {v.session_limit} sessions, {-left} over")
-        failing_n = sum(1 for f in self.findings.values() if f)
+        failing_n = sum(1 for fs in self.findings.values()
+                        if any(not f.blocking for f in fs))
+        screens = len(labels.to_confirm(doc))
         lines = [
             f"[b]{self.key} v{v.version}[/b] {state}"
             + (f" ({signed})" if signed else "")
@@ -158,6 +143,9 @@ class PlanScreen(Screen[None]):
             + (f"{failing_n} objective(s) failing" if failing_n else "all pass")
             + (" | supervisor required" if v.requires_supervisor else ""),
         ]
+        if screens:
+            lines.append(f"[b]? {screens} screen-only problem{'s' if screens > 1 else ''} to "
+                         "confirm or reject (c) before signing[/b]")
         if self.revising:
             lines.append(f"[b]REVISING[/b] v{v.version} -> v{v.version + 1}: "
                          + ("unsaved edits kept as a draft; Ctrl+R saves with a reason"
@@ -178,15 +166,11 @@ class PlanScreen(Screen[None]):
         tree.clear()
         self._tree_nodes, self._labels, self._marked = {}, {}, None
         for p in doc.problems:
-            label = Text(f"{p.condition.replace('_', ' ')} ({p.severity})")
-            if pm.is_rejected(p):
-                label.append(" (rejected)")
+            label = labels.problem_label(p)
             pnode = tree.root.add(label, data=("problem", p.key or ""), expand=True)
             self._tree_nodes[p.key or ""], self._labels[p.key or ""] = pnode, label
             for g in p.goals:
-                glabel = Text("Goal: " + g.text)
-                if pm.is_rejected(g):
-                    glabel.append(" (rejected)")
+                glabel = labels.goal_label(g)
                 gnode = pnode.add(glabel, data=("goal", g.key or ""), expand=True)
                 self._tree_nodes[g.key or ""], self._labels[g.key or ""] = gnode, glabel
                 for o in g.objectives:
@@ -208,7 +192,8 @@ class PlanScreen(Screen[None]):
         self.show_detail()
 
     def _objective_label(self, p: Any, g: Any, o: ObjectiveItem) -> Text:
-        return objective_label(o, self.findings.get(o.key or "", []), pm.is_rejected(p, g, o))
+        return labels.objective_label(o, self.findings.get(o.key or "", []),
+                                      pm.is_rejected(p, g, o))
 
     def refresh_labels(self) -> None:
         if self.doc is None:
@@ -258,29 +243,13 @@ class PlanScreen(Screen[None]):
             found = pm.find_objective(self.doc, key)
             if found is None:
                 return
-            p, g, o = found
-            out.append(o.text, style="bold")
-            out.append(f"  [{key}]\n")
-            for t in o.client_tasks:
-                out.append(f"Client task: {t}\n")
-            out.append(f"Measure: {o.measure}\n")
-            out.append(f"Anticipated {o.anticipated or '-'}; actual {o.actual or '-'}; "
-                       f"status {pm.status_label(o.status)}\n")
-            if pm.is_rejected(p, g, o):
-                out.append("Rejected: not checked and not worked on.")
-            else:
-                out.append_text(findings_text(self.findings.get(key, [])))
-        else:
-            for p in self.doc.problems:
-                if kind == "problem" and p.key == key:
-                    out.append(f"Problem: {p.condition.replace('_', ' ')}, {p.severity}\n",
-                               style="bold")
-                    out.append(f"{len(p.goals)} goal(s). w shows why it was proposed.")
-                for g in p.goals:
-                    if kind == "goal" and g.key == key:
-                        out.append(f"Goal: {g.text}\n", style="bold")
-                        out.append("Therapist interventions: "
-                                   + "; ".join(i.text for i in g.interventions))
+            out = labels.objective_detail(*found, self.findings.get(key, []))
+        for p in self.doc.problems:
+            if kind == "problem" and p.key == key:
+                out = labels.problem_detail(p)
+            for g in p.goals:
+                if kind == "goal" and g.key == key:
+                    out = labels.goal_detail(g)
         detail.update(out)
 
     # -- editing -----------------------------------------------------------------------
@@ -339,108 +308,61 @@ class PlanScreen(Screen[None]):
 
     def apply(self, new: ObjectiveItem) -> None:
         """Put an edited objective in the plan and save it (draft) or keep it (revision)."""
-        assert self.doc is not None and self.view is not None
+        assert self.doc is not None
         pm.replace_objective(self.doc, new)
-        self.relint()
-        if self.view.state == "draft" and not self.revising:
-            self._queue_save()
-        else:
-            self.dirty = True
-            self.keep(self.doc.model_dump(mode="json", by_alias=True), time.monotonic_ns())
+        self._commit()
         self.refresh_labels()
 
-    @work(thread=True, exit_on_error=False, group="plan-draft")
-    def keep(self, doc: dict[str, Any], seq: int) -> None:
-        assert self.view is not None
-        payload = {"doc": doc, "base_version": self.view.version}
-        self.app.services.keep_draft("plan", self.key, payload, seq,  # type: ignore[attr-defined]
-                                     self.view.client_id)
-
-    def _queue_save(self) -> None:
-        """Save the draft version; one save at a time, the newest edits last."""
-        if self._saving:
-            self._pending = True
+    def action_decide_screen(self) -> None:
+        """c: confirm or reject the selected problem (or the one the selection is under)
+        when it was found on a screen alone."""
+        sel = self.selected()
+        if sel is None or self.doc is None:
             return
+        problem = pm.problem_of(self.doc, sel[1])
+        if problem is None:
+            return
+        name = labels.condition_name(problem)
+        if problem.basis != "screen_only":
+            self.notify(f"{name.capitalize()} is not a screen-only problem: there is nothing "
+                        "to confirm.")
+            return
+        evidence = [w.message for w in self.doc.warnings if w.kind == "unconfirmed_screen"]
+
+        def decided(choice: str | None) -> None:
+            if choice is None or not self._editable():
+                return
+            if choice == "reject":
+                self.app.push_screen(TextPrompt(
+                    f"Reject {name}", placeholder="Reason (required)",
+                    value=problem.rejection_reason or "",
+                    note="The problem and everything under it leave the plan's work; the "
+                         "reason is kept in the plan."),
+                    lambda reason: self._decide(problem.key or "", "reject", reason))
+                return
+            self._decide(problem.key or "", choice)
+
+        self.app.push_screen(ScreenDecisionDialog(problem, name, evidence), decided)
+
+    def _decide(self, key: str, choice: str, reason: str | None = None) -> None:
         assert self.doc is not None
-        self._saving = True
-        self.save_draft_version(self.doc.model_copy(deep=True))
-
-    @work(thread=True, exit_on_error=False, group="plan-save")
-    def save_draft_version(self, doc: PlanDoc) -> None:
-        try:
-            result = self.app.services.plan_save(self.plan_id, doc)  # type: ignore[attr-defined]
-        except Exception:
-            self.app.call_from_thread(self._save_failed, doc)
-            raise
-        self.app.call_from_thread(self._saved, result)
-
-    def _saved(self, result: dict[str, Any]) -> None:
-        self._saving = False
-        if self.doc is not None:
-            self.doc.row_version = result["row_version"]
-        if self.view is not None:
-            self.view.row_version = result["row_version"]
-        if self._pending:
-            self._pending = False
-            self._queue_save()
-
-    def _save_failed(self, doc: PlanDoc) -> None:
-        """Not saved (e.g. signed elsewhere meanwhile): keep the edits as a draft."""
-        self._saving = self._pending = False
-        self.dirty = self.revising = True
-        if self.doc is not None:
-            self.keep(self.doc.model_dump(mode="json", by_alias=True), time.monotonic_ns())
-        self.show_head()
-
-    # -- revision ----------------------------------------------------------------------
-    def action_revise(self) -> None:
-        v = self.view
-        if v is None:
+        if choice == "reject" and not (reason or "").strip():
             return
-        if v.state == "draft" and not self.dirty:
-            self.notify(f"Version {v.version} is a draft: edits are saved as you make them; "
-                        "no revision is needed until it is signed.")
-            return
-        if not self.dirty:
-            self._editable()
-            return
-
-        def reason_given(reason: str | None) -> None:
-            if reason and self.doc is not None:
-                self.save_revision(self.doc.model_copy(deep=True), reason)
-
-        self.app.push_screen(TextPrompt(
-            f"Reason for version {v.version + 1}", placeholder="Why the plan changes",
-            note=f"Version {v.version} stays as it was signed; your edits become version "
-                 f"{v.version + 1}. The reason is kept with it."), reason_given)
-
-    @work(thread=True, exit_on_error=False, group="plan-save")
-    def save_revision(self, doc: PlanDoc, reason: str) -> None:
-        result = self.app.services.plan_save(self.plan_id, doc, reason)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._revised, result)
-
-    def _revised(self, result: dict[str, Any]) -> None:
-        self.revising = self.dirty = False
-        if result["changed"]:
-            self.notify(f"Saved as version {result['version']} (a draft until signed).")
+        p = next(p for p in self.doc.problems if p.key == key)
+        if choice == "reject":
+            p.origin, p.rejection_reason, p.confirmed = "proposed_rejected", reason, None
         else:
-            self.notify("Nothing had changed: no new version.")
-        self.load()
-
-    def action_discard(self) -> None:
-        if not (self.dirty or self.stale_draft):
-            self.notify("No unsaved edits to discard.")
-            return
-        self.discard()
-
-    @work(thread=True, exit_on_error=False, group="plan-draft")
-    def discard(self) -> None:
-        self.app.services.drop_draft("plan", self.key)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._discarded)
-
-    def _discarded(self) -> None:
-        self.notify("Unsaved plan edits discarded.")
-        self.load()
+            if p.origin == "proposed_rejected":
+                p.origin, p.rejection_reason = None, None  # the store recomputes it
+            p.confirmed = True if choice == "confirm" else None
+        self._commit()
+        self.build_tree()
+        self.show_head()
+        self.notify({"confirm": f"Confirmed: {labels.condition_name(p)} is a problem in the "
+                                "plan.",
+                     "reject": f"Rejected: {labels.condition_name(p)}.",
+                     "undecide": f"{labels.condition_name(p).capitalize()} is undecided "
+                                 "again: the plan cannot be signed until you decide."}[choice])
 
     # -- sign, history, export, why ----------------------------------------------------
     def action_sign(self) -> None:
@@ -456,7 +378,13 @@ class PlanScreen(Screen[None]):
         if self._saving or self._pending:
             self.notify("Saving... try again in a moment.")
             return
-        findings = [f for fs in self.findings.values() for f in fs]
+        waiting = labels.to_confirm(self.doc)
+        if waiting:
+            self.notify(f"Cannot sign yet: {', '.join(map(labels.condition_name, waiting))} "
+                        "rests on a screen alone. Select it and press c to confirm or reject "
+                        "it.", severity="error", timeout=8)
+            return
+        findings = [f for fs in self.findings.values() for f in fs if not f.blocking]
 
         def signed(result: dict[str, Any] | None) -> None:
             if result:
@@ -510,22 +438,7 @@ class PlanScreen(Screen[None]):
         sel = self.selected()
         if sel is None or self.doc is None or self.view is None:
             return
-        because: list[str] = []
-        title = sel[1]
-        ctx: dict[str, str] = {}
-        for p in self.doc.problems:
-            if p.key == sel[1]:
-                because, title = p.because, f"{p.condition} ({p.severity})"
-                ctx = {"kind": "problem", "condition": p.condition}
-            for g in p.goals:
-                if g.key == sel[1]:
-                    because, title = g.because, g.text
-                    ctx = {"kind": "goal", "condition": p.condition, "goal": g.key or ""}
-                for o in g.objectives:
-                    if o.key == sel[1]:
-                        because, title = o.because, o.text
-                        ctx = {"kind": "objective", "condition": p.condition,
-                               "goal": g.key or ""}
+        title, because, ctx = pm.why_target(self.doc, sel[1])
         if not because:
             self.notify("This item was added by hand: no rule proposed it.")
             return
@@ -563,183 +476,3 @@ class PlanScreen(Screen[None]):
         if self.dirty:
             self.notify("Your revision edits are kept as a draft; they will be here next time.")
         self.app.pop_screen()
-
-
-class RulesDialog(ModalScreen[None]):
-    """Why an item is in the plan: the rules that proposed it, what they say, their source."""
-
-    HELP_AREA = "dialog"
-    BINDINGS = keymap.bindings("dialog")
-
-    def __init__(self, title: str, because: list[str]) -> None:
-        super().__init__()
-        self.item_title = title
-        self.because = because
-
-    def compose(self) -> ComposeResult:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        out = Text()
-        for i, rid in enumerate(self.because):
-            if i:
-                out.append("\n\n")
-            out.append(rid, style="bold")
-            try:
-                entry = kb.rule(rid).entry
-                out.append(f"\n{entry.says}\nSource: {entry.source}")
-            except Exception:
-                out.append("\n(not in the loaded knowledge)")
-        with Vertical(classes="plan-dialog", id="why-dialog"):
-            yield Label("Why: " + self.item_title, classes="dialog-title", markup=False)
-            with VerticalScroll(id="why-scroll"):
-                yield Static(out)
-            yield Static("Esc closes", classes="dialog-keys")
-
-    DEFAULT_CSS = """
-    RulesDialog .plan-dialog { height: auto; border: round $accent; background: $surface;
-        padding: 0 1; }
-    RulesDialog #why-dialog { width: 76; max-height: 22; }
-    RulesDialog #why-scroll { height: auto; max-height: 16; }
-    """
-
-    def action_cancel(self) -> None:
-        self.dismiss()
-
-
-def _date(text: str) -> dt.date | None:
-    text = text.strip()
-    return dt.date.fromisoformat(text) if text else None
-
-
-class ObjectiveDialog(ModalScreen[ObjectiveItem | None]):
-    """Edit one objective; its SMART letters update as you type."""
-
-    HELP_AREA = "objective"
-    BINDINGS = keymap.bindings("objective")
-    DEFAULT_CSS = """
-    ObjectiveDialog .plan-dialog { height: auto; border: round $accent; background: $surface;
-        padding: 0 1; }
-    ObjectiveDialog #objective-dialog { width: 78; }
-    ObjectiveDialog .field { height: auto; }
-    ObjectiveDialog .field Label { width: 13; }
-    ObjectiveDialog .field Input { width: 1fr; }
-    ObjectiveDialog #obj-tasks { height: 3; width: 1fr; }
-    ObjectiveDialog #obj-anticipated, ObjectiveDialog #obj-actual { width: 12; }
-    ObjectiveDialog #obj-actual-label { width: 9; }
-    ObjectiveDialog #obj-status { width: 24; }
-    ObjectiveDialog #objective-smart { height: auto; max-height: 4; }
-    """
-
-    def __init__(self, doc: PlanDoc, problem: Any, goal: Any, objective: ObjectiveItem,
-                 min_weeks: dict[str, int], instruments: list[str]) -> None:
-        super().__init__()
-        self.doc = doc
-        self.problem = problem
-        self.goal = goal
-        self.objective = objective
-        self.min_weeks = min_weeks
-        self.instruments = instruments
-
-    def compose(self) -> ComposeResult:
-        o = self.objective
-        with Vertical(classes="plan-dialog", id="objective-dialog"):
-            yield Label(f"Objective {o.key}", classes="dialog-title", markup=False)
-            yield Static("", id="objective-smart")
-            with Horizontal(classes="field"):
-                yield Label("Objective")
-                yield Input(o.text, id="obj-text", compact=True)
-            with Horizontal(classes="field"):
-                yield Label("Client tasks")
-                yield TextArea("\n".join(o.client_tasks), id="obj-tasks", compact=True,
-                               placeholder="One task per line: what the client will do")
-            with Horizontal(classes="field"):
-                yield Label("Measure")
-                yield Input(o.measure, id="obj-measure", compact=True)
-            with Horizontal(classes="field"):
-                yield Label("Anticipated")
-                yield Input(str(o.anticipated or ""), id="obj-anticipated", compact=True,
-                            placeholder="YYYY-MM-DD")
-                yield Label("  Actual", id="obj-actual-label")
-                yield Input(str(o.actual or ""), id="obj-actual", compact=True,
-                            placeholder="YYYY-MM-DD")
-            with Horizontal(classes="field"):
-                yield Label("Status")
-                yield Select([(pm.status_label(s), s) for s in pm.STATUSES], value=o.status,
-                             allow_blank=False, id="obj-status", compact=True)
-            yield Static("Tab next field | Ctrl+S keep | Esc cancel", classes="dialog-keys")
-
-    def on_mount(self) -> None:
-        self.update_smart()
-        self.query_one("#obj-text", Input).focus()
-
-    def _fields(self) -> dict[str, Any]:
-        tasks = [t.strip() for t in self.query_one("#obj-tasks", TextArea).text.splitlines()
-                 if t.strip()]
-        status = self.query_one("#obj-status", Select).value
-        return {"text": self.query_one("#obj-text", Input).value.strip(),
-                "client_tasks": tasks,
-                "measure": self.query_one("#obj-measure", Input).value.strip(),
-                "anticipated": self.query_one("#obj-anticipated", Input).value,
-                "actual": self.query_one("#obj-actual", Input).value,
-                "status": status if isinstance(status, str) else self.objective.status}
-
-    def update_smart(self) -> None:
-        f = self._fields()
-        notes: list[str] = []
-        dates: dict[str, dt.date | None] = {}
-        for name in ("anticipated", "actual"):
-            try:
-                dates[name] = _date(f[name])
-            except ValueError:
-                dates[name] = None
-                notes.append(f"the {name} date is not a date like 2026-12-31")
-        candidate = self.objective.model_copy(update={**f, **dates})
-        found = pm.lint_one(self.doc, self.problem, self.goal, candidate, self.min_weeks,
-                            self.instruments)
-        out = Text("SMART ")
-        out.append_text(smart_text(failing(found)))
-        if found:
-            out.append("\n")
-            out.append_text(findings_text(found))
-        for n in notes:
-            out.append("\n" + n, style="bold")
-        self.query_one("#objective-smart", Static).update(out)
-
-    @on(Input.Changed)
-    @on(TextArea.Changed)
-    def changed(self) -> None:
-        self.update_smart()
-
-    @on(Select.Changed, "#obj-status")
-    def status_changed(self, event: Select.Changed) -> None:
-        actual = self.query_one("#obj-actual", Input)
-        if event.value == "met" and not actual.value.strip():
-            actual.value = str(today())
-        self.update_smart()
-
-    @on(Input.Submitted)
-    def next_field(self) -> None:
-        self.focus_next()
-
-    def action_save(self) -> None:
-        f = self._fields()
-        try:
-            f["anticipated"] = _date(f["anticipated"])
-            f["actual"] = _date(f["actual"])
-        except ValueError:
-            self.notify("A date must look like 2026-12-31.", severity="error")
-            return
-        if not f["text"] or not f["measure"] or not f["client_tasks"]:
-            self.notify("An objective needs its text, at least one client task and a measure.",
-                        severity="error")
-            return
-        try:
-            new = ObjectiveItem.model_validate({**self.objective.model_dump(), **f})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"])
-            self.notify(f"{where}: {first['msg']}", severity="error")
-            return
-        self.dismiss(new)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -1,7 +1,10 @@
 """Proposal review: the engine's proposal as a tree, the therapist's decisions on it.
 
-Left: problems -> goals -> objectives and interventions, each with its decision
-mark. Right: the treatment block, referrals, assessments to give and warnings.
+Left (widgets/proposal_tree.py): problems in priority order -> goals (with their
+phase; "deferred" when they wait) -> objectives and interventions, each with its
+decision mark; a screen-only problem is "?" until confirmed (a) or rejected (r).
+Right (widgets/proposal_panel.py): warnings, the treatment block, referrals,
+assessments to give.
 The suicide-risk level is always on the top line. `w` explains any item (tree
 or side panel); `c` goes back to the answers (what-if) and marks what appeared
 and disappeared; Ctrl+S stores the intake, drafts the plan and applies the
@@ -16,14 +19,11 @@ import threading
 from typing import Any
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static, Tree
-from textual.widgets.option_list import Option
-from textual.widgets.tree import TreeNode
 
 from planwise.tui import keymap
 from planwise.tui.screens.dialogs import TextPrompt
@@ -37,22 +37,13 @@ from planwise.tui.widgets.proposal_model import (
     check_values,
     items_from_proposal,
 )
-
-MARKS = {"accepted": "\u2713", "rejected": "\u2717", "edited": "\u270e", "added": "+"}
-KIND_TAG = {"goal": "Goal", "objective": "Obj", "intervention": "Int"}
-LEGEND = ("\u2713 accepted  \u2717 rejected  \u270e edited  + added\n"
-          "NEW new, - gone, CHANGED by the last change of answers")
+from planwise.tui.widgets.proposal_panel import ProposalPanel, instrument_name
+from planwise.tui.widgets.proposal_tree import LEGEND, ProposalTree, detail_lines
 
 
 def _when(stamp: str) -> str:
     """A draft's UTC time stamp, as 2026-11-29 14:03 UTC."""
     return stamp.replace("T", " ")[:16] + " UTC" if stamp else "earlier"
-
-
-class ProposalTree(Tree[str]):
-    """The proposal's items; its keys are the screen's (a, r, e, +, w, c)."""
-
-    HELP_AREA = "proposal"
 
 
 class ProposalScreen(Screen[None]):
@@ -64,11 +55,16 @@ class ProposalScreen(Screen[None]):
     #proposal-body { height: 1fr; }
     #proposal-left { width: 1fr; }
     #proposal-tree { height: 1fr; overflow-x: hidden; }
-    #proposal-detail { height: 4; padding: 0 1; border-top: solid $primary 50%;
+    #proposal-detail { height: 5; padding: 0 1; border-top: solid $primary 50%;
         color: $text-muted; }
     #proposal-panel { width: 28; height: 1fr; border-left: solid $primary 50%; }
     """
-    HELP_TEXT = ("Every item starts accepted. a accepts, r rejects (a reason is required), "
+    HELP_TEXT = ("Every item starts accepted, except a problem found on a screen alone "
+                 "(marked ?, 'screen only'): a confirms it, r rejects it, and a plan is not "
+                 "signed until you decide. Problems are numbered in the order the plan "
+                 "addresses them; a goal shows its phase, and 'deferred' when it waits "
+                 "(the line under the tree says until when). "
+                 "a accepts, r rejects (a reason is required), "
                  "e edits, + adds under the selected item, w explains why it was proposed, "
                  "c changes the intake answers and shows what that changes. Tab moves between "
                  "the tree and the side panel. Ctrl+S saves the reviewed proposal as a plan.")
@@ -117,7 +113,7 @@ class ProposalScreen(Screen[None]):
                 tree.guide_depth = 2
                 yield tree
                 yield Static("", id="proposal-detail")
-            yield OptionList(id="proposal-panel")
+            yield ProposalPanel(id="proposal-panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -203,231 +199,36 @@ class ProposalScreen(Screen[None]):
     def refresh_view(self) -> None:
         if not self.loaded:
             return
+        kb = self.app.services.kb  # type: ignore[attr-defined]
         self._draw_risk()
-        self._draw_tree()
-        self._draw_panel()
+        self.query_one("#proposal-tree", ProposalTree).draw(self.review, kb)
+        self.query_one("#proposal-panel", ProposalPanel).show(self.proposal, kb)
         self._draw_detail()
 
     def _draw_risk(self) -> None:
+        kb = self.app.services.kb  # type: ignore[attr-defined]
         risk = self.proposal.risk.level
-        scores = ", ".join(f"{self._instrument(s.instrument)} {s.total}"
+        scores = ", ".join(f"{instrument_name(kb, s.instrument)} {s.total}"
                            for s in self.proposal.scores)
+        todo = len(self.review.unconfirmed())
+        confirm = f"[b]? {todo} to confirm[/b]  " if todo else ""
         self.query_one("#proposal-risk", Static).update(
-            f"[b]SUICIDE RISK: {risk.upper()}[/b]  {escape(scores)}")
+            f"[b]SUICIDE RISK: {risk.upper()}[/b]  {confirm}{escape(scores)}")
         self.query_one("#proposal-risk").set_class(risk in ("moderate", "high", "unassessed"),
                                                   "risk-alert")
 
-    def _label(self, it: Item, gone: bool = False) -> Text:
-        r = self.review
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        fields = r.current(it.key)
-        if it.kind == "problem":
-            body = f"{kb.label('conditions', it.condition)} ({fields.get('severity')})"
-        else:
-            tag = KIND_TAG[it.kind]
-            body = f"{tag}: {fields.get('text', '')}"
-        label = Text()
-        if gone:
-            label.append("- ", style="bold")
-            label.append(body, style="strike dim")
-            label.append("  (no longer proposed)", style="italic")
-            return label
-        status = r.status(it.key)
-        ancestor = r.rejected_ancestor(it.key)
-        mark = MARKS["rejected"] if ancestor is not None and status != "rejected" else \
-            MARKS[status]
-        label.append(f"{mark} ", style="bold")
-        if it.key in r.appeared:
-            label.append("NEW ", style="bold reverse")
-        style = "bold" if it.kind == "problem" else ""
-        if status == "rejected" or ancestor is not None:
-            style += " dim"
-        label.append(body, style=style.strip())
-        if status == "rejected":
-            label.append(f"  (rejected: {r.reason(it.key)})", style="italic")
-        elif ancestor is not None:
-            label.append(f"  (rejected with its {ancestor.kind})", style="italic")
-        elif status == "edited":
-            label.append("  (edited)", style="italic")
-        was = r.was.get(it.key)
-        if was is not None:
-            before = was.get("severity") if it.kind == "problem" else None
-            label.append(f"  (CHANGED, was {before})" if before else "  (CHANGED)",
-                         style="italic")
-        return label
-
-    def _structure(self) -> list[tuple[Item, bool, str | None]]:
-        """(item, shown as gone, parent key in the tree) in tree order."""
-        r = self.review
-        gone_keys = {it.key for it in r.gone}
-        by_parent: dict[str | None, list[tuple[Item, bool]]] = {}
-        for it in r.all_items():
-            by_parent.setdefault(it.parent, []).append((it, False))
-        for it in r.gone:
-            parent = it.parent if it.parent is None or r.get(it.parent) is not None else None
-            by_parent.setdefault(parent, []).append((it, True))
-        out: list[tuple[Item, bool, str | None]] = []
-
-        def walk(parent: str | None, parent_gone: bool) -> None:
-            for it, gone in by_parent.get(parent, []):
-                is_gone = gone or parent_gone or it.key in gone_keys
-                out.append((it, is_gone, parent))
-                walk(it.key, is_gone)
-
-        walk(None, False)
-        return out
-
-    def _draw_tree(self) -> None:
-        tree: ProposalTree = self.query_one("#proposal-tree", ProposalTree)
-        structure = self._structure()
-        shape = [(it.key, gone, parent) for it, gone, parent in structure]
-        if shape == self._shape:         # same items: relabel in place, the cursor stays
-            nodes = {n.data: n for n in self._tree_nodes(tree.root)}
-            for it, gone, _parent in structure:
-                nodes[it.key].set_label(self._label(it, gone))
-            return
-        self._shape = shape
-        selected = self._selected_key()
-        collapsed = {n.data for n in self._tree_nodes(tree.root) if not n.is_expanded
-                     and n.children}
-        tree.clear()
-        has_children = {parent for _it, _gone, parent in structure}
-        made: dict[str | None, TreeNode[str]] = {None: tree.root}
-        for it, gone, parent in structure:
-            node = made[parent]
-            if it.key in has_children:
-                made[it.key] = node.add(self._label(it, gone), data=it.key,
-                                        expand=it.key not in collapsed)
-            else:
-                made[it.key] = node.add_leaf(self._label(it, gone), data=it.key)
-        if not structure:
-            tree.root.add_leaf(Text("No problem was established: nothing to plan yet. "
-                                    "c changes the answers."), data="")
-        tree.root.expand()
-        if selected is not None:
-            self.call_after_refresh(self._move_to, selected)
-        elif structure:
-            # Start on the first problem, so the first a / r / w acts on something.
-            self.call_after_refresh(self._move_to, structure[0][0].key)
-
-    def _move_to(self, key: str) -> None:
-        tree = self.query_one("#proposal-tree", ProposalTree)
-        node = next((n for n in self._tree_nodes(tree.root) if n.data == key), None)
-        if node is not None:
-            tree.move_cursor(node)
-
-    @staticmethod
-    def _tree_nodes(root: TreeNode[str]) -> list[TreeNode[str]]:
-        out: list[TreeNode[str]] = []
-        stack = list(reversed(root.children))
-        while stack:
-            n = stack.pop()
-            out.append(n)
-            stack.extend(reversed(n.children))
-        return out
-
-    def _draw_panel(self) -> None:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        panel = self.query_one("#proposal-panel", OptionList)
-        highlighted = panel.highlighted
-        panel.clear_options()
-        p = self.proposal
-        options: list[Option] = [Option(Text(f"Warnings ({len(p.warnings)})", style="bold"),
-                                        disabled=True)]
-        for i, w in enumerate(p.warnings):
-            options.append(Option(Text(f"! {w.kind.replace('_', ' ')}"), id=f"warning:{i}"))
-        t = p.treatment
-        if t is not None:
-            sessions = str(t.sessions.min) if t.sessions.min == t.sessions.max else \
-                f"{t.sessions.min}-{t.sessions.max}"
-            options.append(Option(Text("Treatment", style="bold"), disabled=True))
-            options.append(Option(Text(
-                f"{sessions} sessions, {t.frequency_per_week}/week, "
-                f"{kb.label('levels_of_care', t.level_of_care).lower()}, review at "
-                f"{t.review_weeks} wk"), id="treatment"))
-        else:
-            options.append(Option(Text("Treatment: none (no problem established)"),
-                                  disabled=True))
-        options.append(Option(Text(f"Referrals ({len(p.referrals)})", style="bold"),
-                              disabled=True))
-        for i, ref in enumerate(p.referrals):
-            options.append(Option(Text(
-                f"{kb.label('referral_kinds', ref.kind)}: {ref.urgency.upper()}"),
-                id=f"referral:{i}"))
-        if p.assessments:
-            options.append(Option(Text("Assessments to give", style="bold"), disabled=True))
-        for i, a in enumerate(p.assessments):
-            options.append(Option(Text(self._instrument(a.instrument)), id=f"assessment:{i}"))
-        options.append(Option(Text(f"Risk: {p.risk.level}"), id="risk"))
-        panel.add_options(options)
-        if highlighted is not None and highlighted < panel.option_count:
-            panel.highlighted = highlighted
-
-    def _instrument(self, inst: str) -> str:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        return str(kb.instruments[inst].name) if inst in kb.instruments else inst
-
-    def _panel_detail(self) -> str:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        panel = self.query_one("#proposal-panel", OptionList)
-        if panel.highlighted is None:
-            return ""
-        kind, _, idx = (panel.get_option_at_index(panel.highlighted).id or "").partition(":")
-        p = self.proposal
-        if kind == "treatment" and p.treatment is not None:
-            return "Modalities: " + ", ".join(kb.label("modalities", m)
-                                              for m in p.treatment.modalities)
-        if kind == "referral":
-            return p.referrals[int(idx)].reason  # type: ignore[no-any-return]
-        if kind == "warning":
-            return p.warnings[int(idx)].message  # type: ignore[no-any-return]
-        if kind == "assessment":
-            return p.assessments[int(idx)].reason  # type: ignore[no-any-return]
-        if kind == "risk":
-            return f"Suicide risk level: {p.risk.level} (w: why)"
-        return ""
-
     def _draw_detail(self) -> None:
         detail = self.query_one("#proposal-detail", Static)
-        if self.focused is self.query_one("#proposal-panel"):
-            detail.update(escape(self._panel_detail()))
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        panel = self.query_one("#proposal-panel", ProposalPanel)
+        if self.focused is panel:
+            detail.update(escape(panel.detail(kb)))
             return
         key = self._selected_key()
         if key is None or self.review.get(key) is None:
             detail.update(LEGEND)
             return
-        it = self.review.get(key)
-        assert it is not None
-        f = self.review.current(key)
-        lines = []
-        r = self.review
-        status = r.status(key)
-        ancestor = r.rejected_ancestor(key)
-        if r.is_gone(key):
-            lines.append("NO LONGER PROPOSED with the changed answers")
-        elif status == "rejected":
-            lines.append(f"REJECTED: {r.reason(key)}")
-        elif ancestor is not None:
-            lines.append(f"REJECTED with its {ancestor.kind}: {r.reason(ancestor.key)}")
-        elif status == "edited":
-            lines.append("EDITED by you")
-        elif status == "added":
-            lines.append("ADDED by you")
-        if key in r.was and not r.is_gone(key):
-            lines.append("CHANGED by the new answers; was: " + "; ".join(
-                str(v) for k, v in r.was[key].items() if f.get(k) != v))
-        if it.kind == "objective":
-            lines.append(f"client: {f.get('client_action', '')}")
-            lines.append(f"measure: {f.get('measure', '')}; target {f.get('target_weeks')} wk")
-        elif it.kind == "intervention":
-            kb = self.app.services.kb  # type: ignore[attr-defined]
-            mod = it.fields.get("modality") or it.modality
-            lines.append(f"{kb.label('modalities', mod)}: {f.get('text', '')}")
-        elif it.kind == "goal":
-            lines.append(f.get("text", ""))
-        else:
-            lines.append(LEGEND)
-        detail.update(escape("\n".join(lines)))
+        detail.update(escape("\n".join(detail_lines(self.review, key, kb))))
 
     @on(Tree.NodeHighlighted, "#proposal-tree")
     @on(OptionList.OptionHighlighted, "#proposal-panel")
@@ -441,9 +242,10 @@ class ProposalScreen(Screen[None]):
 
     # -- the selection --------------------------------------------------------------------
     def _selected_key(self) -> str | None:
-        tree = self.query_one("#proposal-tree", ProposalTree)
-        node = tree.cursor_node
-        return node.data if node is not None and node.data else None
+        return self.query_one("#proposal-tree", ProposalTree).selected_key()
+
+    def _move_to(self, key: str) -> None:
+        self.query_one("#proposal-tree", ProposalTree).move_to(key)
 
     def _selected_item(self, action: str) -> Item | None:
         if not self.loaded:
@@ -481,7 +283,12 @@ class ProposalScreen(Screen[None]):
         if it.added:
             self.notify("An item you added is in the plan already.")
             return
+        confirming = self.review.to_confirm(it.key)
         self.review.accept(it.key)
+        if confirming:
+            kb = self.app.services.kb  # type: ignore[attr-defined]
+            self.notify(f"Confirmed: {kb.label('conditions', it.condition).lower()} is a "
+                        "problem in the plan (you confirmed the screen).")
         self._changed()
 
     def action_reject(self) -> None:
@@ -580,33 +387,12 @@ class ProposalScreen(Screen[None]):
         if not self.loaded:
             return
         kb = self.app.services.kb  # type: ignore[attr-defined]
-        panel = self.query_one("#proposal-panel", OptionList)
+        panel = self.query_one("#proposal-panel", ProposalPanel)
         if self.focused is panel:
-            if panel.highlighted is None:
+            target = panel.why(kb)
+            if target is None:
                 return
-            ref = panel.get_option_at_index(panel.highlighted).id or ""
-            kind, _, idx = ref.partition(":")
-            p = self.proposal
-            if kind == "treatment" and p.treatment is not None:
-                title, because, ctx = "the treatment block", p.treatment.because, \
-                    {"kind": "treatment"}
-            elif kind == "referral":
-                r = p.referrals[int(idx)]
-                title, because, ctx = (f"referral to {kb.label('referral_kinds', r.kind)}",
-                                       r.because, {"kind": "referral", "id": r.kind})
-            elif kind == "assessment":
-                a = p.assessments[int(idx)]
-                title, because, ctx = (f"give the {a.instrument}", a.because,
-                                       {"kind": "assessment", "id": a.instrument})
-            elif kind == "warning":
-                w = p.warnings[int(idx)]
-                title, because, ctx = (f"warning {w.kind}", w.because,
-                                       {"kind": "warning", "id": w.kind})
-            elif kind == "risk":
-                title, because, ctx = (f"suicide risk {p.risk.level}", p.risk.because,
-                                       {"kind": "risk"})
-            else:
-                return
+            title, because, ctx = target
         else:
             it = self._selected_item("Why")
             if it is None:
@@ -673,6 +459,11 @@ class ProposalScreen(Screen[None]):
 
     def _saved(self, plan_id: int, notes: list[str]) -> None:
         self.notify(f"Plan P{plan_id} saved from the reviewed proposal.", title="Saved")
+        todo = len(self.review.unconfirmed())
+        if todo:
+            self.notify(f"{todo} screen-only problem(s) still to confirm or reject before "
+                        "the plan is signed (c on the problem in the plan editor).",
+                        severity="warning", timeout=8)
         for note in notes:
             self.notify(f"Not saved: {note}", severity="warning", timeout=8)
         app = self.app

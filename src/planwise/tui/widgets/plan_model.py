@@ -110,3 +110,32 @@ def open_objectives(doc: PlanDoc) -> list[ObjectiveItem]:
     """Objectives a session can still work on: not rejected, not closed."""
     return [o for p, g, o in objectives(doc)
             if not is_rejected(p, g, o) and o.status in OPEN_STATUSES]
+
+
+def problem_of(doc: PlanDoc, key: str) -> ProblemItem | None:
+    """The problem with this key, or the problem a goal or objective with this key is under."""
+    for p in doc.problems:
+        if p.key == key or any(g.key == key or any(o.key == key for o in g.objectives)
+                               for g in p.goals):
+            return p
+    return None
+
+
+def why_target(doc: PlanDoc, key: str) -> tuple[str, list[str], dict[str, str]]:
+    """(title, the rules that proposed it, context for the Why screen) of an item."""
+    because: list[str] = []
+    title = key
+    ctx: dict[str, str] = {}
+    for p in doc.problems:
+        if p.key == key:
+            because, title = p.because, f"{p.condition} ({p.severity})"
+            ctx = {"kind": "problem", "condition": p.condition}
+        for g in p.goals:
+            if g.key == key:
+                because, title = g.because, g.text
+                ctx = {"kind": "goal", "condition": p.condition, "goal": g.key or ""}
+            for o in g.objectives:
+                if o.key == key:
+                    because, title = o.because, o.text
+                    ctx = {"kind": "objective", "condition": p.condition, "goal": g.key or ""}
+    return title, because, ctx

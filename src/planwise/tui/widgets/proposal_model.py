@@ -55,11 +55,22 @@ class Item:
     goal: str = ""                 # the goal's knowledge id (for explanations)
     modality: str = ""             # an intervention's modality
     added: bool = False
+    # Whole-plan reasoning (empty in proposals and drafts made before it).
+    basis: str = ""                # a problem's: clinician | screen_and_concern | screen_only
+    priority: int | None = None    # a problem's rank, 1 first
+    phase: str = ""                # a goal's: stabilise | treat | maintain
+    deferred: dict[str, Any] | None = None   # a goal's {until, because} when it waits
+
+    @property
+    def screen_only(self) -> bool:
+        return self.kind == "problem" and self.basis == "screen_only"
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "parent": self.parent,
                 "fields": self.fields, "because": self.because, "condition": self.condition,
-                "goal": self.goal, "modality": self.modality, "added": self.added}
+                "goal": self.goal, "modality": self.modality, "added": self.added,
+                "basis": self.basis, "priority": self.priority, "phase": self.phase,
+                "deferred": self.deferred}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Item:
@@ -75,11 +86,13 @@ def items_from_proposal(proposal: Any, start: dt.date) -> list[Item]:
     for p, pd in zip(proposal.problems, doc.problems, strict=True):
         assert pd.key
         out.append(Item(pd.key, "problem", None, {"severity": p.severity}, list(p.because),
-                        condition=p.condition))
+                        condition=p.condition, basis=p.basis or "", priority=p.priority))
         for g, gd in zip(p.goals, pd.goals, strict=True):
             assert gd.key
             out.append(Item(gd.key, "goal", pd.key, {"text": g.text}, list(g.because),
-                            condition=p.condition, goal=g.id))
+                            condition=p.condition, goal=g.id, phase=g.phase or "",
+                            deferred=None if g.deferred is None
+                            else g.deferred.model_dump(mode="json")))
             for o, od in zip(g.objectives, gd.objectives, strict=True):
                 assert od.key
                 out.append(Item(od.key, "objective", gd.key, {
@@ -145,13 +158,28 @@ class Review:
             it = parent
         return None
 
+    def confirmed(self, key: str) -> bool:
+        return bool(self.decisions.get(key, {}).get("confirm"))
+
+    def to_confirm(self, key: str) -> bool:
+        """A screen-only problem the therapist has neither confirmed nor rejected."""
+        it = self.get(key)
+        return (it is not None and it.screen_only and not self.confirmed(key)
+                and not self.reason(key))
+
+    def unconfirmed(self) -> list[Item]:
+        return [it for it in self.items if self.to_confirm(it.key)]
+
     def status(self, key: str) -> str:
-        """accepted, rejected, edited, added (gone items keep their last status)."""
+        """accepted, rejected, unconfirmed (a screen-only problem not yet confirmed),
+        edited, added (gone items keep their last status)."""
         it = self.get(key)
         if it is not None and it.added:
             return "added"
         if self.reason(key):
             return "rejected"
+        if self.to_confirm(key):
+            return "unconfirmed"
         if self.decisions.get(key, {}).get("edit"):
             return "edited"
         return "accepted"
@@ -159,16 +187,25 @@ class Review:
     # -- decisions -------------------------------------------------------------------
     def _tidy(self, key: str) -> None:
         d = self.decisions.get(key)
-        if d is not None and not d.get("reject") and not d.get("edit"):
+        if d is not None and not d.get("reject") and not d.get("edit") \
+                and not d.get("confirm"):
             del self.decisions[key]
 
     def accept(self, key: str) -> None:
-        """Take back a rejection (an edit stays: accepting means 'in the plan')."""
-        self.decisions.setdefault(key, {}).pop("reject", None)
+        """Take back a rejection (an edit stays: accepting means 'in the plan'). Accepting
+        a screen-only problem is the therapist's confirmation of it: it starts accepted
+        only provisionally, and a plan is not signed until it is confirmed or rejected."""
+        d = self.decisions.setdefault(key, {})
+        d.pop("reject", None)
+        it = self.get(key)
+        if it is not None and it.screen_only:
+            d["confirm"] = True
         self._tidy(key)
 
     def reject(self, key: str, reason: str) -> None:
-        self.decisions.setdefault(key, {})["reject"] = reason.strip()
+        d = self.decisions.setdefault(key, {})
+        d["reject"] = reason.strip()
+        d.pop("confirm", None)
 
     def edit(self, key: str, values: dict[str, Any]) -> None:
         it = self.get(key)
@@ -302,6 +339,8 @@ def apply_to_doc(doc: PlanDoc, review: Review) -> list[str]:
         else:
             item.origin = None          # computed by save_doc: accepted or edited
             item.rejection_reason = None
+        if isinstance(item, ProblemItem):
+            item.confirmed = True if d.get("confirm") and not d.get("reject") else None
 
     goals: dict[str, GoalItem] = {}
     problems = {p.key: p for p in doc.problems}

@@ -1,0 +1,115 @@
+"""How the plan editor's tree and detail strip read: problems numbered by priority with a
+"screen only - confirm (c)" mark until the clinician decides, goals with their phase and
+"deferred", objectives with their SMART letters. Marks read without colour."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from planwise.store.lint import Finding, unconfirmed
+from planwise.store.models import GoalItem, ObjectiveItem, PlanDoc, ProblemItem
+from planwise.tui.widgets import plan_model as pm
+from planwise.tui.widgets.plan_smart import failing, findings_text, smart_text
+
+BASIS_SHOWN = {"clinician": "the clinician's assessment",
+               "screen_and_concern": "a screening concern and a score over the cut-off",
+               "screen_only": "a score alone (no concern, impression or diagnosis names it)"}
+TO_CONFIRM = "screen only \u2014 confirm (c):"
+
+
+def condition_name(p: ProblemItem) -> str:
+    return p.condition.replace("_", " ")
+
+
+def objective_label(o: ObjectiveItem, findings: list[Finding], rejected: bool) -> Text:
+    """'S !M A R T  open  due 2026-12-06  Write a personal safety plan...'"""
+    out = Text()
+    if rejected:
+        out.append("(rejected) ")
+    else:
+        out.append_text(smart_text(failing(findings)))
+        out.append("  ")
+    out.append(f"{pm.status_label(o.status)}")
+    out.append(f"  due {o.anticipated or '-'}")
+    if o.actual:
+        out.append(f" done {o.actual}")
+    out.append("  " + o.text)
+    return out
+
+
+def problem_label(p: ProblemItem) -> Text:
+    """'2. depression (moderate)'; an undecided screen-only problem says so before its
+    name, so the mark shows however narrow the terminal."""
+    out = Text(f"{p.priority}. " if p.priority else "")
+    if unconfirmed(p):
+        out.append("? ", style="bold")
+        out.append(TO_CONFIRM, style="bold reverse")
+        out.append(" ")
+    out.append(f"{condition_name(p)} ({p.severity})")
+    if pm.is_rejected(p):
+        out.append(" (rejected)")
+    elif p.basis == "screen_only" and p.confirmed:
+        out.append("  screen only, confirmed", style="italic")
+    return out
+
+
+def goal_label(g: GoalItem) -> Text:
+    """'Goal (treat, deferred): Process the trauma memory'."""
+    tags = [x for x in (g.phase, "deferred" if g.deferred else None) if x]
+    out = Text(f"Goal ({', '.join(tags)}): " if tags else "Goal: ")
+    out.append(g.text)
+    if pm.is_rejected(g):
+        out.append(" (rejected)")
+    return out
+
+
+def problem_detail(p: ProblemItem) -> Text:
+    out = Text(f"Problem: {condition_name(p)}, {p.severity}", style="bold")
+    if p.priority:
+        out.append(f"; priority {p.priority} (1 first)")
+    out.append("\n")
+    if p.basis:
+        out.append(f"Basis: {BASIS_SHOWN.get(p.basis, p.basis)}.\n")
+    if pm.is_rejected(p):
+        out.append(f"Rejected: {p.rejection_reason or ''}\n")
+    elif unconfirmed(p):
+        out.append("NOT CONFIRMED: c confirms it or rejects it; the plan cannot be signed "
+                   "until then.\n", style="bold")
+    elif p.basis == "screen_only":
+        out.append("Confirmed by the clinician (c to change).\n")
+    out.append(f"{len(p.goals)} goal(s). w shows why it was proposed.")
+    return out
+
+
+def goal_detail(g: GoalItem) -> Text:
+    out = Text(f"Goal: {g.text}\n", style="bold")
+    if g.deferred is not None:
+        rules = f" (rules: {', '.join(g.deferred.because)})" if g.deferred.because else ""
+        out.append(f"DEFERRED until {g.deferred.until}{rules}\n", style="bold")
+    if g.phase:
+        out.append(f"Phase: {g.phase}. ")
+    out.append("Therapist interventions: " + "; ".join(i.text for i in g.interventions))
+    return out
+
+
+def objective_detail(p: ProblemItem, g: GoalItem, o: ObjectiveItem,
+                     findings: list[Finding]) -> Text:
+    out = Text()
+    out.append(o.text, style="bold")
+    out.append(f"  [{o.key}]\n")
+    if g.deferred is not None:
+        out.append(f"Its goal is deferred until {g.deferred.until}.\n", style="bold")
+    for t in o.client_tasks:
+        out.append(f"Client task: {t}\n")
+    out.append(f"Measure: {o.measure}\n")
+    out.append(f"Anticipated {o.anticipated or '-'}; actual {o.actual or '-'}; "
+               f"status {pm.status_label(o.status)}\n")
+    if pm.is_rejected(p, g, o):
+        out.append("Rejected: not checked and not worked on.")
+    else:
+        out.append_text(findings_text(findings))
+    return out
+
+
+def to_confirm(doc: PlanDoc) -> list[ProblemItem]:
+    return [p for p in doc.problems if unconfirmed(p)]
