@@ -317,6 +317,22 @@ def test_raw_300_rules_sharing_one_condition_fail() -> None:
     assert "108" in raw("shared_pattern")["raised"]
 
 
+PAIR_RULE = {
+    "id": "clinic.pair", "stage": "warn", "source": "probe", "says": "two problems",
+    "when": [{"fact": "problem", "as": "a"}, {"fact": "problem", "as": "b"}],
+    "then": [{"fact": "warning", "kind": "missing_assessment",
+              "message": "pair {a.condition}-{b.condition}"}]}
+
+
+@needs_durable
+def test_one_fact_never_fills_two_patterns_of_a_rule(tmp_path: Path) -> None:
+    out = guard("pairs", str(clinic(tmp_path / "k", [PAIR_RULE])))
+    # Found here: the reference evaluator bound one problem to both patterns
+    # (depression-depression); durable-rules never does.
+    assert out["durable"] == out["reference"] == ["pair depression-panic",
+                                                  "pair panic-depression"]
+
+
 RUNAWAY_RULE = {
     "id": "clinic.runaway", "stage": "warn", "source": "probe", "says": "feeds itself",
     "when": [{"fact": "warning", "as": "w"}],

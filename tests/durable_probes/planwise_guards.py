@@ -157,6 +157,15 @@ def many_rules(folder: str) -> None:
            assessments=len(out["durable"]["assessments"]))
 
 
+def pairs(folder: str) -> None:
+    kb = load_knowledge([folder])
+    scored = intake_from_data(dict(EMPTY, risk={"ideation": "none"},
+                                   clinician={"impressions": ["depression", "panic"]}), kb)
+    report(**{e: sorted(w.message for w in evaluate(scored, None, kb, e).proposal.warnings
+                        if w.message.startswith("pair "))
+              for e in ("durable", "reference")})
+
+
 def runaway(folder: str) -> None:
     # A rule that feeds itself through a template: each firing derives a new fact.
     kb = load_knowledge([folder])

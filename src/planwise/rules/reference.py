@@ -6,8 +6,9 @@ compilation to durable's dialect. And it is the engine where durable-rules
 cannot be imported (Python 3.13 and later).
 
 Semantics, shared with the durable backend: a rule fires once for each
-combination of facts that matches its positive conditions while no fact
-matches any of its `not` conditions; facts are never retracted; a stage runs
+combination of distinct facts (one fact never fills two patterns of a rule)
+that matches its positive conditions while no fact matches any of its `not`
+conditions; facts are never retracted; a stage runs
 until no rule has a new combination to fire.
 """
 
@@ -74,6 +75,9 @@ def _matches(rule: CompiledRule, index: dict[str, list[Fact]]) -> Iterator[dict[
                 yield from walk(i + 1, bound)
             return
         for f in candidates:
+            # As in durable-rules, one fact fills at most one pattern of a rule.
+            if any(b is f for b in bound.values()):
+                continue
             if pattern_holds(p, f, bound):
                 bound[p.alias] = f
                 yield from walk(i + 1, bound)
