@@ -333,6 +333,21 @@ def test_one_fact_never_fills_two_patterns_of_a_rule(tmp_path: Path) -> None:
                                                   "pair panic-depression"]
 
 
+NOT_OTHER_RULE = {
+    "id": "clinic.not_other", "stage": "warn", "source": "probe", "says": "no other moderate",
+    "when": [{"fact": "problem", "as": "a"},
+             {"fact": "problem", "not": True, "severity": "moderate"}],
+    "then": [{"fact": "warning", "kind": "missing_assessment", "message": "pair {a.condition}"}]}
+
+
+@needs_durable
+def test_a_not_pattern_ignores_the_facts_bound_before_it(tmp_path: Path) -> None:
+    out = guard("pairs", str(clinic(tmp_path / "k", [NOT_OTHER_RULE])))
+    # depression (moderate) and panic (mild): only depression has no *other* moderate
+    # problem. Found here: the reference evaluator counted depression against itself.
+    assert out["durable"] == out["reference"] == ["pair depression"]
+
+
 RUNAWAY_RULE = {
     "id": "clinic.runaway", "stage": "warn", "source": "probe", "says": "feeds itself",
     "when": [{"fact": "warning", "as": "w"}],

@@ -160,7 +160,8 @@ def many_rules(folder: str) -> None:
 def pairs(folder: str) -> None:
     kb = load_knowledge([folder])
     scored = intake_from_data(dict(EMPTY, risk={"ideation": "none"},
-                                   clinician={"impressions": ["depression", "panic"]}), kb)
+                                   clinician={"impressions": ["depression", "panic"],
+                                              "severity": {"panic": "mild"}}), kb)
     report(**{e: sorted(w.message for w in evaluate(scored, None, kb, e).proposal.warnings
                         if w.message.startswith("pair "))
               for e in ("durable", "reference")})

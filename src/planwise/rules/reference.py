@@ -7,8 +7,8 @@ cannot be imported (Python 3.13 and later).
 
 Semantics, shared with the durable backend: a rule fires once for each
 combination of distinct facts (one fact never fills two patterns of a rule)
-that matches its positive conditions while no fact matches any of its `not`
-conditions; facts are never retracted; a stage runs
+that matches its positive conditions while no other fact (none bound to an
+earlier pattern) matches any of its `not` conditions; facts are never retracted; a stage runs
 until no rule has a new combination to fire.
 """
 
@@ -71,7 +71,10 @@ def _matches(rule: CompiledRule, index: dict[str, list[Fact]]) -> Iterator[dict[
         p = patterns[i]
         candidates = index.get(p.fact, [])
         if p.negated:
-            if not any(pattern_holds(p, f, bound) for f in candidates):
+            # As in durable-rules, a `not` does not look at facts already bound to the
+            # patterns before it: it means "no other fact".
+            if not any(pattern_holds(p, f, bound) for f in candidates
+                       if all(b is not f for b in bound.values())):
                 yield from walk(i + 1, bound)
             return
         for f in candidates:
