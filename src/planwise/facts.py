@@ -121,6 +121,7 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
     "defer": {
         "modality": _a(str, "", "goals with an intervention of this modality wait"),
         "until": _a(str, "", "when they may start, in plain words"),
+        "condition": _a(str, "", "only the goals of this problem wait; '' for every problem"),
     },
     # -- after plan and integrate: the catalogue expanded --------------------
     "intervention": {

@@ -51,7 +51,7 @@ VOCAB_ATTRS: dict[tuple[str, str], str] = {
     **{(t, "condition"): "conditions" for t in (
         "impression", "clinician_severity", "severity", "problem_found", "problem", "goal",
         "treatment_option", "competency", "intervention", "objective", "diagnosis",
-        "priority")},
+        "priority", "defer")},
     ("defer", "modality"): "modalities",
     ("problem", "basis"): "bases",
     ("concern", "name"): "concerns+conditions",

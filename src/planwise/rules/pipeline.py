@@ -332,9 +332,10 @@ class Evaluation:
         holds: dict[str, list[Fact]] = self._cached("deferrals", collect)
         return holds
 
-    def _deferred(self, gid: str) -> Deferred | None:
+    def _deferred(self, gid: str, home: str) -> Deferred | None:
         holds = self._deferrals()
-        facts = [f for i in self.kb.goals[gid].interventions for f in holds.get(i.modality, [])]
+        facts = [f for i in self.kb.goals[gid].interventions for f in holds.get(i.modality, [])
+                 if f["condition"] in ("", home)]
         if not facts:
             return None
         return Deferred(until="; ".join(dict.fromkeys(f["until"] for f in facts)),
@@ -347,7 +348,7 @@ class Evaluation:
         limit = self._case()["session_limit"]
         sessions = min(t["sessions_max"], limit) if limit > 0 else t["sessions_max"]
         placed = [(gid, home) for gid, home, _ in self._placed_goals()
-                  if self._deferred(gid) is None]
+                  if self._deferred(gid, home) is None]
         count = sum(len(kb.goals[gid].objectives) for gid, _ in placed)
         if count <= sessions:
             return
@@ -390,7 +391,7 @@ class Evaluation:
             priority_rules.setdefault(f["condition"], []).extend(mem.because[f["n"]])
         problems = []
         for rank, p in enumerate(self._problem_order(), start=1):
-            goals = [self._goal(gid, because) for gid, home, because in placed
+            goals = [self._goal(gid, home, because) for gid, home, because in placed
                      if home == p["condition"]]
             because = list(dict.fromkeys(mem.because[p["n"]]
                                          + priority_rules.get(p["condition"], [])))
@@ -431,7 +432,7 @@ class Evaluation:
             trace=trace(self.memory, STAGES),
         )
 
-    def _goal(self, gid: str, because: list[str]) -> Goal:
+    def _goal(self, gid: str, home: str, because: list[str]) -> Goal:
         goal = self.kb.goals[gid]
         return Goal(
             id=goal.id, text=goal.text, because=because,
@@ -440,7 +441,7 @@ class Evaluation:
                         for o in goal.objectives],
             interventions=[Intervention(id=i.id, text=i.text, modality=i.modality,
                                         because=because) for i in goal.interventions],
-            phase=goal.phase, deferred=self._deferred(gid),
+            phase=goal.phase, deferred=self._deferred(gid, home),
         )
 
     def _referrals(self) -> list[Referral]:
