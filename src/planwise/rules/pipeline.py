@@ -80,7 +80,9 @@ BUILTIN_STEPS = {
     "engine.course.capacity": (
         "A course can work on about one objective per session. When the objectives that "
         "start now outnumber the sessions (or the payer's limit, if lower), the plan says so "
-        "and proposes an order: the problems in priority order, stabilising goals first."),
+        "and proposes an order: the problems in priority order, stabilising goals first. "
+        "When a payer's limit does not cover the whole course, the plan says what fits "
+        "inside it, in that order, and that the first review falls within it."),
 }
 
 
@@ -342,16 +344,17 @@ class Evaluation:
                         because=sorted({r for f in facts for r in self.memory.because[f["n"]]}))
 
     def _capacity(self) -> None:
-        """course_overload: more objectives starting now than the sessions can reach."""
+        """What the course can reach: course_overload when more objectives start now than
+        the sessions (or the payer's limit) allow, and, under a payer's limit that does not
+        cover the whole course, what fits inside it."""
         mem, kb = self.memory, self.kb
         t = mem.of_type("treatment")[0]
         limit = self._case()["session_limit"]
-        sessions = min(t["sessions_max"], limit) if limit > 0 else t["sessions_max"]
+        limited = 0 < limit < t["sessions_max"]
+        sessions = limit if limited else t["sessions_max"]
         placed = [(gid, home) for gid, home, _ in self._placed_goals()
                   if self._deferred(gid, home) is None]
         count = sum(len(kb.goals[gid].objectives) for gid, _ in placed)
-        if count <= sessions:
-            return
         fits: list[str] = []
         used = 0
         for gid, _home in placed:
@@ -360,16 +363,27 @@ class Evaluation:
                 break
             used += n
             fits.append(gid)
-        first = ", ".join(kb.goals[g].text.lower() for g in fits[:4]) or "the first goal"
-        more = f" and {len(fits) - 4} more goal(s)" if len(fits) > 4 else ""
-        scope = (f"the {limit} authorised sessions" if limit > 0 and limit < t["sessions_max"]
-                 else f"at most {t['sessions_max']} sessions")
-        mem.add(make_fact(
-            "warning", kind="course_overload", subject="treatment",
-            message=(f"{count} objectives start now for {scope}: work on them in priority "
-                     f"order. Within reach: {first}{more} ({used} objectives); take up the "
-                     "rest at the first review.")),
-            ["engine.course.capacity"])
+        first = "; ".join(kb.goals[g].text.lower() for g in fits[:5]) or "the first goal"
+        more = f"; and {len(fits) - 5} more goal(s)" if len(fits) > 5 else ""
+        if count > sessions:
+            if limited:
+                message = (f"{count} objectives start now, more than the {limit} authorised "
+                           "sessions can reach: the session limit warning says what fits.")
+            else:
+                message = (f"{count} objectives start now for at most {t['sessions_max']} "
+                           f"sessions: work on them in priority order. Within reach: {first}"
+                           f"{more} ({used} objectives); take up the rest at the first review.")
+            mem.add(make_fact("warning", kind="course_overload", subject="treatment",
+                              message=message), ["engine.course.capacity"])
+        if limited:
+            weeks = t["review_weeks"]
+            mem.add(make_fact(
+                "warning", kind="session_limit", subject="treatment",
+                message=(f"{limit} sessions are authorised for a course of "
+                         f"{t['sessions_min']}-{t['sessions_max']}: the first review is at "
+                         f"week {weeks}, within them, to ask for more or plan the step-down. "
+                         f"What fits inside them, in order: {first}{more}.")),
+                ["engine.course.capacity"])
 
     def _after_warn(self) -> None:
         pass
