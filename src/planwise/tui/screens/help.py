@@ -33,6 +33,7 @@ TITLES = {
     "review_why": "Why (review)",
     "export": "Export",
     "client_edit": "Client information",
+    "screen_decision": "A problem found on a screen alone",
 }
 
 
