@@ -105,3 +105,32 @@ def test_recommend_and_explain_end_to_end(tmp_path: Path) -> None:
     assert "Alcohol use (moderate) [screen only: confirm or reject]" in order
     assert f"is deferred until {UNTIL}" in " ".join(order.split())
     assert f"wait until {UNTIL}" in " ".join(ex.output.split())
+
+
+def test_shipped_knowledge_high_risk_ptsd_end_to_end(tmp_path: Path) -> None:
+    """The shipped rules alone: high risk defers PTSD's trauma processing, a positive AUDIT
+    that nothing names is a screen-only problem; both engines, as the user sees them."""
+    from tests.whole_plan import HIGH_RISK_PTSD
+
+    intake = tmp_path / "ptsd-high.toml"
+    intake.write_text(HIGH_RISK_PTSD)
+    runner = CliRunner()
+    for engine in ("reference", "auto"):
+        js = json.loads(runner.invoke(cli, ["recommend", str(intake), "--engine", engine,
+                                            "--format", "json"]).output)
+        ptsd = next(p for p in js["problems"] if p["condition"] == "ptsd")
+        assert js["problems"][0]["condition"] == "suicide_risk"
+        assert ptsd["basis"] == "clinician"
+        waiting = [g for g in ptsd["goals"] if g["deferred"]]
+        assert waiting and all(g["phase"] == "treat" for g in waiting)
+        assert any(g["phase"] == "stabilise" and not g["deferred"] for g in ptsd["goals"])
+        alcohol = next(p for p in js["problems"] if p["condition"] == "alcohol_use")
+        assert alcohol["basis"] == "screen_only"
+        assert "unconfirmed_screen" in {w["kind"] for w in js["warnings"]}
+
+        text = runner.invoke(cli, ["recommend", str(intake), "--engine", engine]).output
+        flat = " ".join(text.split())
+        assert "1. Suicide risk (severe)" in text
+        assert re.search(r"\d\. Alcohol use \(\w+\) \[screen only: confirm or reject\]", flat)
+        assert f"deferred until {waiting[0]['deferred']['until']}" in flat
+        assert "! unconfirmed_screen:" in text

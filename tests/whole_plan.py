@@ -52,6 +52,34 @@ plan = true
 behaviour = "recent"
 """
 
+# For the shipped knowledge alone: PTSD confirmed with high risk (trauma processing and
+# exposure wait), an AUDIT of 16 nothing names (a screen-only problem to confirm).
+HIGH_RISK_PTSD = """\
+schema = "planwise.intake/1"
+date = 2026-11-18
+
+[client]
+id = "WP-2"
+age = 35
+
+[screening]
+concerns = ["trauma"]
+
+[instruments]
+pcl5 = [3, 3, 2, 3, 3, 2, 3, 1, 2, 2, 2, 3, 2, 2, 3, 2, 1, 3, 2, 3]
+audit = [3, 3, 2, 2, 1, 0, 1, 2, 0, 2]
+
+[risk]
+ideation = "active"
+method = true
+intent = true
+plan = true
+behaviour = "recent"
+
+[clinician]
+impressions = ["ptsd"]
+"""
+
 CLINIC_RULES = f"""\
 [[rules]]
 id = "clinic.alcohol.screen_only"

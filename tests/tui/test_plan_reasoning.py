@@ -222,3 +222,15 @@ def test_a_plan_drafted_before_the_reasoning_still_reads(tmp_path: Path) -> None
 
     run(go())
     services.close()
+
+
+def test_why_of_a_deferred_goal_names_the_rule_that_holds_it(
+        drafted: tuple[Services, int]) -> None:
+    from planwise.tui.widgets.plan_model import why_target
+
+    services, plan_id = drafted
+    doc = plans.load_doc_for(services.conn(), plan_id)
+    goal = next(g for p in doc.problems for g in p.goals if g.deferred)
+    title, because, ctx = why_target(doc, goal.key or "")
+    assert title == goal.text and ctx["kind"] == "goal"
+    assert because[:len(goal.because)] == goal.because and "clinic.defer.cbt" in because

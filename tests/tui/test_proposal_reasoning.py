@@ -181,6 +181,12 @@ def test_deferred_goal_shows_its_condition_and_phases_show(
             text = detail(screen)
             assert f"DEFERRED until {UNTIL}" in text and "clinic.defer.cbt" in text
             assert f"Phase: {g.phase}." in text
+            # Why: the goal's own rules, then the rule that holds it back
+            await pilot.press("w")
+            await settle(app, pilot)
+            why = app.screen.text  # type: ignore[attr-defined]
+            assert "rule clinic.defer.cbt" in why
+            assert UNTIL in " ".join(why.split())
 
     run(go())
 
@@ -227,3 +233,41 @@ def test_hand_built_proposal_phases_order_and_new_warnings(
             assert detail(screen).startswith("Positive screen to confirm: PHQ-9 of 16")
 
     run(go())
+
+
+def test_review_model_confirmations_and_what_if() -> None:
+    """Pure model: a confirms a screen-only problem, r takes the confirmation away, a
+    confirmation does not survive a what-if that gives the problem another basis."""
+    import datetime as dt
+
+    from planwise.store.plans import doc_from_proposal
+    from planwise.tui.widgets.proposal_model import Review, apply_to_doc, items_from_proposal
+
+    start = dt.date(2026, 11, 18)
+    review = Review()
+    review.replace_items(items_from_proposal(proposal(), start))
+    key = "problem.depression"
+    assert [it.key for it in review.unconfirmed()] == [key]
+    assert review.status("problem.ptsd") == "accepted"    # screen and concern: no mark
+    review.accept("problem.ptsd")
+    assert review.decisions == {}                          # nothing to confirm there
+    review.accept(key)
+    assert review.status(key) == "accepted" and review.confirmed(key)
+    review.edit(key, {"severity": "mild"})
+    assert review.status(key) == "edited" and review.confirmed(key)
+    doc = doc_from_proposal(proposal(), 0, 0, start)
+    apply_to_doc(doc, review)
+    assert [(p.key, p.confirmed, p.severity) for p in doc.problems][2] == (key, True, "mild")
+    review.reject(key, "mood is low only since the flu")
+    assert review.status(key) == "rejected" and not review.confirmed(key)
+    review.accept(key)
+    again = Review.from_json(review.to_json())             # the draft keeps it
+    assert again.confirmed(key)
+    # what-if: the clinician now names depression; the problem is the clinician's
+    changed = proposal()
+    changed.problems[2].basis = "clinician"
+    again.replace_items(items_from_proposal(changed, start))
+    assert again.unconfirmed() == [] and again.status(key) == "edited"
+    doc = doc_from_proposal(changed, 0, 0, start)
+    apply_to_doc(doc, again)
+    assert doc.problems[2].confirmed is None

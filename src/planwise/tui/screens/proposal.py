@@ -397,7 +397,9 @@ class ProposalScreen(Screen[None]):
             it = self._selected_item("Why")
             if it is None:
                 return
-            title, because = self._title(it), it.because
+            title, because = self._title(it), list(it.because)
+            # A goal that waits: the rules that hold it back are part of why it is there so.
+            because += [r for r in (it.deferred or {}).get("because", []) if r not in because]
             ctx = {"kind": it.kind, "condition": it.condition, "goal": it.goal}
         self.app.push_screen(WhyScreen(title, because, ctx, self.evaluation, kb))
 

@@ -132,7 +132,9 @@ def why_target(doc: PlanDoc, key: str) -> tuple[str, list[str], dict[str, str]]:
             ctx = {"kind": "problem", "condition": p.condition}
         for g in p.goals:
             if g.key == key:
-                because, title = g.because, g.text
+                held = g.deferred.because if g.deferred is not None else []
+                because = [*g.because, *(r for r in held if r not in g.because)]
+                title = g.text
                 ctx = {"kind": "goal", "condition": p.condition, "goal": g.key or ""}
             for o in g.objectives:
                 if o.key == key:

@@ -1,6 +1,7 @@
 """The proposal under review, as data: items keyed as the stored plan keys them,
-the therapist's decisions on them, what-if marks, and how the decisions become a
-plan document. Pure Python (no Textual, no SQLite), so it is easy to test and
+the therapist's decisions on them (reject with a reason, edit, confirm a
+screen-only problem), what-if marks, and how the decisions become a plan
+document. Pure Python (no Textual, no SQLite), so it is easy to test and
 safe to use from workers.
 
 Keys: every proposed item is keyed exactly as `planwise.store.plans.draft`
@@ -340,7 +341,10 @@ def apply_to_doc(doc: PlanDoc, review: Review) -> list[str]:
             item.origin = None          # computed by save_doc: accepted or edited
             item.rejection_reason = None
         if isinstance(item, ProblemItem):
-            item.confirmed = True if d.get("confirm") and not d.get("reject") else None
+            # Only a screen-only problem is confirmed: a confirmation kept from before a
+            # what-if that gave the problem another basis has nothing left to confirm.
+            item.confirmed = True if (d.get("confirm") and not d.get("reject")
+                                      and item.basis == "screen_only") else None
 
     goals: dict[str, GoalItem] = {}
     problems = {p.key: p for p in doc.problems}
