@@ -12,6 +12,8 @@ through the store's own API:
 - plan save: a draft edit through `plans.import_plan` (TOML file parsed,
   validated, origins resolved, optimistic check, items rewritten, audited)
 - session add: `sessions.add_session` (when the sessions table exists)
+- verify: `planwise verify` on the whole file (the hash chain over every clinical
+  record, each signed version's digest, the schema and triggers), 3 runs
 
 and prints median and p95 in milliseconds. Targets: plan load and save at most
 20 ms, search at most 50 ms. No asserts: figures only.
@@ -88,8 +90,11 @@ def template(path: Path) -> dict[str, Any]:
 
 def build(path: Path, n_clients: int, n_versions: int, n_sessions: int,
           rng: random.Random) -> None:
+    from planwise.store.integrity import register
+
     tpl = template(path)
     raw = sqlite3.connect(str(path), isolation_level=None)
+    register(raw)  # the chain's triggers call planwise's SQL functions
     raw.execute("PRAGMA foreign_keys = ON")
     stamp = "2026-01-05T09:00:00+00:00"
     info = json.loads(tpl["info"]["info"])
@@ -128,22 +133,28 @@ def build(path: Path, n_clients: int, n_versions: int, n_sessions: int,
     item_cols = ("kind", "key", "parent_key", "position", "origin", "rejection_reason",
                  "proposed", "data", "because")
     raw.execute("BEGIN IMMEDIATE")
-    version_rows = [(pid, n, v["start_date"], v["review_date"], v["risk_level"],
-                     None if n == 1 else "revised after review", stamp)
-                    for pid, count in zip(pids, per_plan, strict=True)
-                    for n in range(1, count + 1)]
-    raw.executemany("INSERT INTO plan_versions (plan_id, version, start_date, review_date, "
-                    "risk_level, reason, created_at) VALUES (?,?,?,?,?,?,?)", version_rows)
+    latest = {pid: count for pid, count in zip(pids, per_plan, strict=True)}
+    # Version by version number: a signature goes on a version while it is the current one
+    # (a trigger refuses signing one that a later version replaced).
+    for number in range(1, max(per_plan) + 1):
+        version_rows = [(pid, number, v["start_date"], v["review_date"], v["risk_level"],
+                         None if number == 1 else "revised after review", stamp)
+                        for pid in pids if latest[pid] >= number]
+        raw.executemany("INSERT INTO plan_versions (plan_id, version, start_date, "
+                        "review_date, risk_level, reason, created_at) VALUES (?,?,?,?,?,?,?)",
+                        version_rows)
+        made = raw.execute("SELECT id, plan_id, version FROM plan_versions WHERE plan_id >= ? "
+                           "AND version = ? ORDER BY id", [pids[0], number]).fetchall()
+        raw.executemany(
+            f"INSERT INTO plan_items (version_id, {', '.join(item_cols)}) "
+            f"VALUES (?, {', '.join('?' for _ in item_cols)})",
+            ((vid, *(row[c] for c in item_cols)) for vid, _p, _n in made
+             for row in tpl["items"]))
+        raw.executemany("INSERT INTO signatures (version_id, role, name, signed_at) "
+                        "VALUES (?, 'therapist', 'A. Clinician', ?)",
+                        [(vid, stamp) for vid, pid, n in made if n < latest[pid]])
     vids = raw.execute("SELECT id, plan_id, version FROM plan_versions WHERE plan_id >= ? "
                        "ORDER BY id", [pids[0]]).fetchall()
-    raw.executemany(
-        f"INSERT INTO plan_items (version_id, {', '.join(item_cols)}) "
-        f"VALUES (?, {', '.join('?' for _ in item_cols)})",
-        ((vid, *(row[c] for c in item_cols)) for vid, _p, _n in vids for row in tpl["items"]))
-    latest = {pid: count for pid, count in zip(pids, per_plan, strict=True)}
-    raw.executemany("INSERT INTO signatures (version_id, role, name, signed_at) "
-                    "VALUES (?, 'therapist', 'A. Clinician', ?)",
-                    [(vid, stamp) for vid, pid, n in vids if n < latest[pid]])
     audit += [(stamp, "bench", "plan.draft", "plan", f"P{pid}", None, pid, "{}")
               for pid in pids]
     raw.execute("COMMIT")
@@ -187,7 +198,11 @@ def build(path: Path, n_clients: int, n_versions: int, n_sessions: int,
 
 
 def measure(path: Path, rng: random.Random, n: int = 200) -> None:
+    from planwise.kb.loader import load_knowledge
     from planwise.store import Store, clients, plans
+    from planwise.store.verify import verify
+
+    kb = load_knowledge([])  # as `plan import` loads it, once per command
 
     opens = []
     for _ in range(20):
@@ -222,7 +237,7 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
         doc = tomllib.loads(plans.export_toml(c, pid))
         doc["problems"][0]["goals"][0]["objectives"][0]["measure"] = f"PHQ-9 below {k % 10 + 5}"
         tmp.write_text(tomli_w.dumps(doc))
-        saves.append(timed(partial(plans.import_plan, c, pid, str(tmp))))
+        saves.append(timed(partial(plans.import_plan, c, pid, str(tmp), None, kb)))
     report("plan save", saves, 20)
     from planwise.store.models import PlanDoc
     from planwise.store.tomlio import load_doc
@@ -239,19 +254,31 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
     report("plan save (in memory)", in_memory, 20)
 
     if has_sessions(c.raw):
+        from planwise.dates import today
         from planwise.store import sessions
 
         adds = []
-        for k, pid in enumerate(rng.sample(pids, n)):
+        # Today: after every plan's start (the template's intake date) and every bulk session,
+        # and not after today (a session is recorded once held).
+        date = today().isoformat()
+        for pid in rng.sample(pids, n):
             key = c.one("SELECT i.key FROM plan_items i JOIN plan_versions v ON v.id = "
                         "i.version_id WHERE v.plan_id = ? AND i.kind = 'objective' ORDER BY "
                         "v.version DESC, i.position LIMIT 1", [pid])["key"]  # type: ignore[index]
-            date = f"2027-{1 + k % 12:02d}-15"
             adds.append(timed(partial(sessions.add_session, c, pid, date, [f"{key}:5"],
                                       "Benchmark session: reviewed homework.")))
         report("session add", adds, 20)
     else:
         print("session add      skipped: no sessions table (session notes not migrated yet)")
+    checks = []
+    for _ in range(3):
+        t = time.perf_counter()
+        result = verify(c.raw)
+        checks.append(time.perf_counter() - t)
+    print(f"{'verify':<16} median {statistics.median(checks):7.2f} s    "
+          f"max {max(checks):7.2f} s    n={len(checks)}  ({result.entries} chain entries, "
+          f"{c.one('SELECT count(*) n FROM signatures')['n']} signed versions' digests, "  # type: ignore[index]
+          f"{len(result.problems)} problems)")
     c.close()
 
 

@@ -27,7 +27,10 @@ CLIENTS = {"Quiet Client": "2027-02-24", "Worse Client": "2027-02-22",
 
 
 def score(run: Runner, client: int, day: str, total: int, flags: str = "[]") -> None:
+    from planwise.store.integrity import register
+
     con = sqlite3.connect(run.db)
+    register(con)  # the chain's triggers call planwise's SQL functions
     con.execute("INSERT INTO measures (client_id, instrument, date, total, band, flags, source, "
                 "created_at) VALUES (?, 'phq9', ?, ?, 'b', ?, 'measure', 't')",
                 [client, day, total, flags])

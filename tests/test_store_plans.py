@@ -131,7 +131,7 @@ def test_edit_reject_add(run: Runner, tmp_path: Path) -> None:
      "anticipated"),
     (lambda d: d.update(version=7), "version"),
     (lambda d: d.update(plan="P9"), "plan P9"),
-    (lambda d: d["referrals"].append({"kind": "x", "urgency": "routine", "reason": "r",
+    (lambda d: d["referrals"].append({"kind": "specialist", "urgency": "routine", "reason": "r",
                                       "origin": "proposed_rejected",
                                       "rejection_reason": "no"}), "only a proposed item"),
     (lambda d: d["warnings"].append(dict(d["warnings"][0])), "used twice"),
@@ -238,8 +238,9 @@ def test_audit_every_write(run: Runner, tmp_path: Path) -> None:
     run.ok("plan", "import", "P1", str(write(f, doc)))
     run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "A. Clinician")
     out = run.ok("plan", "audit", "P1")
-    lines = out.splitlines()
+    *lines, head = out.splitlines()
     assert [ln.split("\t")[2] for ln in lines] == ["plan.draft", "plan.edit", "plan.sign"]
+    assert head.startswith("chain head: #")  # docs/store.md, Tamper evidence
     # `planwise audit PLAN` (plan_cmds.audit_cmd; registered at the top level by the lead)
     from click.testing import CliRunner
 

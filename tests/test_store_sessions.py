@@ -45,7 +45,10 @@ def test_sessions_count_against_the_limit(run: Runner) -> None:
 
 
 def test_over_the_limit_is_recorded_and_said(run: Runner) -> None:
+    from planwise.store.integrity import register
+
     con = sqlite3.connect(run.db)
+    register(con)  # the chain's triggers call planwise's SQL functions
     for n in range(1, 13):
         con.execute("INSERT INTO sessions (plan_id, version_id, number, date, note, "
                     "session_limit, created_at) VALUES (1, 1, ?, '2026-12-01', 'n', 12, 't')",

@@ -22,6 +22,7 @@ from planwise.cli.plan_cmds import audit_cmd, plan_group
 from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
 from planwise.cli.schema_cmd import schema_cmd
 from planwise.cli.session_cmds import session_group
+from planwise.cli.verify_cmd import verify_cmd
 from planwise.errors import PlanwiseError
 
 
@@ -84,6 +85,7 @@ cli.add_command(timeline_cmd)
 cli.add_command(dashboard_cmd)
 cli.add_command(audit_cmd)
 cli.add_command(backup_cmd)
+cli.add_command(verify_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,8 @@ from planwise.cli.common import echo
 def backup_cmd(dest: str, db_path: str | None, force: bool) -> None:
     """Copy the database to DEST while it stays in use (SQLite's online backup), check the
     copy (PRAGMA integrity_check, planwise's application id) and print what it holds.
+    The copy's records are checked like `planwise verify`: broken ones are listed and
+    the command exits 1 (the copy is kept); otherwise it prints the chain head.
 
     DEST is a file (its folder must exist) or an existing folder, which gets a dated
     file name. The copy is private (0600). An existing file is replaced only with
@@ -30,3 +32,11 @@ def backup_cmd(dest: str, db_path: str | None, force: bool) -> None:
     r = backup(db_path, dest, force)
     echo(f"{r.path}\t{r.size} bytes\tintegrity ok\tschema {r.schema_version}\t"
          f"{r.clients} clients, {r.plans} plans, {r.versions} plan versions")
+    for problem in r.problems:
+        echo(problem)
+    if r.problems:
+        from planwise.store.verify import VerifyFailed
+
+        raise VerifyFailed(f"the backup was written, but {len(r.problems)} record(s) listed "
+                           "above are not as planwise wrote them (`planwise verify`)")
+    echo("chain head: " + ("empty" if r.head is None else f"#{r.head[0]} {r.head[1]}"))

@@ -64,6 +64,7 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
     """Export a plan version: TOML to edit and give back to `plan import`, or a complete
     document (markdown or JSON) with the client's current information and trauma overview
     at the top, objectives, treatment, referrals, signatures and the version's reason.
+    The database's chain head (see `planwise verify`) is printed on stderr.
 
     \b
     Example:
@@ -81,6 +82,8 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
 
         rec = export.build_record(conn, pid, version)
         text = export.render_json(rec) if fmt == "json" else export.render_markdown(rec)
+    from planwise.store.integrity import head_text
+
     if output:
         from planwise.store.export import write_private
 
@@ -88,6 +91,9 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
         echo(f"{ids.fmt('plan', pid)} written to {output}")
     else:
         echo(text.rstrip())
+    # On stderr, so stdout stays the document (or the one line above): a copy of the head
+    # kept with the export shows later whether the records were rewritten since.
+    echo(head_text(conn.raw), err=True)
 
 
 @plan_group.command("lint")
@@ -141,20 +147,31 @@ def plan_diff(ctx: click.Context, plan: str, v1: str, v2: str, fmt: str) -> None
 @click.argument("plan")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--reason", help="Why the plan changes (required when the current version is "
-                               "signed: the change becomes a new version).")
+                               "signed: the change becomes a new version; and whenever the "
+                               "risk level changes: the audit log keeps it).")
+@knowledge_option
 @click.pass_context
-def plan_import(ctx: click.Context, plan: str, file: str, reason: str | None) -> None:
+def plan_import(ctx: click.Context, plan: str, file: str, reason: str | None,
+                knowledge_dirs: tuple[str, ...]) -> None:
     """Apply an edited plan file: edited proposals become proposed_edited, new items added.
+
+    The file is checked first, like an intake: risk level, conditions, modalities, level
+    of care, instruments, referral kinds, urgencies and warning kinds from the knowledge;
+    session counts and frequency; dates in order (nothing before the start date, the
+    start not after today); text length and control characters. Any problem: exit 2
+    naming the field, nothing saved.
 
     \b
     Example:
         planwise plan import P1 p1.toml
         planwise plan import P1 p1.toml --reason "client chose group work over individual"
     """
+    from planwise.cli.common import load_kb
     from planwise.store import ids, plans
 
     pid = ids.parse("plan", plan)
-    version, changed = plans.import_plan(open_conn(ctx), pid, file, reason)
+    kb = load_kb(knowledge_dirs)
+    version, changed = plans.import_plan(open_conn(ctx), pid, file, reason, kb)
     name = ids.fmt("plan", pid)
     echo(f"{name} version {version} {'saved' if changed else 'unchanged'}")
 
@@ -210,17 +227,23 @@ def _print_audit(ctx: click.Context, plan: str) -> None:
     import json
 
     from planwise.store import audit, ids
+    from planwise.store.integrity import head_text
 
-    for row in audit.for_plan(open_conn(ctx), ids.parse("plan", plan)):
+    conn = open_conn(ctx)
+    for row in audit.for_plan(conn, ids.parse("plan", plan)):
         echo(f"{row['at']}\t{row['who']}\t{row['action']}\t{row['record_type']} "
              f"{row['record_id']}\t{json.dumps(json.loads(row['detail']), sort_keys=True)}")
+    # The whole database's chain head (docs/store.md, Tamper evidence): a copy kept
+    # elsewhere shows later whether the records up to here were rewritten.
+    echo(head_text(conn.raw))
 
 
 @plan_group.command("audit")
 @click.argument("plan")
 @click.pass_context
 def plan_audit(ctx: click.Context, plan: str) -> None:
-    """Show the audit log of a plan (who, when, what), oldest first.
+    """Show the audit log of a plan (who, when, what), oldest first, then the chain head
+    (see `planwise verify`).
 
     \b
     Example:
@@ -234,7 +257,8 @@ def plan_audit(ctx: click.Context, plan: str) -> None:
 @db_option
 @click.pass_context
 def audit_cmd(ctx: click.Context, plan: str, db_path: str | None) -> None:
-    """Show the audit log of a plan (who, when, what), oldest first.
+    """Show the audit log of a plan (who, when, what), oldest first, then the chain head
+    (see `planwise verify`).
 
     \b
     Example:

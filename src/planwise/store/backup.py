@@ -8,6 +8,9 @@
   version), and only then renamed onto DEST. A copy that fails the check is
   removed and an existing DEST is left as it was.
 - DEST's folder must exist; an existing DEST is replaced only with `force`.
+- The copy's records are then checked like `planwise verify` (the hash chain, the
+  triggers, the schema). The copy is kept either way (it is faithful to the live
+  database); the problems are returned for the command to report (exit 1).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 from planwise.errors import InputError, PlanwiseError
 from planwise.store.db import APP_ID, Store, check_file
+from planwise.store.verify import Report
+from planwise.store.verify import verify as verify_records
 
 
 class BackupError(PlanwiseError):
@@ -37,6 +42,8 @@ class BackupResult:
     clients: int
     plans: int
     versions: int
+    problems: tuple[str, ...] = ()        # `planwise verify` on the copy: broken records
+    head: tuple[int, str] | None = None   # the copy's chain head
 
 
 def resolve_dest(dest: str | Path, force: bool = False) -> Path:
@@ -127,6 +134,7 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False) -> Back
         if problems:
             raise BackupError(f"the backup failed its check ({problems[0]}); the copy was "
                               f"removed and {target} was not written")
+        report = _verify_records(tmp)
         if force:
             os.replace(tmp, target)
         else:  # never replace a file that appeared meanwhile
@@ -143,7 +151,19 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False) -> Back
     with store.connect() as conn, conn.transaction():
         conn.audit("store.backup", "store", "backup",
                    detail={"clients": counts["clients"], "plans": counts["plans"],
-                           "versions": counts["versions"]})
+                           "versions": counts["versions"],
+                           "verify_problems": len(report.problems),
+                           "chain_head": report.head[0] if report.head else None})
     return BackupResult(path=target, size=target.stat().st_size,
                         schema_version=counts["schema_version"], clients=counts["clients"],
-                        plans=counts["plans"], versions=counts["versions"])
+                        plans=counts["plans"], versions=counts["versions"],
+                        problems=tuple(str(p) for p in report.problems), head=report.head)
+
+
+def _verify_records(path: Path) -> Report:
+    """`planwise verify` on the copy, read-only."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        return verify_records(con)
+    finally:
+        con.close()

@@ -113,7 +113,7 @@ def _kb(kb: KnowledgeBase | None) -> KnowledgeBase:
 def store_scored_intake(c: Conn, client_id: int, scored: ScoredIntake) -> int:
     data = scored.intake.model_dump(mode="json", by_alias=True)
     scores = [s.model_dump(mode="json") for s in scored.scores]
-    with c.transaction():
+    with c.within():  # a step of `plan draft` when the intake comes with it
         get_row(c, client_id)
         iid = c.insert("intakes", {
             "client_id": client_id, "date": scored.intake.date.isoformat(),

@@ -20,11 +20,12 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from planwise.errors import InputError
+from planwise.store import integrity
 
 APP_ID = 0x504C4E57  # "PLNW"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -281,8 +282,16 @@ CREATE TABLE IF NOT EXISTS attention_cache (
     data TEXT NOT NULL         -- JSON: what the flags need (no names, no notes)
 );
 """),
+    # Tamper evidence (planwise.store.integrity; docs/store.md, "Tamper evidence"): the hash
+    # chain over intakes, measures, sessions, their objectives and feedback, signatures (with
+    # the digest of the version signed) and the audit log; guards against INSERT OR REPLACE,
+    # signatures on anything but the current version, changed ids. Rows already there are
+    # chained after the script (`_AFTER`).
+    (8, integrity.migration_8(locked)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+# Python steps run right after a migration's script, in the same transaction.
+_AFTER: dict[int, Callable[[sqlite3.Connection], Any]] = {8: integrity.chain_existing}
 
 
 def now() -> str:
@@ -362,6 +371,7 @@ def _chmod_files(path: Path) -> None:
 def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the missing migrations (up to `upto`) in one transaction; return the version."""
     target = SCHEMA_VERSION if upto is None else upto
+    integrity.register(conn)  # the chain's triggers call planwise's SQL functions
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
@@ -374,6 +384,8 @@ def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
             if current < number <= target:
                 for statement in _split(script):
                     conn.execute(statement)
+                if number in _AFTER:
+                    _AFTER[number](conn)
                 conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                              (number, now()))
                 current = number
@@ -406,6 +418,7 @@ def _split(script: str) -> list[str]:
 
 def _raw_connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+    integrity.register(conn)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from planwise.errors import InputError
 from planwise.store import ids
-from planwise.store.clients import add_intake, get_intake, get_row
+from planwise.store.clients import get_intake, get_row, store_scored_intake
 from planwise.store.db import Conn, now
 from planwise.store.models import (
     AssessmentItem,
@@ -277,30 +277,32 @@ def draft(c: Conn, client_id: int, intake: str, kb: KnowledgeBase, profile: Prof
 
     The plan requires a supervisor's signature when the profile names a supervisor.
     """
-    from planwise.intake_io import intake_from_data
-    from planwise.rules import recommend
+    from planwise.intake_io import intake_from_data, load_intake
 
     get_row(c, client_id)
+    intake_id: int | None = None
     if intake.upper().startswith("I") and intake[1:].isdigit():
         intake_id = ids.parse("intake", intake)
         stored = get_intake(c, intake_id)
         if stored["client_id"] != client_id:
             raise InputError(f"intake {intake.upper()} belongs to another client")
+        scored = intake_from_data(stored["data"], kb, ids.fmt("intake", intake_id))
     else:
         if not Path(intake).exists():
             raise InputError("neither a stored intake id (like I3) nor an existing file",
                              file=intake)
-        intake_id = add_intake(c, client_id, intake, kb)
-        stored = get_intake(c, intake_id)
-    scored = intake_from_data(stored["data"], kb, ids.fmt("intake", intake_id))
-    proposal = recommend(scored, profile, kb, engine)
+        scored = load_intake(intake, kb)  # stored below, with the plan, or not at all
+    # Everything that can fail is done before the transaction: nothing half-saved.
+    doc = _proposed_doc(scored, profile, kb, engine, client_id)
     supervisor = profile.therapist.supervisor if profile else None
-    with c.transaction():
+    with c.within():  # joinable: a caller may store more in the same transaction
+        if intake_id is None:
+            intake_id = store_scored_intake(c, client_id, scored)
         plan_id = c.insert("plans", {
             "client_id": client_id, "intake_id": intake_id,
             "requires_supervisor": 1 if supervisor else 0, "supervisor": supervisor,
             "created_at": now()})
-        doc = doc_from_proposal(proposal, plan_id, client_id, scored.intake.date)
+        doc.plan = ids.fmt("plan", plan_id)
         vid = c.insert("plan_versions", {
             "plan_id": plan_id, "version": 1, "start_date": doc.start_date.isoformat(),
             "review_date": doc.review_date.isoformat() if doc.review_date else None,
@@ -383,9 +385,28 @@ def _resolve(doc: PlanDoc, current: list[dict[str, Any]], file: str) -> list[dic
     return rows_from_doc(doc, {r["key"]: r["proposed"] for r in current})
 
 
-def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None) -> tuple[int, bool]:
-    """Apply an edited plan file. Returns (version, changed). Nothing changes on error."""
-    doc: PlanDoc = load_doc(PlanDoc, file)
+def _proposed_doc(scored: Any, profile: Profile | None, kb: KnowledgeBase, engine: str,
+                  client_id: int) -> PlanDoc:
+    """Version 1's document from the engine's proposal (plan id filled in when stored)."""
+    from planwise.rules import recommend
+
+    proposal = recommend(scored, profile, kb, engine)
+    try:
+        doc = doc_from_proposal(proposal, 0, client_id, scored.intake.date)
+    except OverflowError:  # an intake dated near 9999: its plan's dates cannot exist
+        raise InputError("the intake's date leaves no room for the plan's review and target "
+                         "dates; check the intake's date", field="date") from None
+    return doc
+
+
+def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None,
+                kb: KnowledgeBase | None = None) -> tuple[int, bool]:
+    """Apply an edited plan file, checked first (planwise.store.plancheck: vocabularies,
+    ranges, dates, text). Returns (version, changed). Nothing changes on error."""
+    from planwise.store.plancheck import check_plan_doc
+
+    doc: PlanDoc = load_doc(PlanDoc, file, redact=True)
+    check_plan_doc(doc, kb, file)
     return save_doc(c, plan_id, doc, reason, source=file)
 
 
@@ -431,6 +452,17 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
         origins = {o: sum(1 for r in rows if r["origin"] == o) for o in
                    ("proposed_accepted", "proposed_edited", "proposed_rejected", "added")}
         signed = cur["state"] != "draft"
+        # A changed suicide-risk level is never silent: it needs a reason, and the audit row
+        # keeps the old and new level with it (docs/store.md, "Plan life cycle").
+        risk: dict[str, Any] = {}
+        if cur["risk_level"] != doc.risk_level:
+            if not (reason or "").strip():
+                raise InputError(f"the risk level changes ({cur['risk_level'][:20]} -> "
+                                 f"{doc.risk_level[:20]}): give --reason, which the audit log "
+                                 "keeps with the old and new level", file=file,
+                                 field="risk_level")
+            risk = {"risk_level": {"old": cur["risk_level"], "new": doc.risk_level},
+                    "reason": (reason or "").strip()}
         if signed:
             if not (reason or "").strip():
                 raise InputError(f"version {cur['version']} of {ids.fmt('plan', plan_id)} is "
@@ -453,7 +485,7 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
             action = "plan.edit"
         c.audit(action, "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
                 plan_id=plan_id, detail={"version": version, "changed": changed,
-                                         "origins": origins})
+                                         "origins": origins, **risk})
     return version, True
 
 
@@ -468,6 +500,9 @@ def sign(c: Conn, plan_id: int, role: str, name: str, force: bool = False) -> tu
         raise InputError(f"role must be one of {', '.join(ROLES)}")
     if not name.strip():
         raise InputError("--name must not be empty")
+    from planwise.store.plancheck import MAX_SHORT, check_text
+
+    check_text(name.strip(), "--name", free=False, limit=MAX_SHORT)
     with c.transaction():
         plan = get_plan(c, plan_id)
         cur = current_version(c, plan_id)

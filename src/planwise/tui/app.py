@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from planwise.errors import InputError, PlanwiseError
+from planwise.store.verify import verify as verify_records
 from planwise.tui import keymap
 from planwise.tui.messages import WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
@@ -46,6 +47,23 @@ class PlanwiseApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(CaseloadScreen())
+        self.check_records()
+
+    # -- `planwise verify` at start: records changed outside planwise are said at once --
+    @work(thread=True, exit_on_error=False, group="verify")
+    def check_records(self) -> None:
+        with self.services.store.connect() as conn:
+            report = verify_records(conn.raw)
+        if report.problems:
+            self.call_from_thread(self._records_broken, [str(p) for p in report.problems])
+
+    def _records_broken(self, problems: list[str]) -> None:
+        shown = problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5
+                                else [])
+        self.notify("\n".join([f"{len(problems)} record(s) are not as planwise wrote them:",
+                               *shown, "Run `planwise verify`; restore a backup and compare."]),
+                    title="Records changed outside planwise", severity="error", timeout=120,
+                    markup=False)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A cursor blinks only while focused: turn it off as focus arrives.
