@@ -19,6 +19,7 @@ GOOD = {"heard": 8, "mattered": 7, "approach": 9, "overall": 8}
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    monkeypatch.setenv("PLANWISE_TODAY", "2026-12-31")  # sessions are not dated ahead
     r = with_drafted_plan(tmp_path, monkeypatch)
     for date in ("2026-12-06", "2026-12-13", "2026-12-20"):
         r.ok("session", "add", "P1", "--date", date, "--objective", OBJ, "--note", "x")

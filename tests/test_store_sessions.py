@@ -16,6 +16,8 @@ OBJ2 = "suicide_risk.safety_plan.write"
 
 @pytest.fixture()
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    # Sessions cannot be dated after today: a fixed today after every date below.
+    monkeypatch.setenv("PLANWISE_TODAY", "2026-12-31")
     return with_drafted_plan(tmp_path, monkeypatch)
 
 

@@ -85,6 +85,7 @@ def test_open_statuses(status: str) -> None:
 
 
 def test_timeline_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANWISE_TODAY", "2026-12-31")  # sessions are not dated ahead
     run: Runner = with_drafted_plan(tmp_path, monkeypatch)
     for n in range(10):
         run.ok("session", "add", "P1", "--date", f"2026-12-{1 + n:02d}", "--objective",

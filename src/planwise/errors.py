@@ -69,6 +69,14 @@ class KnowledgeError(InputError):
         super().__init__(message, file=file, field=full_field, line=line)
 
 
+class BusyError(PlanwiseError):
+    """Another process is writing to the database: nothing was done, try again.
+
+    Exit 75 (EX_TEMPFAIL in sysexits.h): a script can tell "try again" from bad input."""
+
+    exit_code = 75
+
+
 class EngineError(PlanwiseError):
     """The rule engine failed in a way that is not the user's input."""
 

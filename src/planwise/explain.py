@@ -233,6 +233,7 @@ def _toml_value(value: Any) -> str:
 
 def show_entry(kb: KnowledgeBase, entry_id: str) -> str:
     from planwise.errors import InputError
+    from planwise.text import excerpt
 
     if entry_id in BUILTIN_STEPS:
         return f"{entry_id} (a step of the engine itself)\n\n{BUILTIN_STEPS[entry_id]}"
@@ -273,5 +274,6 @@ def show_entry(kb: KnowledgeBase, entry_id: str) -> str:
                  f"  Total {inst.min_total}-{inst.max_total}; bands:"]
         lines += [f"    {b.min:>3}-{b.max:<3} {b.label}" for b in inst.bands]
         return "\n".join(lines)
-    raise InputError(f"no rule, goal, objective, intervention or instrument with id {entry_id!r}"
+    raise InputError("no rule, goal, objective, intervention or instrument with id "
+                     f"{excerpt(entry_id)}"
                      " (see `planwise knowledge list`)")

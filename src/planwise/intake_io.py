@@ -9,6 +9,8 @@ error of the intake, not of the engine.
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +18,25 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from planwise.dates import check_record_date
 from planwise.errors import InputError
 from planwise.instruments import ScoreResult
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.intake import Intake
 from planwise.models.profile import Profile
-from planwise.tomlfile import find_field_line, parse_toml
+from planwise.text import excerpt
+from planwise.tomlfile import (
+    MAX_DOCUMENT_BYTES,
+    check_depth,
+    decode,
+    find_field_line,
+    parse_toml,
+    read_text,
+    too_deep,
+    too_large,
+)
+
+MAX_DIGITS = 100  # no field of an intake needs more; Python refuses over 4,300
 
 
 @dataclass(frozen=True)
@@ -31,11 +46,23 @@ class ScoredIntake:
 
 
 def _read_data(source: str, kind: str) -> tuple[dict[str, Any], str, str]:
-    """Return (data, text, display name). `-` reads JSON from standard input."""
+    """Return (data, text, display name). `-` reads JSON from standard input.
+
+    Bounded like every planwise document (planwise.tomlfile): at most
+    MAX_DOCUMENT_BYTES, MAX_DEPTH levels deep, integers of a sane length, and in
+    JSON no key given twice in one object (JSON parsers keep the last silently: a
+    second `risk` would replace the clinician's risk assessment).
+    """
     if source == "-":
-        text = sys.stdin.read()
         name = "<stdin>"
         suffix = ".json"
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is not None:
+            text = decode(stream.read(MAX_DOCUMENT_BYTES + 1), name, MAX_DOCUMENT_BYTES)
+        else:  # a text stream without bytes underneath (an embedding program's)
+            text = sys.stdin.read(MAX_DOCUMENT_BYTES + 1)
+            if len(text) > MAX_DOCUMENT_BYTES:
+                raise too_large(name, MAX_DOCUMENT_BYTES)
     else:
         path = Path(source)
         name = str(path)
@@ -43,24 +70,87 @@ def _read_data(source: str, kind: str) -> tuple[dict[str, Any], str, str]:
         if suffix not in (".toml", ".json"):
             raise InputError(f"{kind} must be a .toml or .json file (or - for JSON on stdin)",
                              file=name)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("file not found", file=name) from None
-        except IsADirectoryError:
-            raise InputError("is a folder, not a file", file=name) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read: {exc.__class__.__name__}", file=name) from None
-    if suffix == ".toml":
-        data = parse_toml(text, name)
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", file=name, line=exc.lineno) from None
+        text = read_text(path, MAX_DOCUMENT_BYTES)
+    data = parse_toml(text, name) if suffix == ".toml" else parse_json(text, name)
     if not isinstance(data, dict):
         raise InputError(f"a {kind} is a table (JSON object) at the top level", file=name)
     return data, text, name
+
+
+class _Refused(Exception):
+    """A JSON value planwise does not read (raised from inside the parser)."""
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the first key it was given twice."""
+
+    duplicate: str | None = None
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    for key, value in pairs:
+        if key in obj and obj.duplicate is None:
+            obj.duplicate = key
+        obj[key] = value
+    return obj
+
+
+def _int(digits: str) -> int:
+    if len(digits) > MAX_DIGITS:
+        raise _Refused(f"a number of {len(digits):,} digits")
+    return int(digits)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"a number too large ({excerpt(text, 20)})")
+    return value
+
+
+def _constant(word: str) -> Any:
+    raise _Refused(f"{word} is not a number JSON allows")
+
+
+def parse_json(text: str, name: str) -> Any:
+    """JSON with the limits above; InputError naming the file (and the key given twice)."""
+    try:
+        data = json.loads(text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
+                          parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", file=name, line=exc.lineno) from None
+    except RecursionError:
+        raise too_deep(name) from None
+    except _Refused as exc:
+        raise InputError(f"invalid JSON: {exc}", file=name) from None
+    check_depth(data, name)
+    where = _first_duplicate(data, "")
+    if where is not None:
+        raise InputError("given twice in the same object (JSON would silently keep the "
+                         "last; remove one)", file=name, field=where)
+    return data
+
+
+def _first_duplicate(value: Any, path: str) -> str | None:
+    """The field path of the first key given twice, in document order."""
+    if isinstance(value, _Object):
+        if value.duplicate is not None:
+            return _join(path, value.duplicate)
+        for key, child in value.items():
+            found = _first_duplicate(child, _join(path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found = _first_duplicate(child, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{_key(key)}" if path else _key(key)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -69,8 +159,13 @@ def _field_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _key(str(part))
     return out
+
+
+def _key(key: str) -> str:
+    """A key as a path shows it: unknown keys come from the file and may be anything."""
+    return key if re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", key) else excerpt(key)
 
 
 def _validation_error(exc: ValidationError, text: str, name: str, toml: bool) -> InputError:
@@ -87,7 +182,8 @@ def _validation_error(exc: ValidationError, text: str, name: str, toml: bool) ->
     elif err["type"] == "missing":
         msg = "required"
     elif "input" in err and err["type"] not in ("missing",):
-        msg = f"{msg} (got {err['input']!r})"
+        # A short excerpt only: the value may be a 2 MB summary or hold a name.
+        msg = f"{msg} (got {excerpt(err['input'])})"
     line = find_field_line(text, path) if toml and loc else None
     return InputError(msg, file=name, field=path, line=line)
 
@@ -112,26 +208,32 @@ def load_intake(source: str, kb: KnowledgeBase) -> ScoredIntake:
 
 
 def check_and_score(intake: Intake, kb: KnowledgeBase) -> ScoredIntake:
-    """Ids against the knowledge's vocabulary; answers through each instrument's scoring."""
+    """The date, ids against the knowledge's vocabulary, answers through each instrument's
+    scoring."""
+    check_record_date(intake.date, field="date",
+                      why="an intake is dated the day the assessment was made")
     concerns = kb.allowed("concerns+conditions")
     conditions = {c for c, e in kb.vocab["conditions"].items() if e.intake}
     for i, concern in enumerate(intake.screening.concerns):
         if concern not in concerns:
-            raise InputError(f"unknown concern {concern!r}; known: {', '.join(sorted(concerns))}",
+            raise InputError(f"unknown concern {excerpt(concern)}; known: "
+                             f"{', '.join(sorted(concerns))}",
                              field=f"screening.concerns[{i}]")
     for i, cond in enumerate(intake.clinician.impressions):
         if cond not in conditions:
-            raise InputError(f"unknown condition {cond!r}; known: {', '.join(sorted(conditions))}",
+            raise InputError(f"unknown condition {excerpt(cond)}; known: "
+                             f"{', '.join(sorted(conditions))}",
                              field=f"clinician.impressions[{i}]")
     for cond in intake.clinician.severity:
         if cond not in conditions:
-            raise InputError(f"unknown condition {cond!r}", field=f"clinician.severity.{cond}")
+            raise InputError(f"unknown condition {excerpt(cond)}",
+                             field=f"clinician.severity.{_key(cond)}")
     scores = []
     for inst_id, answers in intake.instruments.items():
         if inst_id not in kb.instruments:
             known = ", ".join(sorted(kb.instruments))
-            raise InputError(f"unknown instrument {inst_id!r}; known: {known}",
-                             field=f"instruments.{inst_id}")
+            raise InputError(f"unknown instrument {excerpt(inst_id)}; known: {known}",
+                             field=f"instruments.{_key(inst_id)}")
         scores.append(kb.instruments[inst_id].score(answers, field_prefix=f"instruments.{inst_id}"))
     return ScoredIntake(intake, scores)
 
@@ -149,13 +251,13 @@ def load_profile(source: str, kb: KnowledgeBase) -> Profile:
     conditions = set(kb.vocab["conditions"])
     for i, cond in enumerate(profile.therapist.competencies):
         if cond not in conditions:
-            raise InputError(f"unknown condition {cond!r}", file=name,
+            raise InputError(f"unknown condition {excerpt(cond)}", file=name,
                              field=f"therapist.competencies[{i}]",
                              line=find_field_line(text, "therapist.competencies"))
     modalities = set(kb.vocab["modalities"])
     for i, mod in enumerate(profile.therapist.modalities):
         if mod not in modalities:
-            raise InputError(f"unknown modality {mod!r}", file=name,
+            raise InputError(f"unknown modality {excerpt(mod)}", file=name,
                              field=f"therapist.modalities[{i}]",
                              line=find_field_line(text, "therapist.modalities"))
     return profile

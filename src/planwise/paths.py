@@ -43,3 +43,20 @@ def default_profile_path() -> Path:
     """The user's configured therapist profile (may not exist)."""
     override = os.environ.get("PLANWISE_PROFILE")
     return Path(override) if override else config_dir() / "profile.toml"
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create `folder` and every missing parent with mode 0700, whatever the umask (under
+    umask 000, mkdir(parents=True) left ~/.cache world-writable). Folders that exist are
+    left as they are."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:  # made by another process in between
+            continue
+        os.chmod(d, 0o700)

@@ -2,11 +2,15 @@
 
 Errors the user can fix exit 2 with one line naming file, field and line;
 an unexpected failure exits 1 with a one-line message (set PLANWISE_DEBUG=1
-for the traceback). Nothing here imports Textual.
+for the traceback); a database another process is writing to exits 75
+(try again). Every message is printable (control characters escaped), quotes
+at most a short excerpt of a value and shortens a long file name. Nothing
+here imports Textual.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -23,10 +27,27 @@ from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
 from planwise.cli.schema_cmd import schema_cmd
 from planwise.cli.session_cmds import session_group
 from planwise.cli.verify_cmd import verify_cmd
-from planwise.errors import PlanwiseError
+from planwise.errors import InputError, PlanwiseError
+from planwise.text import printable
+
+MAX_MESSAGE = 2000  # characters of one error message (a value is quoted as an excerpt)
+MAX_SHOWN_PATH = 120
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+class PlanwiseGroup(click.Group):
+    """The top-level group: every argument is checked before any command runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for n, arg in enumerate(args, 1):
+            # Bytes that are not UTF-8 reach Python as lone surrogates, which SQLite and
+            # the terminal cannot take: refuse them here, naming the position only.
+            if any("\ud800" <= ch <= "\udfff" for ch in arg):
+                raise InputError(f"argument {n} is not valid UTF-8 text; check the "
+                                 "terminal's encoding (LANG, LC_ALL)")
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=PlanwiseGroup, context_settings={"help_option_names": ["-h", "--help"]},
              invoke_without_command=True)
 @click.version_option(__version__, prog_name="planwise")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="PLANWISE_DB",
@@ -88,24 +109,49 @@ cli.add_command(backup_cmd)
 cli.add_command(verify_cmd)
 
 
+def error_message(exc: PlanwiseError) -> str:
+    """The one line shown for an error: a long file name shortened, controls escaped, the
+    whole capped (a value in a message is an excerpt already; this is the backstop)."""
+    if isinstance(exc, InputError) and exc.file and len(exc.file) > MAX_SHOWN_PATH:
+        half = MAX_SHOWN_PATH // 2
+        exc = InputError(exc.message, file=f"{exc.file[:half]}...{exc.file[-half:]}",
+                         field=exc.field, line=exc.line)
+    text = str(exc)
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + "... (message cut)"
+    return printable(text)
+
+
+def _say(text: str) -> None:
+    click.echo(printable(text), err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="planwise", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        _say("Aborted.")
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        # click quotes the value it refused (`--format` 'x'): shown escaped like the rest.
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(printable(shown.getvalue()), err=True, nl=False)
         sys.exit(exc.exit_code)
     except PlanwiseError as exc:
-        click.echo(f"planwise: error: {exc}", err=True)
+        _say(f"planwise: error: {error_message(exc)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # never a traceback for the user
         if os.environ.get("PLANWISE_DEBUG"):
             raise
-        click.echo(f"planwise: internal error: {exc.__class__.__name__}: {exc} "
-                   "(set PLANWISE_DEBUG=1 for details)", err=True)
+        # The first line only: later lines of some errors (pydantic's) quote the input,
+        # which may be a client's name.
+        detail = (str(exc).splitlines() or [""])[0]
+        if len(detail) > 200:
+            detail = detail[:200] + "..."
+        _say(f"planwise: internal error: {exc.__class__.__name__}: {detail} "
+             "(set PLANWISE_DEBUG=1 for details)")
         sys.exit(1)
     sys.exit(0)

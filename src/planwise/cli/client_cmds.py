@@ -51,12 +51,14 @@ def client_add(ctx: click.Context, name: str) -> None:
     Example:
         planwise client add --name "Jo Example"
     """
+    from planwise.errors import InputError
     from planwise.store import clients, ids
+    from planwise.store.models import MAX_NAME
 
     if not name.strip():
-        from planwise.errors import InputError
-
         raise InputError("--name must not be empty")
+    if len(name.strip()) > MAX_NAME:  # the name is never echoed back
+        raise InputError(f"--name is longer than {MAX_NAME} characters")
     echo(ids.fmt("client", clients.add_client(open_conn(ctx), name)))
 
 

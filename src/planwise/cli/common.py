@@ -37,4 +37,8 @@ def resolve_profile(profile_path: str | None, kb: KnowledgeBase) -> Profile | No
 
 
 def echo(text: str, **kwargs: Any) -> None:
-    click.echo(text, **kwargs)
+    """Every line planwise prints: names, notes and file contents may hold terminal
+    control sequences, which are shown escaped (planwise.text.printable)."""
+    from planwise.text import printable
+
+    click.echo(printable(text), **kwargs)

@@ -53,7 +53,7 @@ def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
     """
     from pathlib import Path
 
-    from planwise.dates import parse_date, today
+    from planwise.dates import check_record_date, parse_date
     from planwise.errors import InputError
     from planwise.instruments import load_instruments
     from planwise.store import ids, measures
@@ -66,9 +66,9 @@ def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
         raise InputError(f"unknown instrument {instrument[:40]!r} (known: "
                          f"{', '.join(sorted(catalog))})")
     parsed = measures.parse_answers(inst, answers)
-    if date is not None and parse_date(date) > today():
-        raise InputError(f"--date {date} is after today ({today()}): record a measure once "
-                         "it has been given")
+    if date is not None:
+        check_record_date(parse_date(date), option="--date",
+                          why="record a measure once it has been given")
     result = measures.add_measure(open_conn(ctx), cid, inst.id, parsed, date, catalog,
                                   session_id=sid)
     echo(measures.describe(result, catalog))
@@ -94,6 +94,7 @@ def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: s
     from planwise.errors import InputError
     from planwise.instruments import load_instruments
     from planwise.store import ids, measures
+    from planwise.text import excerpt
 
     cid = ids.parse("client", client)
     catalog = load_instruments()
@@ -105,7 +106,7 @@ def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: s
     per = measures.series(conn, cid, catalog)
     if only is not None:
         if only not in per and only not in catalog:
-            raise InputError(f"--instrument: unknown instrument {instrument!r} (known: "
+            raise InputError(f"--instrument: unknown instrument {excerpt(instrument)} (known: "
                              f"{', '.join(sorted(catalog))})")
         per = {only: per.get(only, [])} if per.get(only) else {}
     if fmt == "json":

@@ -7,6 +7,9 @@ import click
 from planwise.cli.client_cmds import db_option, open_conn
 from planwise.cli.common import echo, engine_option, knowledge_option, profile_option
 
+# A version number SQLite can hold (a 30-digit one overflowed: exit 1 before).
+VERSION = click.IntRange(1, 1_000_000)
+
 
 @click.group("plan")
 @db_option
@@ -55,12 +58,15 @@ def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str |
               show_default=True,
               help="toml: the editable plan file; markdown: the readable plan document; "
                    "json: the full record.")
-@click.option("--version", "version", type=int, help="A past version (default: the current one).")
+@click.option("--version", "version", type=VERSION, help="A past version (default: the current "
+                                                         "one).")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
-              help="Write to FILE (created with mode 0600) instead of printing.")
+              help="Write to FILE (created with mode 0600) instead of printing. A symbolic "
+                   "link is refused unless --force.")
+@click.option("--force", is_flag=True, help="With --output: write through a symbolic link.")
 @click.pass_context
 def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
-                output: str | None) -> None:
+                output: str | None, force: bool) -> None:
     """Export a plan version: TOML to edit and give back to `plan import`, or a complete
     document (markdown or JSON) with the client's current information and trauma overview
     at the top, objectives, treatment, referrals, signatures and the version's reason.
@@ -70,6 +76,7 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
     Example:
         planwise plan export P1 --format toml > p1.toml
         planwise plan export P1 --format markdown --output p1.md
+        planwise plan export P1 --format markdown --output shared/p1.md --force
     """
     from planwise.store import ids, plans
 
@@ -87,7 +94,7 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
     if output:
         from planwise.store.export import write_private
 
-        write_private(output, text.rstrip("\n") + "\n")
+        write_private(output, text.rstrip("\n") + "\n", follow_symlink=force)
         echo(f"{ids.fmt('plan', pid)} written to {output}")
     else:
         echo(text.rstrip())
@@ -98,7 +105,8 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
 
 @plan_group.command("lint")
 @click.argument("plan")
-@click.option("--version", "version", type=int, help="A past version (default: the current one).")
+@click.option("--version", "version", type=VERSION, help="A past version (default: the current "
+                                                         "one).")
 @click.pass_context
 def plan_lint(ctx: click.Context, plan: str, version: int | None) -> None:
     """Check every objective is SMART (Specific, Measurable, Attainable, Relevant,

@@ -24,9 +24,9 @@ format_option = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 def _day(text: str | None) -> dt.date:
-    from planwise.dates import parse_date, today
+    from planwise.dates import check_view_date, parse_date, today
 
-    return today() if text is None else parse_date(text)
+    return today() if text is None else check_view_date(parse_date(text))
 
 
 def _ctx(ctx: click.Context, db_path: str | None) -> None:
@@ -136,6 +136,7 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
         planwise review P1 --no-changes
     """
     from planwise.cli.common import load_kb
+    from planwise.dates import check_record_date
     from planwise.errors import InputError
     from planwise.rules import review as run_review
     from planwise.store import ids
@@ -153,10 +154,10 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
     if reason is not None and not (accept or accept_all):
         raise InputError("--reason goes with --accept or --accept-all", field="--reason")
     today = _day(day)
-    if (accept or accept_all or no_changes) and today > _day(None):
+    if accept or accept_all or no_changes:
         # The last review's day drives "review due": a review dated ahead would hide it.
-        raise InputError(f"--date {today} is after today ({_day(None)}): a review is "
-                         "recorded on the day it is held")
+        check_record_date(today, option="--date", why="a review is recorded on the day it is "
+                                                      "held")
     pid = ids.parse("plan", plan)
     conn = open_conn(ctx)
     kb = load_kb(knowledge_dirs)

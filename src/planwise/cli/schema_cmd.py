@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
+from planwise.cli.common import echo
+
 if TYPE_CHECKING:  # pydantic is loaded by the command itself: --help stays fast
     from pydantic import BaseModel
 
@@ -27,4 +29,4 @@ def schema_cmd(document: str) -> None:
     model = models[document]
     mode: Literal["validation", "serialization"] = (
         "serialization" if document == "proposal" else "validation")
-    click.echo(json.dumps(model.model_json_schema(by_alias=True, mode=mode), indent=2))
+    echo(json.dumps(model.model_json_schema(by_alias=True, mode=mode), indent=2))

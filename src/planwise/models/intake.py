@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
+from planwise import dates
+
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Severity = Literal["mild", "moderate", "severe"]
 IcdCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
@@ -76,7 +78,7 @@ class Intake(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     schema_: Literal["planwise.intake/1"] = Field(alias="schema")
-    date: dt.date = Field(default_factory=dt.date.today)
+    date: dt.date = Field(default_factory=dates.today)  # PLANWISE_TODAY honoured
     client: Client = Client()
     screening: Screening = Screening()
     # Raw answers per instrument id; their shape is checked by the instrument

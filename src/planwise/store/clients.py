@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 
 def add_client(c: Conn, name: str) -> int:
-    info = ClientInfo(name=name)
+    from pydantic import ValidationError
+
+    try:
+        info = ClientInfo(name=name)
+    except ValidationError as exc:  # the message must not quote the name
+        what = exc.errors()[0]["msg"].replace("String should", "should")
+        raise InputError(f"the client's name {what}", field="name") from None
     with c.transaction():
         cid = c.insert("clients", {"name": info.name, "info": _info_json(info),
                                    "created_at": now(), "updated_at": now()})

@@ -48,6 +48,7 @@ from collections import namedtuple
 from typing import TYPE_CHECKING, Any, cast
 
 from planwise.course import Course
+from planwise.errors import BusyError
 from planwise.store import ids
 
 if TYPE_CHECKING:
@@ -267,13 +268,14 @@ def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
             out[plan_id] = computed.get(plan_id, {})
         if stale:
             try:
-                with c.transaction():
+                # The caseload is a read: it keeps its cache only when the lock is free now.
+                with c.transaction(wait=False):
                     c.raw.executemany(
                         "INSERT OR REPLACE INTO attention_cache (plan_id, stamp, until, data) "
                         "VALUES (?, ?, ?, ?)",
                         [(p, stamps[p][0], stamps[p][1],
                           json.dumps(out[p], separators=(",", ":"))) for p in stale])
-            except sqlite3.OperationalError:
+            except (sqlite3.OperationalError, BusyError):
                 pass  # read-only or busy: served without keeping it
     return out
 

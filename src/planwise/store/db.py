@@ -2,10 +2,14 @@
 
 - The file must be a SQLite database carrying planwise's `PRAGMA application_id`
   (or be empty/new); anything else is an InputError and nothing is written.
-- WAL, foreign keys on, busy timeout; the folder is created 0700, the file and
-  its -wal/-shm 0600.
+- WAL, foreign keys on, busy timeout (PLANWISE_BUSY_TIMEOUT seconds, default 10);
+  the folder is created 0700, the file and its -wal/-shm 0600.
 - Migrations are numbered SQL scripts below, applied on open in one
-  `BEGIN IMMEDIATE` transaction and recorded in `schema_version`.
+  `BEGIN IMMEDIATE` transaction and recorded in `schema_version`. A database
+  that is up to date is only read on open: read-only commands never take the
+  write lock, so they run while another process writes.
+- A lock still held when the timeout ends is reported as busy (BusyError, exit
+  75, naming the process where the system tells), never as a damaged file.
 - One connection per thread: `Store.connect()` returns a new `Conn`; never share it.
 - Writes go through `Conn.transaction()` (BEGIN IMMEDIATE ... COMMIT) with plain
   SQL, so they behave the same on every sqlite-utils version.
@@ -25,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from planwise.errors import InputError
+from planwise.paths import make_private_dir
 from planwise.store import integrity
+from planwise.store.locks import busy_error, is_busy
 
 APP_ID = 0x504C4E57  # "PLNW"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -314,6 +320,14 @@ def _not_planwise(path: Path, why: str) -> InputError:
 
 def check_file(path: Path) -> bool:
     """Raise InputError unless path is absent, empty, or a planwise database. True if new."""
+    try:
+        return _check_file(path)
+    except OSError as exc:  # a name too long, a folder without permission
+        raise InputError(f"cannot open: {exc.strerror or exc.__class__.__name__}",
+                         file=str(path)) from None
+
+
+def _check_file(path: Path) -> bool:
     if not path.exists():
         return True
     if path.is_dir():
@@ -338,22 +352,13 @@ def check_file(path: Path) -> bool:
                 n = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             finally:
                 conn.close()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if is_busy(exc):
+                raise busy_error(path) from None
             raise _not_planwise(path, "unreadable SQLite file") from None
         if n == 0:
             return True
     raise _not_planwise(path, "another application's database")
-
-
-def _make_private_dir(folder: Path) -> None:
-    missing = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        d.mkdir(mode=0o700)
-        os.chmod(d, 0o700)
 
 
 def _chmod_files(path: Path) -> None:
@@ -372,6 +377,12 @@ def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the missing migrations (up to `upto`) in one transaction; return the version."""
     target = SCHEMA_VERSION if upto is None else upto
     integrity.register(conn)  # the chain's triggers call planwise's SQL functions
+    current = _current_version(conn)
+    if current is not None and current >= target:
+        if current > SCHEMA_VERSION:
+            raise InputError(f"the database has schema version {current}, newer than this "
+                             f"planwise ({SCHEMA_VERSION}); upgrade planwise")
+        return current  # up to date: only read, no write lock
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
@@ -399,6 +410,20 @@ def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
     return int(current)
 
 
+def _current_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version when the file is a stamped planwise database, else None (a new
+    file, or one a migration must stamp). Reads only."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APP_ID:
+        return None
+    try:
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise
+        return None  # no such table
+    return None if row[0] is None else int(row[0])
+
+
 def _split(script: str) -> list[str]:
     """Split a migration into statements (triggers keep their BEGIN ... END)."""
     out: list[str] = []
@@ -416,11 +441,20 @@ def _split(script: str) -> list[str]:
     return out
 
 
+def busy_timeout() -> float:
+    """Seconds to wait for another writer (PLANWISE_BUSY_TIMEOUT, default 10)."""
+    try:
+        return max(0.0, min(float(os.environ.get("PLANWISE_BUSY_TIMEOUT", "10")), 3600.0))
+    except ValueError:
+        raise InputError("PLANWISE_BUSY_TIMEOUT must be a number of seconds") from None
+
+
 def _raw_connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+    wait = busy_timeout()
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=wait)
     integrity.register(conn)
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
     return conn
 
 
@@ -428,9 +462,15 @@ class Store:
     """A checked, migrated planwise database file. Cheap to keep; connect per thread."""
 
     def __init__(self, path: str | Path | None = None) -> None:
+        if str(path) == ":memory:":
+            # sqlite3 would open a database in memory and the check below create an empty
+            # file called ':memory:' (one was committed once): planwise keeps records in a
+            # file, opened again by every thread, which an in-memory database is not.
+            raise InputError("planwise keeps its records in a file: ':memory:' is not a "
+                             "database path (use a file in a temporary folder)")
         self.path = Path(path) if path is not None else default_db_path()
         check_file(self.path)
-        _make_private_dir(self.path.parent)
+        make_private_dir(self.path.parent)
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
@@ -438,9 +478,12 @@ class Store:
         conn = _raw_connect(self.path)
         try:
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")  # once: switching locks the file
                 migrate(conn)
             except sqlite3.DatabaseError as exc:
+                if is_busy(exc):
+                    raise busy_error(self.path) from None
                 raise _not_planwise(self.path, f"damaged or unreadable: {exc}") from None
         finally:
             conn.close()
@@ -486,11 +529,24 @@ class Conn:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error (nothing half-saved)."""
+    def transaction(self, *, wait: bool = True) -> Iterator[Conn]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error (nothing half-saved).
+        Busy past the timeout: BusyError. `wait=False`: BusyError at once (for a cache that
+        a read-only command may skip)."""
         if self.raw.in_transaction:
             raise RuntimeError("nested planwise transaction")
-        self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            if not wait:
+                self.raw.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.raw.execute("BEGIN IMMEDIATE")
+            finally:
+                if not wait:
+                    self.raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout() * 1000)}")
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                raise busy_error(self._file()) from None
+            raise
         try:
             yield self
         except BaseException as exc:
@@ -498,9 +554,24 @@ class Conn:
                 self.raw.execute("ROLLBACK")
             if _damaged(exc):
                 raise damaged_error(self.raw) from None
+            if is_busy(exc):
+                raise busy_error(self._file()) from None
             raise
         else:
-            self.raw.execute("COMMIT")
+            try:
+                self.raw.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                if self.raw.in_transaction:
+                    self.raw.execute("ROLLBACK")
+                raise busy_error(self._file()) from None
+
+    def _file(self) -> str | None:
+        try:
+            return str(self.raw.execute("PRAGMA database_list").fetchone()[2]) or None
+        except sqlite3.Error:
+            return None
 
     @contextlib.contextmanager
     def within(self) -> Iterator[Conn]:
@@ -521,6 +592,8 @@ class Conn:
         except sqlite3.DatabaseError as exc:
             if _damaged(exc):
                 raise damaged_error(self.raw) from None
+            if is_busy(exc):
+                raise busy_error(self._file()) from None
             raise
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:

@@ -59,7 +59,8 @@ class PlanDiff:
 
 def parse_version(text: str) -> int:
     t = text.strip().lower().removeprefix("v")
-    if not t.isdigit() or int(t) < 1:
+    # ASCII digits, few enough for SQLite (isdigit() let '²' and 30-digit numbers through).
+    if not (t.isascii() and t.isdigit() and len(t) <= 9) or int(t) < 1:
         raise InputError("a version is a number like 2 (or v2)")
     return int(t)
 

@@ -34,6 +34,7 @@ from planwise.store.models import (
     PlanItem,
     ProblemItem,
 )
+from planwise.text import markdown_code, markdown_text, printable
 from planwise.timeline import Timeline
 
 RECORD_SCHEMA = "planwise.plan-record/1"
@@ -188,8 +189,13 @@ def render_json(rec: PlanRecord) -> str:
 # --- markdown ---------------------------------------------------------------------------
 
 def _md(text: Any) -> str:
-    """One line of user text, safe in a markdown list or table."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One line of user text, safe in a markdown list or table: HTML, pipes and control
+    characters escaped (planwise.text)."""
+    return markdown_text(str(text))
+
+
+def _code(key: Any) -> str:
+    return markdown_code(str(key))
 
 
 def _origin(item: PlanItem) -> str:
@@ -243,7 +249,7 @@ def _info(info: ClientInfo) -> list[str]:
 
 def _objective(o: ObjectiveItem, g: GoalItem) -> list[str]:
     names = {i.key: i.text for i in g.interventions}
-    out = [f"- **{_md(o.text)}** `{o.key}`{_origin(o)}"]
+    out = [f"- **{_md(o.text)}** {_code(o.key)}{_origin(o)}"]
     out += [f"  - Client task: {_md(t)}" for t in o.client_tasks]
     out.append(f"  - Measure: {_md(o.measure)}")
     for k in o.interventions:
@@ -297,7 +303,7 @@ def _timeline(tl: Timeline | None) -> list[str]:
             state += f", OVERDUE by {-o.days} day{'' if o.days == -1 else 's'}"
         if o.last_rating is not None:
             state += f", last rated {o.last_rating}/10"
-        out.append(f"| `{o.key}` | {when} | {state} |")
+        out.append(f"| {_code(o.key)} | {when} | {state} |")
     return out
 
 
@@ -343,40 +349,42 @@ def render_markdown(rec: PlanRecord) -> str:
         out += ["", "In the order the plan addresses them (1 first)."]
     for p in sorted(d.problems, key=lambda p: p.priority or len(d.problems) + 1):
         rank = f"{p.priority}. " if p.priority else ""
-        out += ["", f"### {rank}{p.condition.replace('_', ' ')} ({p.severity}){_origin(p)}"]
+        out += ["", f"### {rank}{_md(p.condition.replace('_', ' '))} ({_md(p.severity)})"
+                f"{_origin(p)}"]
         if p.basis:
             out += ["", f"- Basis: {_basis(p)}"]
         for g in p.goals:
             phase = f" ({g.phase})" if g.phase else ""
             out += ["", f"#### Goal{phase}: {_md(g.text)}{_origin(g)}"]
             if g.deferred is not None:
-                rules = f" (rules: {', '.join(g.deferred.because)})" if g.deferred.because \
+                rules = f" (rules: {_md(', '.join(g.deferred.because))})" if g.deferred.because \
                     else ""
                 out += ["", f"- **Deferred until** {_md(g.deferred.until)}{rules}"]
             out += ["", "Objectives:", ""]
             for o in g.objectives:
                 out += _objective(o, g)
             out += ["", "Interventions:", ""]
-            out += [f"- {_md(i.text)} ({i.modality}){_origin(i)}" for i in g.interventions] \
+            out += [f"- {_md(i.text)} ({_md(i.modality)}){_origin(i)}"
+                    for i in g.interventions] \
                 or ["- none"]
     out += ["", "## Treatment", ""]
     t = d.treatment
     if t is None:
         out.append("- none set")
     else:
-        out += [f"- Modalities: {', '.join(t.modalities)}{_origin(t)}",
+        out += [f"- Modalities: {_md(', '.join(t.modalities))}{_origin(t)}",
                 f"- Length: {t.sessions_min} to {t.sessions_max} sessions, "
                 f"{t.frequency_per_week} a week",
-                f"- Level of care: {t.level_of_care.replace('_', ' ')}",
+                f"- Level of care: {_md(t.level_of_care.replace('_', ' '))}",
                 f"- Review every {t.review_weeks} weeks; next review {d.review_date or 'not set'}"]
     out.append(f"- Sessions authorised by the payer: {rec.session_limit or 'not recorded'}; "
                f"recorded so far: {len(rec.sessions)}")
     for title, lines in (
-        ("Referrals", [f"- {r.kind.replace('_', ' ')} ({r.urgency}): {_md(r.reason)}{_origin(r)}"
-                       for r in d.referrals]),
-        ("Assessments", [f"- {a.instrument}: {_md(a.reason)}{_origin(a)}"
+        ("Referrals", [f"- {_md(r.kind.replace('_', ' '))} ({_md(r.urgency)}): "
+                       f"{_md(r.reason)}{_origin(r)}" for r in d.referrals]),
+        ("Assessments", [f"- {_md(a.instrument)}: {_md(a.reason)}{_origin(a)}"
                          for a in d.assessments]),
-        ("Warnings", [f"- {w.kind.replace('_', ' ')}: {_md(w.message)}{_origin(w)}"
+        ("Warnings", [f"- {_md(w.kind.replace('_', ' '))}: {_md(w.message)}{_origin(w)}"
                       for w in d.warnings]),
     ):
         out += ["", f"## {title}", ""] + (lines or ["- none"])
@@ -387,10 +395,10 @@ def render_markdown(rec: PlanRecord) -> str:
     if not rec.sessions:
         out.append("- none recorded")
     for s in rec.sessions:
-        objs = ", ".join(f"`{o.key}` {'-' if o.rating is None else f'{o.rating}/10'}"
+        objs = ", ".join(f"{_code(o.key)} {'-' if o.rating is None else f'{o.rating}/10'}"
                          for o in s.objectives)
         what = objs or f"unplanned: {_md(s.unplanned_reason or '')}"
-        given = "".join(f" {names.get(m['instrument'], m['instrument'])} {m['total']}."
+        given = "".join(f" {_md(names.get(m['instrument'], m['instrument']))} {m['total']}."
                         for m in s.measures)
         fb = ""
         if s.feedback:
@@ -410,21 +418,32 @@ def render_markdown(rec: PlanRecord) -> str:
     out += ["", "## Versions", ""]
     out += [f"- Version {x.version}: {x.state.replace('_', ' ')}, {x.created_at}"
             + (f"; {_md(x.reason)}" if x.reason else "") for x in rec.versions]
-    return "\n".join(out) + "\n"
+    # Fields not written as user text (dates, states) come from the database too.
+    return printable("\n".join(out) + "\n")
 
 
 # --- files ------------------------------------------------------------------------------
 
-def write_private(path: str, text: str) -> None:
-    """Write text to path with mode 0600 (an existing file is replaced and made 0600)."""
+def write_private(path: str, text: str, *, follow_symlink: bool = False) -> None:
+    """Write text to path with mode 0600 (an existing file is replaced and made 0600).
+
+    A symbolic link at `path` is refused unless `follow_symlink` (`--force`): it could
+    point the plan, health information, at another file. O_NOFOLLOW makes the check
+    and the open one step, so the link cannot be swapped in between."""
     p = Path(path)
-    if p.is_dir():
-        raise InputError("is a folder, not a file", file=path)
-    if not p.parent.is_dir():
-        raise InputError("the folder does not exist", file=path)
     try:
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
+        if p.is_symlink() and not follow_symlink:
+            raise InputError("is a symbolic link; planwise does not write through one "
+                             "(give --force to write to where it points)", file=path)
+        if p.is_dir():
+            raise InputError("is a folder, not a file", file=path)
+        if not p.parent.is_dir():
+            raise InputError("the folder does not exist", file=path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        if not follow_symlink:
+            flags |= os.O_NOFOLLOW
+        fd = os.open(p, flags, 0o600)
+    except OSError as exc:  # a name too long, no permission, a link that appeared
         raise InputError(f"cannot write: {exc.strerror or exc.__class__.__name__}",
                          file=path) from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -16,7 +16,8 @@ def fmt(kind: str, n: int) -> str:
 
 def parse(kind: str, text: str) -> int:
     prefix = _PREFIX[kind]
-    m = re.fullmatch(rf"{prefix}(\d+)", text.strip(), flags=re.IGNORECASE)
+    # At most 18 digits: SQLite's integers stop at 2**63 - 1 (a 30-digit id overflowed).
+    m = re.fullmatch(rf"{prefix}0*([0-9]{{1,18}})", text.strip(), flags=re.IGNORECASE)
     if not m:
         # The text is not echoed: it may be a client's name.
         raise InputError(f"not a {kind} id; {kind} ids look like {prefix}12")

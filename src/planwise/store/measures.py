@@ -37,6 +37,7 @@ from planwise.errors import InputError
 from planwise.instruments import MDQ_KEYS, Instrument
 from planwise.store import ids
 from planwise.store.db import Conn, now
+from planwise.text import excerpt
 
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
@@ -99,7 +100,7 @@ def _pairs(inst: Instrument, text: str, option: str, keys: list[str]) -> dict[st
                              f"commas (keys: {', '.join(keys)})")
         key, value = m.group(1).lower(), m.group(2).strip()
         if key not in keys:
-            raise InputError(f"{option}: unknown {inst.name} item {key!r} (items: "
+            raise InputError(f"{option}: unknown {inst.name} item {excerpt(key)} (items: "
                              f"{', '.join(keys)})")
         if key in out:
             raise InputError(f"{option}: {inst.name} item {key} is given twice")

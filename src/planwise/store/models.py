@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+MAX_NAME = 200
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME,
+                                        strip_whitespace=True)]
 
 CLIENT_SCHEMA = "planwise.client/1"
 PLAN_SCHEMA = "planwise.plan/1"

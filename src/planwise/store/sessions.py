@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from planwise.dates import parse_date
+from planwise.dates import check_record_date, parse_date
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
@@ -96,7 +96,9 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
     from planwise.store import feedback as feedback_mod
     from planwise.store import measures as measures_mod
 
-    day = parse_date(date)
+    # A session dated ahead (2207) would block every later one: they are numbered by date.
+    day = check_record_date(parse_date(date), option="--date",
+                            why="a session is recorded once it has been held")
     if not note.strip():
         raise InputError("--note must not be empty")
     if len(note) > MAX_NOTE:

@@ -32,11 +32,11 @@ def load_doc(model: type[M], file: str, *, redact: bool = False) -> M:
     from pydantic import ValidationError
 
     from planwise.intake_io import _validation_error
-    from planwise.tomlfile import read_toml
+    from planwise.tomlfile import MAX_DOCUMENT_BYTES, read_toml
 
     if not file.lower().endswith(".toml"):
         raise InputError("expected a .toml file", file=file)
-    data, text = read_toml(Path(file))
+    data, text = read_toml(Path(file), MAX_DOCUMENT_BYTES)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

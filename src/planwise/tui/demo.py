@@ -1,8 +1,22 @@
-"""`planwise demo`: a temporary database with clearly fictional clients."""
+"""`planwise demo`: a temporary database with clearly fictional clients.
+
+The database lives in a temporary folder that is removed when the demo ends:
+on quit (Services.close), on an error while it starts (Services.open), on
+SIGHUP or SIGTERM (a closed terminal window, a kill: the handler removes the
+folder, then lets the signal end the process as it would have), and at exit
+as a last resort.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import atexit
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from planwise.paths import shipped_knowledge_dir
 
@@ -13,6 +27,55 @@ EXAMPLES = ("depression-alcohol.toml", "panic-agoraphobia.toml", "ptsd-trauma.to
             "schizophrenia-work.toml")
 NAMES = ("Ash Demo (fictional)", "Birch Demo (fictional)",
          "Cedar Demo (fictional)", "Dogwood Demo (fictional)")
+
+
+_FOLDERS: list[Path] = []
+_SIGNALS = ("SIGHUP", "SIGTERM")
+_previous: dict[int, Any] = {}
+
+
+def make_folder() -> Path:
+    """A new private temporary folder for the demo's database, removed at the latest when
+    the process ends (see the module's docstring)."""
+    folder = Path(tempfile.mkdtemp(prefix="planwise-demo-"))
+    if not _FOLDERS:
+        atexit.register(remove_all)
+        _install_handlers()
+    _FOLDERS.append(folder)
+    return folder
+
+
+def remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder in _FOLDERS:
+        _FOLDERS.remove(folder)
+
+
+def remove_all() -> None:
+    for folder in list(_FOLDERS):
+        remove(folder)
+
+
+def _install_handlers() -> None:
+    for name in _SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            _previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:  # not the main thread: atexit and close() still remove it
+            return
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    remove_all()
+    previous = _previous.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+        return
+    # The default action (end the process), now that the folder is gone.
+    signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+    os.kill(os.getpid(), signum)
 
 
 def example_dir():  # type: ignore[no-untyped-def]

@@ -9,8 +9,6 @@ thread gets its own, created on first use.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,19 +148,31 @@ class Services:
         configured defaults load in the background."""
         temp_dir = None
         if demo:
-            temp_dir = Path(tempfile.mkdtemp(prefix="planwise-demo-"))
-            db_path = temp_dir / "demo.db"
-        store = Store(db_path)
-        services = cls(store, knowledge_dirs=knowledge_dirs, profile_path=profile_path)
-        # Everything the workers will import, imported now, before the interface
-        # starts: a worker importing a package while the interface thread imported
-        # one raced inside Python's import system (KeyError on a half-imported
-        # package) and killed the app. It costs the cold start about 0.2 s.
-        services.warm()
-        if demo:
-            from planwise.tui.demo import seed
+            from planwise.tui.demo import make_folder
 
-            seed(services)
+            temp_dir = make_folder()
+            db_path = temp_dir / "demo.db"
+        try:
+            store = Store(db_path)
+            # The demo's folder goes with the services: close() removes it (it was never
+            # passed on, so quitting the demo left its database behind).
+            services = cls(store, knowledge_dirs=knowledge_dirs, profile_path=profile_path,
+                           temp_dir=temp_dir)
+            # Everything the workers will import, imported now, before the interface
+            # starts: a worker importing a package while the interface thread imported
+            # one raced inside Python's import system (KeyError on a half-imported
+            # package) and killed the app. It costs the cold start about 0.2 s.
+            services.warm()
+            if demo:
+                from planwise.tui.demo import seed
+
+                seed(services)
+        except BaseException:
+            if temp_dir is not None:
+                from planwise.tui.demo import remove
+
+                remove(temp_dir)
+            raise
         return services
 
     def conn(self) -> Conn:
@@ -184,7 +194,9 @@ class Services:
                     pass
             self._conns.clear()
         if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            from planwise.tui.demo import remove
+
+            remove(self._temp_dir)
 
     @property
     def db_path(self) -> Path:

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from planwise.store.models import ClientInfo
+from planwise.text import printable
 from planwise.tui import keymap
 
 
@@ -82,7 +83,8 @@ class ClientScreen(Screen[None]):
     def show(self, overview: dict[str, Any]) -> None:
         self.overview = overview
         info: ClientInfo = overview["info"]
-        self.sub_title = f"C{self.client_id} {info.name}"
+        # The header is the terminal's title line: a name never reaches it raw.
+        self.sub_title = printable(f"C{self.client_id} {info.name}")
         self.query_one("#client-info", Static).update(info_text(info))
         records = self.query_one("#records", OptionList)
         records.clear_options()

@@ -21,6 +21,7 @@ from textual.widgets.tree import TreeNode
 
 from planwise.store.lint import Finding
 from planwise.store.models import ObjectiveItem, PlanDoc
+from planwise.text import printable
 from planwise.tui import keymap
 from planwise.tui.screens.client import info_text
 from planwise.tui.screens.dialogs import TextPrompt
@@ -110,7 +111,7 @@ class PlanScreen(PlanSaving):
                             f"{draft.get('base_version')}, which has changed since; they were "
                             "not applied (Ctrl+D discards them).", severity="warning",
                             timeout=10)
-        self.sub_title = f"Plan {self.key} - C{view.client_id} {view.info.name}"
+        self.sub_title = printable(f"Plan {self.key} - C{view.client_id} {view.info.name}")
         self.query_one("#plan-info", Static).update(info_text(view.info))
         self.relint()
         self.build_tree()
