@@ -234,3 +234,42 @@ def test_why_of_a_deferred_goal_names_the_rule_that_holds_it(
     title, because, ctx = why_target(doc, goal.key or "")
     assert title == goal.text and ctx["kind"] == "goal"
     assert because[:len(goal.because)] == goal.because and "clinic.defer.cbt" in because
+
+
+def test_plan_editor_lists_the_warnings_first(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hand-built proposal's warnings (the new kinds) head the tree, folded into one
+    line that names them; each reads in full in the detail."""
+    import planwise.rules
+    from planwise.kb import load_knowledge
+    from tests.whole_plan import proposal
+
+    monkeypatch.setattr(planwise.rules, "recommend", lambda *a, **k: proposal())
+    services = Services(Store(tmp_path / "planwise.db"), load_knowledge(), None)
+    c = services.conn()
+    plan_id = plans.draft(c, add_client(c, "Warned (fictional)"),
+                          str(EXAMPLES / "depression-alcohol.toml"), services.kb, None)
+
+    async def go() -> None:
+        app = PlanwiseApp(services, blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_plan(app, pilot, plan_id)
+            assert screen._labels["@warnings"].plain == (
+                "Warnings (3): unconfirmed screen, risk conflict, course overload")
+            tree = screen.query_one("#plan-tree")
+            assert tree.root.children[0].data == ("warnings", "@warnings")
+            assert not tree.root.children[0].is_expanded
+            select(screen, "@warnings")
+            await pilot.pause()
+            assert detail(screen).startswith("3 warning(s) on this plan: Enter unfolds them")
+            await pilot.press("enter", "down", "down")
+            await pilot.pause()
+            assert screen.selected() == ("warning", "warning.risk_conflict")
+            assert detail(screen) == ("Risk screen and assessment disagree PHQ-9 item 9 is 2 "
+                                      "but ideation is none")
+            await pilot.press("c")
+            await pilot.pause()
+            assert "select it first" in notes(app)
+
+    run(go())
+    services.close()

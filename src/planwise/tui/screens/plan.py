@@ -166,6 +166,15 @@ class PlanScreen(PlanSaving):
         selected = self.selected()
         tree.clear()
         self._tree_nodes, self._labels, self._marked = {}, {}, None
+        if doc.warnings:  # first and folded: one line that names them; Enter unfolds
+            label = labels.warnings_label(doc.warnings)
+            wnode = tree.root.add(label, data=("warnings", labels.WARNINGS), expand=False)
+            self._tree_nodes[labels.WARNINGS], self._labels[labels.WARNINGS] = wnode, label
+            for w in doc.warnings:
+                wlabel = labels.warning_label(w)
+                self._tree_nodes[w.key or ""] = wnode.add_leaf(wlabel,
+                                                               data=("warning", w.key or ""))
+                self._labels[w.key or ""] = wlabel
         for p in doc.problems:
             label = labels.problem_label(p)
             pnode = tree.root.add(label, data=("problem", p.key or ""), expand=True)
@@ -245,6 +254,9 @@ class PlanScreen(PlanSaving):
             if found is None:
                 return
             out = labels.objective_detail(*found, self.findings.get(key, []))
+        if kind in ("warning", "warnings"):
+            kb = self.app.services.kb  # type: ignore[attr-defined]
+            out = labels.warnings_detail(self.doc.warnings, key, kb.label)
         for p in self.doc.problems:
             if kind == "problem" and p.key == key:
                 out = labels.problem_detail(p)
@@ -322,6 +334,8 @@ class PlanScreen(PlanSaving):
             return
         problem = pm.problem_of(self.doc, sel[1])
         if problem is None:
+            self.notify("c confirms or rejects a problem found on a screen alone: select it "
+                        "first.")
             return
         name = labels.condition_name(problem)
         if problem.basis != "screen_only":
@@ -438,6 +452,9 @@ class PlanScreen(PlanSaving):
         the rules' own words and sources when that is not possible."""
         sel = self.selected()
         if sel is None or self.doc is None or self.view is None:
+            return
+        if sel[0] == "warnings":
+            self.notify("Select one of the warnings (Enter unfolds them), then w.")
             return
         title, because, ctx = pm.why_target(self.doc, sel[1])
         if not because:

@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 
 from planwise.store.lint import Finding, unconfirmed
-from planwise.store.models import GoalItem, ObjectiveItem, PlanDoc, ProblemItem
+from planwise.store.models import GoalItem, ObjectiveItem, PlanDoc, ProblemItem, WarningItem
 from planwise.tui.widgets import plan_model as pm
 from planwise.tui.widgets.plan_smart import failing, findings_text, smart_text
 
@@ -15,6 +17,7 @@ BASIS_SHOWN = {"clinician": "the clinician's assessment",
                "screen_and_concern": "a screening concern and a score over the cut-off",
                "screen_only": "a score alone (no concern, impression or diagnosis names it)"}
 TO_CONFIRM = "screen only \u2014 confirm (c):"
+WARNINGS = "@warnings"    # the tree key of the warnings' node (no item key starts with @)
 
 
 def condition_name(p: ProblemItem) -> str:
@@ -113,3 +116,33 @@ def objective_detail(p: ProblemItem, g: GoalItem, o: ObjectiveItem,
 
 def to_confirm(doc: PlanDoc) -> list[ProblemItem]:
     return [p for p in doc.problems if unconfirmed(p)]
+
+
+def warnings_label(warnings: list[WarningItem]) -> Text:
+    """'Warnings (3): unconfirmed screen, risk conflict, course overload'."""
+    kinds = ", ".join(dict.fromkeys(w.kind.replace("_", " ") for w in warnings))
+    out = Text(f"Warnings ({len(warnings)}): ", style="bold")
+    out.append(kinds)
+    return out
+
+
+def warning_label(w: WarningItem) -> Text:
+    out = Text(f"! {w.kind.replace('_', ' ')}: {w.message}")
+    if pm.is_rejected(w):
+        out.append(" (rejected)")
+    return out
+
+
+def warnings_detail(warnings: list[WarningItem], key: str,
+                    label: Callable[[str, str], str]) -> Text:
+    """The selected warning in full (its kind's name, message, decision); on the
+    warnings' node, how many there are and how to read them."""
+    w = next((w for w in warnings if w.key == key), None)
+    if w is None:
+        return Text(f"{len(warnings)} warning(s) on this plan: Enter unfolds them, the "
+                    "line under the tree shows the one selected in full.")
+    out = Text(f"{label('warning_kinds', w.kind)}\n", style="bold")
+    out.append(w.message)
+    if pm.is_rejected(w):
+        out.append(f"\nRejected: {w.rejection_reason or ''}")
+    return out

@@ -126,6 +126,10 @@ def why_target(doc: PlanDoc, key: str) -> tuple[str, list[str], dict[str, str]]:
     because: list[str] = []
     title = key
     ctx: dict[str, str] = {}
+    for w in doc.warnings:
+        if w.key == key:
+            because, title = w.because, f"warning {w.kind}"
+            ctx = {"kind": "warning", "id": w.kind}
     for p in doc.problems:
         if p.key == key:
             because, title = p.because, f"{p.condition} ({p.severity})"
