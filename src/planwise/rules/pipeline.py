@@ -80,9 +80,8 @@ BUILTIN_STEPS = {
     "engine.course.capacity": (
         "A course can work on about one objective per session. When the objectives that "
         "start now outnumber the sessions (or the payer's limit, if lower), the plan says so "
-        "and proposes an order: the problems in priority order, stabilising goals first. "
-        "When a payer's limit does not cover the whole course, the plan says what fits "
-        "inside it, in that order, and that the first review falls within it."),
+        "and says what fits inside them: the problems in priority order, stabilising goals "
+        "first; under a payer's limit, that the first review falls within it."),
 }
 
 
@@ -344,9 +343,8 @@ class Evaluation:
                         because=sorted({r for f in facts for r in self.memory.because[f["n"]]}))
 
     def _capacity(self) -> None:
-        """What the course can reach: course_overload when more objectives start now than
-        the sessions (or the payer's limit) allow, and, under a payer's limit that does not
-        cover the whole course, what fits inside it."""
+        """course_overload when more objectives start now than the sessions (or the payer's
+        limit) can reach, with what fits inside them in priority order."""
         mem, kb = self.memory, self.kb
         t = mem.of_type("treatment")[0]
         limit = self._case()["session_limit"]
@@ -365,25 +363,19 @@ class Evaluation:
             fits.append(gid)
         first = "; ".join(kb.goals[g].text.lower() for g in fits[:5]) or "the first goal"
         more = f"; and {len(fits) - 5} more goal(s)" if len(fits) > 5 else ""
-        if count > sessions:
-            if limited:
-                message = (f"{count} objectives start now, more than the {limit} authorised "
-                           "sessions can reach: the session limit warning says what fits.")
-            else:
-                message = (f"{count} objectives start now for at most {t['sessions_max']} "
-                           f"sessions: work on them in priority order. Within reach: {first}"
-                           f"{more} ({used} objectives); take up the rest at the first review.")
-            mem.add(make_fact("warning", kind="course_overload", subject="treatment",
-                              message=message), ["engine.course.capacity"])
+        if count <= sessions:
+            return
         if limited:
-            weeks = t["review_weeks"]
-            mem.add(make_fact(
-                "warning", kind="session_limit", subject="treatment",
-                message=(f"{limit} sessions are authorised for a course of "
-                         f"{t['sessions_min']}-{t['sessions_max']}: the first review is at "
-                         f"week {weeks}, within them, to ask for more or plan the step-down. "
-                         f"What fits inside them, in order: {first}{more}.")),
-                ["engine.course.capacity"])
+            message = (f"{count} objectives start now, more than the {limit} authorised "
+                       f"sessions can reach: the first review is at week {t['review_weeks']}, "
+                       f"within them, to ask for more or plan the step-down. What fits inside "
+                       f"them, in priority order: {first}{more} ({used} objectives).")
+        else:
+            message = (f"{count} objectives start now for at most {t['sessions_max']} "
+                       f"sessions: work on them in priority order. Within reach: {first}"
+                       f"{more} ({used} objectives); take up the rest at the first review.")
+        mem.add(make_fact("warning", kind="course_overload", subject="treatment",
+                          message=message), ["engine.course.capacity"])
 
     def _after_warn(self) -> None:
         pass
