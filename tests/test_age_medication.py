@@ -41,13 +41,23 @@ DRUG_WORDS = (
 )
 DRUG_RE = re.compile("|".join(rf"\b{re.escape(w)}s?\b" for w in DRUG_WORDS), re.IGNORECASE)
 
+# Adult psychiatry and the adult DBT skills group too: under 18 the psychiatric review,
+# the medication review and DBT for adolescents are child and adolescent services'.
 ADULT_ONLY_REFERRALS = {"mutual_help", "ips_employment", "residential_treatment",
-                        "assertive_community_treatment"}
+                        "assertive_community_treatment", "psychiatry", "dbt_skills_group"}
 # The rules that route medication to the GP (crosscutting/medication.toml).
 PRIMARY_CARE_MEDICATION = {r.id for r in KB.rules if r.id.startswith("medication.")
                            and r.id.endswith(".primary_care")}
 SMI = {"bipolar_i", "bipolar_ii", "schizophrenia", "schizoaffective"}
 BIPOLAR_OR_PSYCHOSIS_CONCERNS = SMI | {"bipolar", "psychosis"}
+# ICD-10-CM codes that put bipolar disorder or psychosis in question: the listed
+# conditions' categories (F20 schizophrenia, F25 schizoaffective, F31 bipolar) and the
+# codes crosscutting/medication.toml reads directly.
+BIPOLAR_OR_PSYCHOSIS_CODE_PREFIXES = ("F20", "F25", "F31", "F30", "F34.0", "F22", "F23", "F28",
+                                      "F29", "F06.0", "F06.2", "F32.3", "F33.3")
+_CODES = ["F32.1", "F32.2", "F32.3", "F33.42", "F41.1", "F40.01", "F10.20", "F12.20",
+          "F20.9", "F25.0", "F31.2", "F31.81", "F31.75", "F30.10", "F29", "F60.3", "F63.0",
+          "F91.3", "F43.10", "F50.00"]
 
 
 def run(data: dict[str, Any], engine: str = "reference",
@@ -152,6 +162,44 @@ def test_young_persons_medication_goes_to_child_and_adolescent_psychiatry(engine
 
 
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_a_minors_psychiatric_reviews_are_one_child_and_adolescent_referral(engine: str) -> None:
+    p = run(fixture("followup_age_15_bipolar_i_moderate_risk")[0], engine)
+    camhs = [r for r in p.referrals if r.kind == "child_adolescent_services"]
+    assert len(camhs) == 1
+    assert {"age.minor.smi", "risk.referral.moderate.minor"} <= set(camhs[0].because)
+    assert "medication review" in camhs[0].reason and "suicide risk" in camhs[0].reason
+    assert not [r for r in p.referrals if r.kind == "psychiatry"]
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_a_young_persons_withdrawal_management_stays_and_says_adolescent(engine: str) -> None:
+    p = run(fixture("followup_age_17_drinking_withdrawal_seizures")[0], engine)
+    wm = next(r for r in p.referrals if r.kind == "withdrawal_management")
+    assert wm.urgency == "urgent"
+    assert "adolescent withdrawal management" in wm.reason
+    assert "withdrawal.minor" in wm.because
+    camhs = next(r for r in p.referrals if r.kind == "child_adolescent_services")
+    assert "withdrawal.minor" in camhs.because
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_a_young_person_without_a_home_gets_safeguarding_not_adult_housing(engine: str) -> None:
+    p = run(fixture("followup_age_17_schizoaffective_unstable_housing")[0], engine)
+    community = next(r for r in p.referrals if r.kind == "community_services")
+    assert community.because == ["age.minor.housing"]
+    assert "safeguarding" in community.reason and "benefits" not in community.reason
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_a_young_person_with_bpd_is_offered_dbt_for_adolescents(engine: str) -> None:
+    p = run(fixture("followup_age_16_borderline_recent_self_harm")[0], engine)
+    camhs = next(r for r in p.referrals if r.kind == "child_adolescent_services")
+    assert "DBT-A" in camhs.reason
+    assert {"borderline_pd.refer.minor", "borderline_pd.refer.minor.recent_self_harm",
+            "age.minor.risk.high"} <= set(camhs.because)
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
 def test_routine_modalities_raise_no_training_warning(engine: str) -> None:
     intake, _ = fixture("medication_schizophrenia_wording")
     profile = Profile.model_validate({"therapist": {
@@ -202,7 +250,8 @@ _INSTRUMENTS = st.fixed_dictionaries({}, optional={
 })
 _CONDITIONS = ["depression", "generalized_anxiety", "panic", "agoraphobia", "social_anxiety",
                "alcohol_use", "drug_use", "schizophrenia", "schizoaffective", "bipolar_i",
-               "bipolar_ii", "employment", "child_behaviour", "ptsd"]
+               "bipolar_ii", "employment", "child_behaviour", "ptsd", "borderline_pd",
+               "gambling"]
 _CONCERNS = _CONDITIONS + ["mood", "anxiety", "substance_use", "bipolar", "psychosis"]
 
 
@@ -218,11 +267,14 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         "screening": {"concerns": draw(st.lists(st.sampled_from(_CONCERNS), max_size=4,
                                                 unique=True))},
         "instruments": draw(_INSTRUMENTS),
-        "clinician": {"impressions": impressions, "severity": severity},
+        "clinician": {"impressions": impressions, "severity": severity,
+                      "diagnoses": draw(st.lists(st.sampled_from(_CODES), max_size=2,
+                                                 unique=True))},
         "risk": draw(st.fixed_dictionaries({
             "ideation": st.sampled_from(["none", "passive", "active"]),
             "method": st.booleans(), "intent": st.booleans(), "plan": st.booleans(),
             "behaviour": st.sampled_from(["none", "past", "recent"])})),
+        "history": {"withdrawal_complications": draw(st.booleans())},
         "context": {"housing": draw(st.sampled_from(["stable", "unstable"])),
                     "employment": draw(st.sampled_from(["employed", "unemployed", "student"]))},
     }
@@ -251,6 +303,10 @@ def test_routing_properties(data: dict[str, Any]) -> None:
     if minor:
         assert not kinds & ADULT_ONLY_REFERRALS, sorted(kinds)
         assert gp_medication_routes(p) == []
+        # withdrawal management stays for safety, in a young person's setting
+        assert all("adolescent withdrawal management" in r.reason for r in p.referrals
+                   if r.kind == "withdrawal_management")
+        assert not any("debt advice" in r.reason for r in p.referrals)
         if problems - {"child_behaviour"}:
             assert "age.caregiver_involvement" in goals, sorted(goals)
         elif problems:  # a child behaviour plan is parent training already
@@ -258,7 +314,9 @@ def test_routing_properties(data: dict[str, Any]) -> None:
 
     concerns = set(data["screening"]["concerns"])
     mdq_positive = any(s.instrument == "mdq" and "positive" in s.flags for s in p.scores)
-    if mdq_positive or concerns & BIPOLAR_OR_PSYCHOSIS_CONCERNS or problems & SMI:
+    codes = data["clinician"]["diagnoses"]
+    coded = any(c.startswith(BIPOLAR_OR_PSYCHOSIS_CODE_PREFIXES) for c in codes)
+    if mdq_positive or concerns & BIPOLAR_OR_PSYCHOSIS_CONCERNS or problems & SMI or coded:
         assert gp_medication_routes(p) == []
 
     if age is not None and age >= 18:

@@ -17,6 +17,8 @@ Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 DottedId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Stage = Literal[ALL_STAGES]  # type: ignore[valid-type]
+Icd10Prefix = Annotated[str, StringConstraints(
+    pattern=r"^[A-Z][0-9](?:[0-9A-Z](?:\.[0-9A-Z]{1,4})?)?$")]
 
 
 class _Entry(BaseModel):
@@ -35,8 +37,10 @@ class VocabEntry(_Entry):
     # Conditions only: False for conditions planwise recognises but has no plan
     # rules for (eating disorders, OCD, ...): refer, never improvise a plan.
     plan: bool = True
-    # Conditions only: ICD-10-CM code prefixes that name it in clinician.diagnoses.
-    icd10: list[Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z]?$")]] = []
+    # Conditions only: ICD-10-CM code prefixes that name it in clinician.diagnoses
+    # (the longest prefix wins): a category ("F0", "F32") or a dotted subcategory
+    # ("F40.1", "F31.81"), so that one category can be split between conditions.
+    icd10: list[Icd10Prefix] = []
     note: str = ""
 
 
