@@ -24,7 +24,7 @@ from planwise.instruments import ScoreResult
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.intake import Intake
 from planwise.models.profile import Profile
-from planwise.text import excerpt
+from planwise.text import excerpt, refuse_controls
 from planwise.tomlfile import (
     MAX_DOCUMENT_BYTES,
     check_depth,
@@ -208,10 +208,11 @@ def load_intake(source: str, kb: KnowledgeBase) -> ScoredIntake:
 
 
 def check_and_score(intake: Intake, kb: KnowledgeBase) -> ScoredIntake:
-    """The date, ids against the knowledge's vocabulary, answers through each instrument's
-    scoring."""
+    """The date, the text, ids against the knowledge's vocabulary, answers through each
+    instrument's scoring."""
     check_record_date(intake.date, field="date",
                       why="an intake is dated the day the assessment was made")
+    refuse_controls(intake.model_dump(mode="json", by_alias=True))
     concerns = kb.allowed("concerns+conditions")
     conditions = {c for c, e in kb.vocab["conditions"].items() if e.intake}
     for i, concern in enumerate(intake.screening.concerns):

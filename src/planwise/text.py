@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
+
+from planwise.errors import InputError
 
 # C0 except tab and newline, DEL, C1, the bidi embeddings/overrides/isolates
 # (U+202A-202E, U+2066-2069), and lone surrogates (bytes that were not UTF-8 on
 # the command line, decoded by Python with surrogateescape).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 EXCERPT = 40  # characters of a value an error message may quote
 
@@ -34,11 +37,30 @@ def _escape(match: re.Match[str]) -> str:
 
 def printable(text: str) -> str:
     """`text` with every control, bidi and surrogate character shown escaped."""
-    return _UNSAFE.sub(_escape, text)
+    return UNSAFE.sub(_escape, text)
 
 
 def has_unsafe(text: str) -> bool:
-    return _UNSAFE.search(text) is not None
+    return UNSAFE.search(text) is not None
+
+
+def refuse_controls(value: Any, path: str = "", *, file: str | None = None) -> None:
+    """InputError naming the field when any text in `value` (a string, or the dicts and
+    lists of a document) holds a control character other than tab and newline, a C1
+    control or a bidi override: such characters have no place in a clinical record and
+    act on a terminal. Keys are checked too."""
+    if isinstance(value, str):
+        found = UNSAFE.search(value)
+        if found:
+            raise InputError(f"holds a control character (U+{ord(found.group()):04X}); "
+                             "remove it", file=file, field=path or None)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            refuse_controls(str(key), path, file=file)
+            refuse_controls(child, f"{path}.{key}" if path else str(key), file=file)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            refuse_controls(child, f"{path}[{i}]", file=file)
 
 
 def excerpt(value: object, limit: int = EXCERPT) -> str:

@@ -136,7 +136,7 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
         planwise review P1 --no-changes
     """
     from planwise.cli.common import load_kb
-    from planwise.dates import check_record_date
+    from planwise.dates import check_record_date, parse_date
     from planwise.errors import InputError
     from planwise.rules import review as run_review
     from planwise.store import ids
@@ -153,11 +153,11 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
                          "the new plan version)", field="--reason")
     if reason is not None and not (accept or accept_all):
         raise InputError("--reason goes with --accept or --accept-all", field="--reason")
-    today = _day(day)
-    if accept or accept_all or no_changes:
+    if (accept or accept_all or no_changes) and day is not None:
         # The last review's day drives "review due": a review dated ahead would hide it.
-        check_record_date(today, option="--date", why="a review is recorded on the day it is "
-                                                      "held")
+        check_record_date(parse_date(day), option="--date",
+                          why="a review is recorded on the day it is held")
+    today = _day(day)
     pid = ids.parse("plan", plan)
     conn = open_conn(ctx)
     kb = load_kb(knowledge_dirs)

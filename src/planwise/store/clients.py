@@ -10,6 +10,7 @@ from planwise.store import ids
 from planwise.store.db import Conn, now
 from planwise.store.models import ClientDoc, ClientInfo
 from planwise.store.tomlio import dump_toml, load_doc
+from planwise.text import refuse_controls
 
 if TYPE_CHECKING:
     from planwise.intake_io import ScoredIntake
@@ -24,6 +25,7 @@ def add_client(c: Conn, name: str) -> int:
     except ValidationError as exc:  # the message must not quote the name
         what = exc.errors()[0]["msg"].replace("String should", "should")
         raise InputError(f"the client's name {what}", field="name") from None
+    refuse_controls(info.name, "name")
     with c.transaction():
         cid = c.insert("clients", {"name": info.name, "info": _info_json(info),
                                    "created_at": now(), "updated_at": now()})
@@ -68,6 +70,7 @@ def edit_client(c: Conn, client_id: int, file: str) -> bool:
         raise InputError(f"this file is for client {doc.id}, not "
                          f"{ids.fmt('client', client_id)}", file=file, field="id")
     info = ClientInfo.model_validate(doc.model_dump(exclude={"schema_", "id"}))
+    refuse_controls(info.model_dump(mode="json"), file=file)
     return save_client_info(c, client_id, info)
 
 
@@ -77,6 +80,7 @@ def save_client_info(c: Conn, client_id: int, info: ClientInfo) -> bool:
     The stored row is re-read inside the write transaction; audited like `edit_client`
     (the names of the changed fields, never their values). False when nothing changed.
     """
+    refuse_controls(info.model_dump(mode="json"))  # an escape sequence is no contact detail
     with c.transaction():
         row = get_row(c, client_id)
         old = ClientInfo.model_validate({**json.loads(row["info"]), "name": row["name"]})

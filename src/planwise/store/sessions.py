@@ -28,6 +28,7 @@ from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
 from planwise.store.plans import current_version, get_plan
+from planwise.text import refuse_controls
 
 if TYPE_CHECKING:
     from planwise.instruments import Instrument
@@ -103,6 +104,8 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
         raise InputError("--note must not be empty")
     if len(note) > MAX_NOTE:
         raise InputError(f"--note is longer than {MAX_NOTE} characters")
+    refuse_controls(note, "--note")
+    refuse_controls(unplanned or "", "--unplanned")
     addressed = [parse_objective(o) for o in objectives]
     seen: set[str] = set()
     for a in addressed:
