@@ -60,9 +60,11 @@ def test_many_problems_make_one_longer_course_and_say_it_is_overloaded(engine: s
     assert len(goal_ids) == len(set(goal_ids))
     objectives = sum(len(g.objectives) for prob in p.problems for g in prob.goals
                      if g.deferred is None)
-    if objectives > t.sessions.max:
-        warning = next(w for w in p.warnings if w.kind == "course_overload")
-        assert f"{objectives} objectives" in warning.message
+    overload = [w for w in p.warnings if w.kind == "course_overload"]
+    if objectives > 2 * t.sessions.max:  # about two objectives a session
+        assert f"{objectives} objectives" in overload[0].message
+    else:
+        assert overload == []
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -46,6 +46,9 @@ DEFAULT_SEVERITY = "moderate"
 PHASES = ("stabilise", "treat", "maintain")
 # Problems with no priority fact come after every ranked one.
 UNRANKED = 100
+# A session moves about two objectives on: one worked on in the session, one as
+# homework between sessions.
+OBJECTIVES_PER_SESSION = 2
 # Base facts that only the clinician writes: a problem derived from one of them
 # is the clinician's; one derived from a screening concern and a score is
 # screen_and_concern; one derived from scores alone is screen_only.
@@ -78,10 +81,11 @@ BUILTIN_STEPS = {
         "knowledge/safety.toml) with an explicit override and reason. Every proposal made "
         "with it says so, naming the ids, so the change is never silent."),
     "engine.course.capacity": (
-        "A course can work on about one objective per session. When the objectives that "
-        "start now outnumber the sessions (or the payer's limit, if lower), the plan says so "
-        "and says what fits inside them: the problems in priority order, stabilising goals "
-        "first; under a payer's limit, that the first review falls within it."),
+        "A session moves about two objectives on (one in the session, one as homework). When "
+        "the objectives that start now are more than the course can move on, or a payer's "
+        "limit buys less than the course's minimum, the plan says so and what fits: the "
+        "problems in priority order, stabilising goals first; under a payer's limit, with "
+        "the first review inside it."),
 }
 
 
@@ -348,32 +352,37 @@ class Evaluation:
         mem, kb = self.memory, self.kb
         t = mem.of_type("treatment")[0]
         limit = self._case()["session_limit"]
-        limited = 0 < limit < t["sessions_max"]
-        sessions = limit if limited else t["sessions_max"]
         placed = [(gid, home) for gid, home, _ in self._placed_goals()
                   if self._deferred(gid, home) is None]
         count = sum(len(kb.goals[gid].objectives) for gid, _ in placed)
+        # Under a payer's limit below the course's minimum, the limit buys that share of
+        # the course's objectives; otherwise a session moves about two objectives on.
+        limited = 0 < limit < t["sessions_min"]
+        reach = (count * limit // t["sessions_min"] if limited
+                 else t["sessions_max"] * OBJECTIVES_PER_SESSION)
+        if count <= reach:
+            return
         fits: list[str] = []
         used = 0
         for gid, _home in placed:
             n = len(kb.goals[gid].objectives)
-            if used + n > sessions:
+            if used + n > reach:
                 break
             used += n
             fits.append(gid)
         first = "; ".join(kb.goals[g].text.lower() for g in fits[:5]) or "the first goal"
         more = f"; and {len(fits) - 5} more goal(s)" if len(fits) > 5 else ""
-        if count <= sessions:
-            return
         if limited:
             message = (f"{count} objectives start now, more than the {limit} authorised "
-                       f"sessions can reach: the first review is at week {t['review_weeks']}, "
-                       f"within them, to ask for more or plan the step-down. What fits inside "
-                       f"them, in priority order: {first}{more} ({used} objectives).")
+                       f"sessions can reach (the course needs {t['sessions_min']} or more): "
+                       f"the first review is at week {t['review_weeks']}, within them, to ask "
+                       f"for more or plan the step-down. What fits inside them, in priority "
+                       f"order: {first}{more} ({used} objectives).")
         else:
             message = (f"{count} objectives start now for at most {t['sessions_max']} "
-                       f"sessions: work on them in priority order. Within reach: {first}"
-                       f"{more} ({used} objectives); take up the rest at the first review.")
+                       "sessions (about two a session): work on them in priority order. "
+                       f"Within reach: {first}{more} ({used} objectives); take up the rest at "
+                       "the first review.")
         mem.add(make_fact("warning", kind="course_overload", subject="treatment",
                           message=message), ["engine.course.capacity"])
 
