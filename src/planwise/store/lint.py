@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from planwise.store.models import PlanDoc, PlanItem, ProblemItem
+from planwise.store.plan_read import doc_from_rows, plan_and_version, version_rows
 
 if TYPE_CHECKING:
     from planwise.store.db import Conn
@@ -200,16 +201,12 @@ def instrument_names() -> list[str]:
 def lint_version(c: Conn, plan: dict[str, object], version_row: dict[str, object]
                  ) -> list[Finding]:
     """Lint a stored version (rows from plan_versions); usable inside a transaction."""
-    from planwise.store.plans import doc_from_rows, version_rows
-
     rows = version_rows(c, int(version_row["id"]))  # type: ignore[call-overload]
     doc = doc_from_rows(plan, version_row, rows)  # type: ignore[arg-type]
     return lint_doc(doc, _min_weeks(c, plan, rows), instrument_names())
 
 
 def lint_plan(c: Conn, plan_id: int, version: int | None = None) -> list[Finding]:
-    from planwise.store.plans import plan_and_version
-
     plan, v = plan_and_version(c, plan_id, version)
     return lint_version(c, plan, v)
 

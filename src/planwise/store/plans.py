@@ -25,6 +25,7 @@ from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.clients import get_intake, get_row, store_scored_intake
 from planwise.store.db import Conn, now
+from planwise.store.lint import lint_version
 from planwise.store.models import (
     AssessmentItem,
     Deferral,
@@ -38,6 +39,14 @@ from planwise.store.models import (
     ReferralItem,
     TreatmentItem,
     WarningItem,
+)
+from planwise.store.plan_read import (  # noqa: F401  (part of this module's interface)
+    current_version,
+    doc_from_rows,
+    get_plan,
+    load_doc_for,
+    plan_and_version,
+    version_rows,
 )
 from planwise.store.tomlio import dump_toml, load_doc
 
@@ -58,8 +67,6 @@ _MODELS: dict[str, type[BaseModel]] = {
     "intervention": InterventionItem, "treatment": TreatmentItem, "referral": ReferralItem,
     "assessment": AssessmentItem, "warning": WarningItem,
 }
-_ROW_FIELDS = ("kind", "key", "parent_key", "position", "origin", "rejection_reason",
-               "proposed", "data", "because")
 
 
 # --- from the proposal ---------------------------------------------------------------
@@ -174,83 +181,6 @@ def rows_from_doc(doc: PlanDoc, proposed: dict[str, str | None] | None = None
             "data": data, "because": json.dumps(item.because),
         })
     return rows
-
-
-def doc_from_rows(plan: dict[str, Any], version: dict[str, Any], rows: list[dict[str, Any]]
-                  ) -> PlanDoc:
-    items: dict[str, dict[str, Any]] = {}
-    top: dict[str, list[dict[str, Any]]] = {"problem": [], "treatment": [], "referral": [],
-                                            "assessment": [], "warning": []}
-    for r in sorted(rows, key=lambda r: r["position"]):
-        d = {"key": r["key"], "origin": r["origin"], "rejection_reason": r["rejection_reason"],
-             "because": json.loads(r["because"]), **json.loads(r["data"])}
-        if r["kind"] == "problem":
-            d["goals"] = []
-        elif r["kind"] == "goal":
-            d["objectives"], d["interventions"] = [], []
-        items[r["key"]] = d
-        if r["kind"] in top:
-            top[r["kind"]].append(d)
-        else:
-            parent = items[r["parent_key"]]
-            field = {"goal": "goals", "objective": "objectives",
-                     "intervention": "interventions"}[r["kind"]]
-            parent[field].append(d)
-    return PlanDoc.model_validate({
-        "schema": "planwise.plan/1", "plan": ids.fmt("plan", plan["id"]),
-        "client": ids.fmt("client", plan["client_id"]), "version": version["version"],
-        "start_date": version["start_date"], "review_date": version["review_date"],
-        "risk_level": version["risk_level"], "problems": top["problem"],
-        "treatment": top["treatment"][0] if top["treatment"] else None,
-        "referrals": top["referral"], "assessments": top["assessment"],
-        "warnings": top["warning"],
-    })
-
-
-# --- reading ---------------------------------------------------------------------------
-
-def get_plan(c: Conn, plan_id: int) -> dict[str, Any]:
-    row = c.one("SELECT * FROM plans WHERE id = ?", [plan_id])
-    if row is None:
-        raise InputError(f"no plan {ids.fmt('plan', plan_id)}")
-    return row
-
-
-def current_version(c: Conn, plan_id: int) -> dict[str, Any]:
-    row = c.one("SELECT pv.*, st.state FROM plan_versions pv JOIN plan_version_state st "
-                "ON st.version_id = pv.id WHERE pv.plan_id = ? ORDER BY pv.version DESC "
-                "LIMIT 1", [plan_id])
-    assert row is not None
-    return row
-
-
-def version_rows(c: Conn, version_id: int) -> list[dict[str, Any]]:
-    return c.query(f"SELECT {', '.join(_ROW_FIELDS)} FROM plan_items WHERE version_id = ? "
-                   "ORDER BY position", [version_id])
-
-
-def plan_and_version(c: Conn, plan_id: int, version: int | None = None
-                     ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The plan row and one version's row (the current one when `version` is None)."""
-    plan = get_plan(c, plan_id)
-    v: dict[str, Any] | None
-    if version is None:
-        v = current_version(c, plan_id)
-    else:
-        v = c.one("SELECT * FROM plan_versions WHERE plan_id = ? AND version = ?",
-                  [plan_id, version])
-        if v is None:
-            raise InputError(f"{ids.fmt('plan', plan_id)} has no version {version}")
-    return plan, v
-
-
-def load_doc_for(c: Conn, plan_id: int, version: int | None = None) -> PlanDoc:
-    """A version as an editable document; it carries the version's row_version, so
-    saving it back (save_doc) refuses if someone else saved in between."""
-    plan, v = plan_and_version(c, plan_id, version)
-    doc = doc_from_rows(plan, v, version_rows(c, v["id"]))
-    doc.row_version = v["row_version"]
-    return doc
 
 
 def export_toml(c: Conn, plan_id: int, version: int | None = None) -> str:
@@ -495,7 +425,6 @@ def sign(c: Conn, plan_id: int, role: str, name: str, force: bool = False) -> tu
     Refused when SMART lint finds problems (planwise.store.lint) unless `force`;
     a forced signature is stored with forced = 1 and audited as forced.
     """
-    from planwise.store.lint import lint_version
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}")
     if not name.strip():
