@@ -175,12 +175,19 @@ def test_error_messages_name_a_file_escaped(pw: Main) -> None:
 
 
 def test_error_messages_quote_a_value_escaped(pw: Main) -> None:
+    # TOML: the value reaches validation, whose message quotes an excerpt of it. (JSON
+    # refuses the control characters first, naming the field only.)
+    path = pw.tmp / "i.toml"
+    text = EXAMPLE.read_text().replace("age = 34", 'age = "X\\u001b]0;pwned\\u0007"')
+    path.write_text(text)
+    err = clean(pw.fails("recommend", str(path)))
+    assert "client.age" in err and "\\x1b]0;pwned\\x07" in err
+    path = pw.tmp / "i.json"
     data = example_data()
     data["client"]["age"] = EVIL
-    path = pw.tmp / "i.json"
     path.write_text(json.dumps(data))
     err = clean(pw.fails("recommend", str(path)))
-    assert "client.age" in err and "\\x1b]0;pwned" in err
+    assert "client.age: holds a control character (U+001B)" in err and "pwned" not in err
 
 
 @pytest.mark.parametrize("field", ["id", "summary"])

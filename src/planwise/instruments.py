@@ -351,7 +351,7 @@ class Instrument(_Model):
                 raise InputError(
                     f"unknown {self.name} answer {_show(key)} "
                     f"(expected {', '.join(str(k) for k in keyed)})",
-                    field=f"{prefix}.{key}",
+                    field=f"{prefix}.{_field_key(key)}",
                 )
         scores: list[int] = []
         yes: set[int] = set()
@@ -403,7 +403,7 @@ class Instrument(_Model):
             if key not in MDQ_KEYS:
                 raise InputError(
                     f"unknown {self.name} answer {_show(key)} (expected {', '.join(MDQ_KEYS)})",
-                    field=f"{prefix}.{key}",
+                    field=f"{prefix}.{_field_key(key)}",
                 )
         for key in MDQ_KEYS:
             if key not in answers:
@@ -453,14 +453,20 @@ class Instrument(_Model):
 # --- message helpers ---------------------------------------------------------
 
 
+def _field_key(key: Any) -> str:
+    from planwise.text import field_key
+
+    return field_key(str(key))
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "nothing"
-    if isinstance(value, str):
-        return repr(value)
-    return repr(value)
+    from planwise.text import excerpt
+
+    return excerpt(value)  # a short quotation: the value may be anything a file held
 
 
 def _kind_of(value: Any) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +23,11 @@ from planwise.instruments import ScoreResult
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.intake import Intake
 from planwise.models.profile import Profile
-from planwise.text import excerpt, refuse_controls
+from planwise.text import excerpt, field_key, refuse_controls
 from planwise.tomlfile import (
+    MAX_DIGITS,
     MAX_DOCUMENT_BYTES,
-    check_depth,
+    check_document,
     decode,
     find_field_line,
     parse_toml,
@@ -35,8 +35,6 @@ from planwise.tomlfile import (
     too_deep,
     too_large,
 )
-
-MAX_DIGITS = 100  # no field of an intake needs more; Python refuses over 4,300
 
 
 @dataclass(frozen=True)
@@ -124,11 +122,14 @@ def parse_json(text: str, name: str) -> Any:
         raise too_deep(name) from None
     except _Refused as exc:
         raise InputError(f"invalid JSON: {exc}", file=name) from None
-    check_depth(data, name)
+    check_document(data, name)
     where = _first_duplicate(data, "")
     if where is not None:
         raise InputError("given twice in the same object (JSON would silently keep the "
                          "last; remove one)", file=name, field=where)
+    # JSON's \uXXXX escapes can spell a lone surrogate, which is no text at all (exit 1
+    # when the intake was written out again), or a control character.
+    refuse_controls(data, file=name)
     return data
 
 
@@ -150,7 +151,7 @@ def _first_duplicate(value: Any, path: str) -> str | None:
 
 
 def _join(path: str, key: str) -> str:
-    return f"{path}.{_key(key)}" if path else _key(key)
+    return f"{path}.{field_key(key)}" if path else field_key(key)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -159,13 +160,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + _key(str(part))
+            out += ("." if out else "") + field_key(str(part))
     return out
-
-
-def _key(key: str) -> str:
-    """A key as a path shows it: unknown keys come from the file and may be anything."""
-    return key if re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", key) else excerpt(key)
 
 
 def _validation_error(exc: ValidationError, text: str, name: str, toml: bool) -> InputError:
@@ -228,13 +224,13 @@ def check_and_score(intake: Intake, kb: KnowledgeBase) -> ScoredIntake:
     for cond in intake.clinician.severity:
         if cond not in conditions:
             raise InputError(f"unknown condition {excerpt(cond)}",
-                             field=f"clinician.severity.{_key(cond)}")
+                             field=f"clinician.severity.{field_key(cond)}")
     scores = []
     for inst_id, answers in intake.instruments.items():
         if inst_id not in kb.instruments:
             known = ", ".join(sorted(kb.instruments))
             raise InputError(f"unknown instrument {excerpt(inst_id)}; known: {known}",
-                             field=f"instruments.{_key(inst_id)}")
+                             field=f"instruments.{field_key(inst_id)}")
         scores.append(kb.instruments[inst_id].score(answers, field_prefix=f"instruments.{inst_id}"))
     return ScoredIntake(intake, scores)
 

@@ -44,6 +44,12 @@ def has_unsafe(text: str) -> bool:
     return UNSAFE.search(text) is not None
 
 
+def field_key(key: str) -> str:
+    """A key as a field path shows it: an unknown key comes from the file and may be
+    anything (5,000 characters, a control sequence), so it is quoted as an excerpt."""
+    return key if re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", key) else excerpt(key)
+
+
 def refuse_controls(value: Any, path: str = "", *, file: str | None = None) -> None:
     """InputError naming the field when any text in `value` (a string, or the dicts and
     lists of a document) holds a control character other than tab and newline, a C1
@@ -57,7 +63,8 @@ def refuse_controls(value: Any, path: str = "", *, file: str | None = None) -> N
     elif isinstance(value, dict):
         for key, child in value.items():
             refuse_controls(str(key), path, file=file)
-            refuse_controls(child, f"{path}.{key}" if path else str(key), file=file)
+            shown = field_key(str(key))
+            refuse_controls(child, f"{path}.{shown}" if path else shown, file=file)
     elif isinstance(value, list):
         for i, child in enumerate(value):
             refuse_controls(child, f"{path}[{i}]", file=file)

@@ -29,6 +29,8 @@ _SYNTAX_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 MAX_DOCUMENT_BYTES = 1 << 20
 MAX_KNOWLEDGE_BYTES = 8 << 20
 MAX_DEPTH = 32
+MAX_DIGITS = 100
+_TOO_MANY_DIGITS = 10**MAX_DIGITS
 
 
 def _size(n: int) -> str:
@@ -90,7 +92,7 @@ def parse_toml(text: str, name: str) -> dict[str, Any]:
     except ValueError:  # an integer beyond Python's 4,300-digit conversion limit
         raise InputError("invalid TOML: a number too long to read (over 4,300 digits)",
                          file=name) from None
-    check_depth(data, name)
+    check_document(data, name)
     return data
 
 
@@ -115,8 +117,10 @@ def too_deep(name: str) -> InputError:
                       file=name)
 
 
-def check_depth(data: Any, name: str, limit: int = MAX_DEPTH) -> None:
-    """InputError when tables and arrays nest deeper than `limit` (no recursion)."""
+def check_document(data: Any, name: str, limit: int = MAX_DEPTH) -> None:
+    """InputError when tables and arrays nest deeper than `limit`, or a whole number has
+    more than MAX_DIGITS digits (TOML reads up to 4,300; no field needs more than a few,
+    and a message quoting one would be that long). No recursion."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
@@ -125,11 +129,13 @@ def check_depth(data: Any, name: str, limit: int = MAX_DEPTH) -> None:
         elif isinstance(value, list):
             children = value
         else:
+            if isinstance(value, int) and abs(value) >= _TOO_MANY_DIGITS:
+                raise InputError(f"a number of more than {MAX_DIGITS} digits", file=name)
             continue
         if depth > limit:
             raise too_deep(name)
         stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, dict | list))
+                     if isinstance(child, dict | list | int))
 
 
 def find_line(text: str, *, entry_id: str | None = None, key: str | None = None) -> int | None:

@@ -31,7 +31,7 @@ from planwise.errors import InputError, PlanwiseError
 from planwise.text import printable
 
 MAX_MESSAGE = 2000  # characters of one error message (a value is quoted as an excerpt)
-MAX_SHOWN_PATH = 120
+MAX_SHOWN_PATH = 120  # characters of a file name or a field path in a message
 
 
 class PlanwiseGroup(click.Group):
@@ -112,14 +112,20 @@ cli.add_command(verify_cmd)
 def error_message(exc: PlanwiseError) -> str:
     """The one line shown for an error: a long file name shortened, controls escaped, the
     whole capped (a value in a message is an excerpt already; this is the backstop)."""
-    if isinstance(exc, InputError) and exc.file and len(exc.file) > MAX_SHOWN_PATH:
-        half = MAX_SHOWN_PATH // 2
-        exc = InputError(exc.message, file=f"{exc.file[:half]}...{exc.file[-half:]}",
-                         field=exc.field, line=exc.line)
+    if isinstance(exc, InputError):
+        exc = InputError(exc.message, file=_shorten(exc.file), field=_shorten(exc.field),
+                         line=exc.line)
     text = str(exc)
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE] + "... (message cut)"
     return printable(text)
+
+
+def _shorten(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_SHOWN_PATH:
+        return text
+    half = MAX_SHOWN_PATH // 2
+    return f"{text[:half]}...{text[-half:]}"
 
 
 def _say(text: str) -> None:
