@@ -42,7 +42,8 @@ def client_group(ctx: click.Context, db_path: str | None) -> None:
 
 
 @client_group.command("add")
-@click.option("--name", required=True, help="The client's name.")
+@click.option("--name", required=True, help="The client's name (at most 200 characters; no "
+                                            "control characters).")
 @click.pass_context
 def client_add(ctx: click.Context, name: str) -> None:
     """Add a client; prints the new client's id (e.g. C1).
