@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input, OptionList, Static
 
 from planwise.store import plans
@@ -21,7 +22,7 @@ from planwise.tui.screens.plan import ObjectiveDialog, PlanScreen
 from planwise.tui.screens.sign import SignDialog
 from planwise.tui.screens.why import WhyScreen
 from planwise.tui.services import Services
-from tests.tui.conftest import run, settle
+from tests.tui.conftest import EXAMPLES, run, settle
 
 FIRST = "suicide_risk.safety_plan.write"  # the first objective of the example's plan
 
@@ -322,3 +323,59 @@ def test_sign_dialog_says_when_the_version_becomes_immutable() -> None:
     alone = SimpleNamespace(signatures=[], version=2, requires_supervisor=False)
     assert "version 2 is SIGNED and IMMUTABLE" in consequence(alone, "therapist")  # type: ignore[arg-type]
     assert "once the therapist signs" in consequence(alone, "client")  # type: ignore[arg-type]
+
+
+def test_saving_a_proposal_as_a_plan_saves_the_intake_and_plan_together_or_neither(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the intake was committed on its own, so a failure drafting the plan left an
+    intake without its plan (and a second try stored the intake twice)."""
+    import tomllib
+
+    from planwise.store.clients import add_client, list_intakes
+    from planwise.tui.widgets.proposal_model import Review, items_from_proposal
+
+    c = services.conn()
+    client_id = add_client(c, "Transaction Test (fictional)")
+    data = tomllib.loads((EXAMPLES / "depression-alcohol.toml").read_text(encoding="utf-8"))
+    proposal, _evaluation, scored = services.evaluate(data)
+    review = Review()
+    review.replace_items(items_from_proposal(proposal, scored.intake.date))
+
+    def plans_of_client() -> list[dict[str, Any]]:
+        return c.query("SELECT id FROM plans WHERE client_id = ?", [client_id])
+
+    def disk_full(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(plans, "save_doc", disk_full)  # the last write of the three
+    with pytest.raises(OSError, match="disk full"):
+        services.save_proposal_as_plan(client_id, data, None, review)
+    assert list_intakes(c, client_id) == [] and plans_of_client() == []
+    assert not c.raw.in_transaction
+    monkeypatch.undo()
+    plan_id, notes = services.save_proposal_as_plan(client_id, data, None, review)
+    assert notes == [] and [p["id"] for p in plans_of_client()] == [plan_id]
+    assert len(list_intakes(c, client_id)) == 1
+
+
+def test_the_demo_and_the_services_do_not_import_each_other() -> None:
+    """Before: services.py imported demo.py (to make and seed the demo's database) and
+    demo.py imported services.py back (its type, its `today`). Now only one way."""
+    import ast
+
+    import planwise.tui.demo as demo
+    import planwise.tui.services as services_module
+
+    def imported(module: Any) -> set[str]:
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        names: set[str] = set()
+        for node in ast.walk(tree):  # every import, also inside functions and TYPE_CHECKING
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+        return names
+
+    assert "planwise.tui.demo" in imported(services_module)
+    assert not {n for n in imported(demo) if n.startswith("planwise.tui.services")}

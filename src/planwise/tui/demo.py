@@ -1,5 +1,13 @@
 """`planwise demo`: a temporary database with clearly fictional clients.
 
+This module knows nothing of the interface's services: `seed` takes anything with a
+connection, the knowledge and a profile (`Seedable`), so services.py may import it and
+it never imports services.py back (the two used to import each other).
+
+`planwise demo --trainee` opens it with the shipped trainee profile (a supervisor named):
+every plan then needs the supervisor's co-signature, and Birch's plan is signed by the
+trainee already, so the co-sign path is one Ctrl+G away.
+
 The database lives in a temporary folder that is removed when the demo ends:
 on quit (Services.close), on an error while it starts (Services.open), on
 SIGHUP or SIGTERM (a closed terminal window, a kill: the handler removes the
@@ -16,12 +24,27 @@ import signal
 import tempfile
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from planwise.dates import today
 from planwise.paths import shipped_knowledge_dir
 
 if TYPE_CHECKING:
-    from planwise.tui.services import Services
+    from planwise.kb.loader import KnowledgeBase
+    from planwise.models.profile import Profile
+    from planwise.store.db import Conn
+
+
+class Seedable(Protocol):
+    """What seeding needs: a connection, the knowledge, the therapist's profile."""
+
+    @property
+    def kb(self) -> KnowledgeBase: ...
+
+    @property
+    def profile(self) -> Profile | None: ...
+
+    def conn(self) -> Conn: ...
 
 EXAMPLES = ("depression-alcohol.toml", "panic-agoraphobia.toml", "ptsd-trauma.toml",
             "schizophrenia-work.toml")
@@ -78,11 +101,16 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     os.kill(os.getpid(), signum)
 
 
-def example_dir():  # type: ignore[no-untyped-def]
+def example_dir() -> Path:
     """examples/ in a checkout, or the copy shipped in the wheel."""
     knowledge = shipped_knowledge_dir()
     packaged = knowledge.parent / "_examples"
     return packaged if packaged.is_dir() else knowledge.parent / "examples"
+
+
+def trainee_profile() -> Path:
+    """The fictional trainee's profile (A. Trainee, supervised by B. Supervisor)."""
+    return example_dir() / "profile-trainee.toml"
 
 
 # Ash's course after the intake (PHQ-9 16): eight weekly sessions, the PHQ-9 given every
@@ -93,7 +121,7 @@ ASH_PHQ9 = {1: [2, 2, 2, 2, 2, 2, 2, 1, 0], 3: [2, 2, 2, 2, 2, 2, 1, 2, 0],
             5: [2, 2, 2, 2, 2, 2, 2, 2, 0], 7: [2, 2, 2, 2, 2, 2, 2, 2, 0]}
 
 
-def seed(services: Services) -> None:
+def seed(services: Seedable) -> None:
     from planwise.store.clients import add_client
     from planwise.store.plans import draft
 
@@ -110,30 +138,45 @@ def seed(services: Services) -> None:
             plan_id = draft(c, client_id, intake, services.kb, services.profile)
             seed_course(services, plan_id)
         else:
-            draft(c, client_id, str(path), services.kb, services.profile)
+            plan_id = draft(c, client_id, str(path), services.kb, services.profile)
+            if example == EXAMPLES[1]:
+                signed_by_the_trainee(services, plan_id)
     add_client(c, "Elm Demo (fictional, no intake yet)")
 
 
-def backdated_intake(services: Services, client_id: int, path, weeks: int) -> int:  # type: ignore[no-untyped-def]
+def signed_by_the_trainee(services: Seedable, plan_id: int) -> None:
+    """With a supervised profile, the trainee has signed this plan: it waits for the
+    supervisor's co-signature (the path a trainee's plan takes)."""
+    from planwise.errors import InputError
+    from planwise.store.plans import sign
+
+    profile = services.profile
+    if profile is None or not profile.therapist.supervisor:
+        return
+    try:
+        sign(services.conn(), plan_id, "therapist", profile.therapist.name)
+    except InputError:  # the SMART check fails with other knowledge: left unsigned
+        pass
+
+
+def backdated_intake(services: Seedable, client_id: int, path: Path, weeks: int) -> int:
     """Store the example intake as if it had been taken `weeks` weeks before today."""
     import datetime as dt
     import tomllib
 
     from planwise.store.clients import add_intake_data
-    from planwise.tui.services import today
 
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     data["date"] = today() - dt.timedelta(weeks=weeks)
     return add_intake_data(services.conn(), client_id, data, services.kb)
 
 
-def seed_course(services: Services, plan_id: int) -> None:
+def seed_course(services: Seedable, plan_id: int) -> None:
     """Sessions a week apart from the plan's start, none later than today."""
     import datetime as dt
 
     from planwise.store.plans import current_version, load_doc_for
     from planwise.store.sessions import add_session
-    from planwise.tui.services import today
     from planwise.tui.widgets.plan_model import open_objectives
 
     c = services.conn()

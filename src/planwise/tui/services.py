@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 CASELOAD_LIMIT = 100  # rows listed at once (five screens at 80x24); the search narrows the rest
 
 
-
-
 @dataclass(frozen=True)
 class CaseRow:
     client_id: int
@@ -323,14 +321,17 @@ class Services:
         current = rows_from_doc(trial)
         apply_to_doc(trial, review)
         _resolve(trial, current, "proposal review")
-        if intake_id is None:
-            intake_id = add_intake_data(c, client_id, intake_data, self.kb)
-        plan_id = draft(c, client_id, ids.fmt("intake", intake_id), self.kb, self.profile)
-        doc = load_doc_for(c, plan_id)
-        doc.row_version = current_version(c, plan_id)["row_version"]
-        notes = apply_to_doc(doc, review)
-        save_doc(c, plan_id, doc, None, source="proposal review")
-        self.delete_proposal_draft(client_id)
+        # One transaction: the intake, the plan drafted from it and the decisions land
+        # together or not at all (the store's writes join it: Conn.within).
+        with c.within():
+            if intake_id is None:
+                intake_id = add_intake_data(c, client_id, intake_data, self.kb)
+            plan_id = draft(c, client_id, ids.fmt("intake", intake_id), self.kb, self.profile)
+            doc = load_doc_for(c, plan_id)
+            doc.row_version = current_version(c, plan_id)["row_version"]
+            notes = apply_to_doc(doc, review)
+            save_doc(c, plan_id, doc, None, source="proposal review")
+        self.delete_proposal_draft(client_id)  # a draft, not a record: after the commit
         return plan_id, notes
 
     # -- plan editor, sign, history, session note, export, client info -------------------
