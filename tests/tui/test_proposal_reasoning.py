@@ -226,7 +226,7 @@ def test_hand_built_proposal_phases_order_and_new_warnings(
             assert shown[:4] == ["Warnings (3)", "! unconfirmed screen", "! risk conflict",
                                  "! course overload"]
             camhs = services.kb.label("referral_kinds", "child_adolescent_services")
-            assert f"{camhs}: SOON" in shown
+            assert f"\u2713 {camhs}: SOON" in shown  # decided like the tree's items
             panel.focus()
             panel.highlighted = 1
             await pilot.pause()

@@ -1,8 +1,14 @@
 """Every key binding, as data: one list per area of the interface.
 
 Each binding has an id (so a user keymap could rebind it) and a description
-(shown in the footer and in the F1 help of that area). Screens and widgets
-take their BINDINGS from here; nothing else defines keys.
+(the F1 help of that area and the command palette say it); `short`, when given, is
+what the footer says instead. Screens and widgets take their BINDINGS from here;
+nothing else defines keys.
+
+Footers: at 80 columns each screen's footer shows, uncut, the keys it needs most,
+then F1 (tests/tui/test_keys_footer.py checks every screen). The others have
+`show=False` and are in F1 and the palette. Ctrl+Q quits from anywhere; the
+caseload's footer shows it.
 """
 
 from __future__ import annotations
@@ -20,33 +26,39 @@ class Key:
     description: str
     show: bool = True
     priority: bool = False
+    short: str = ""          # the footer's word for it, when the description is longer
 
     def binding(self) -> Binding:
-        return Binding(self.keys, self.action, self.description, show=self.show,
-                       priority=self.priority, id=self.id)
+        return Binding(self.keys, self.action, self.short or self.description,
+                       show=self.show, priority=self.priority, id=self.id)
 
 
 KEYMAP: dict[str, list[Key]] = {
     "app": [
         Key("app.help", "f1", "help", "Help"),
-        Key("app.quit", "ctrl+q", "quit", "Quit", priority=True),
+        Key("app.quit", "ctrl+q", "quit", "Quit", priority=True, show=False),
     ],
     "caseload": [
         Key("caseload.new_client", "n", "new_client", "New client"),
-        Key("caseload.open", "enter", "open_client", "Open"),
+        Key("caseload.open", "enter", "open_client", "Open", show=False),
         Key("caseload.search", "slash", "focus_search", "Search"),
-        Key("caseload.attention", "a", "attention_only", "Needs attention"),
+        Key("caseload.attention", "a", "attention_only",
+            "Needs attention: only the clients the dashboard flags (again: every client)",
+            short="Needs attention"),
         Key("caseload.refresh", "f5", "reload", "Refresh", show=False),
+        Key("caseload.quit", "ctrl+q", "app.quit", "Quit", priority=True),
     ],
     "client": [
         Key("client.back", "escape", "back", "Back"),
-        Key("client.new_intake", "i", "new_intake", "New intake"),
+        Key("client.new_intake", "i", "new_intake", "New intake", short="Intake"),
         Key("client.open_plan", "p", "open_plan", "Plan"),
-        Key("client.new_session", "s", "new_session", "Session note"),
-        Key("client.edit", "e", "edit_info", "Edit info"),
-        Key("client.export", "x", "export_plan", "Export"),
-        Key("client.scores", "g", "scores", "Scores"),
+        Key("client.new_session", "s", "new_session", "Session note", short="Session"),
         Key("client.review", "r", "review", "Review"),
+        Key("client.scores", "g", "scores", "Scores over time", show=False),
+        Key("client.attention", "a", "next_attention",
+            "Next client needing attention (most urgent first)", short="Attention"),
+        Key("client.edit", "e", "edit_info", "Edit info", show=False),
+        Key("client.export", "x", "export_plan", "Export", show=False),
     ],
     "scores": [
         Key("scores.back", "escape", "back", "Back"),
@@ -56,8 +68,9 @@ KEYMAP: dict[str, list[Key]] = {
     ],
     "intake": [
         Key("intake.back", "escape", "back", "Back"),
-        Key("intake.next", "ctrl+n", "next_step", "Next step", priority=True),
-        Key("intake.previous", "ctrl+b", "previous_step", "Previous step", priority=True),
+        Key("intake.next", "ctrl+n", "next_step", "Next step", priority=True, short="Next"),
+        Key("intake.previous", "ctrl+b", "previous_step", "Previous step", priority=True,
+            short="Prev"),
         Key("intake.propose", "ctrl+r", "propose", "Proposal", priority=True),
     ],
     "instrument": [
@@ -67,7 +80,7 @@ KEYMAP: dict[str, list[Key]] = {
         Key("instrument.no", "n", "answer_no", "No (ASQ, MDQ)", show=False),
         Key("instrument.up", "up", "previous_item", "Previous item", show=False),
         Key("instrument.down", "down", "next_item", "Next item", show=False),
-        Key("instrument.clear", "backspace", "clear_answer", "Clear answer"),
+        Key("instrument.clear", "backspace", "clear_answer", "Clear answer", short="Clear"),
         Key("instrument.next_form", "tab", "next_form", "Next form"),
         Key("instrument.previous_form", "shift+tab", "previous_form", "Previous form",
             show=False),
@@ -83,14 +96,22 @@ KEYMAP: dict[str, list[Key]] = {
         Key("intake_leave.stay", "escape", "stay", "Stay"),
     ],
     "proposal": [
-        Key("proposal.back", "escape", "back", "Back", show=False),
-        Key("proposal.accept", "a", "accept", "Accept"),
-        Key("proposal.reject", "r", "reject", "Reject"),
-        Key("proposal.edit", "e", "edit", "Edit"),
-        Key("proposal.add", "plus", "add", "Add"),
-        Key("proposal.why", "w", "why", "Why?"),
-        Key("proposal.answers", "c", "change_answers", "What-if"),
-        Key("proposal.save", "ctrl+s", "save_plan", "Save plan", priority=True),
+        Key("proposal.accept", "a", "accept", "Accept (on a screen-only problem: confirm)",
+            short="Accept"),
+        Key("proposal.reject", "r", "reject", "Reject (a reason is asked for)",
+            short="Reject"),
+        Key("proposal.edit", "e", "edit", "Edit the selected item", short="Edit"),
+        Key("proposal.add", "plus", "add",
+            "Add: a goal, objective or intervention; on the side panel a referral",
+            show=False),
+        Key("proposal.why", "w", "why", "Why: the explanation of the selected item",
+            short="Why"),
+        Key("proposal.answers", "c", "change_answers",
+            "What-if: change a copy of the answers and see what changes", short="What-if"),
+        Key("proposal.save", "ctrl+s", "save_plan", "Save as plan", priority=True,
+            short="Save"),
+        Key("proposal.back", "escape", "back",
+            "Back (after a what-if: back to the real answers)", short="Back"),
         Key("proposal.panel", "tab", "app.focus_next", "Tree / side panel", show=False),
     ],
     "why": [
@@ -98,14 +119,24 @@ KEYMAP: dict[str, list[Key]] = {
     ],
     "plan": [
         Key("plan.back", "escape", "back", "Back"),
-        Key("plan.edit", "e", "edit", "Edit"),
-        Key("plan.status", "t", "cycle_status", "Status"),
+        Key("plan.edit", "e", "edit",
+            "Edit the selected objective, intervention, referral or treatment block",
+            short="Edit"),
+        Key("plan.status", "t", "cycle_status", "Next status of the selected objective",
+            short="Status"),
+        Key("plan.why", "w", "why", "Why the selected item is in the plan", short="Why"),
+        Key("plan.review", "r", "review", "Review the plan's course", short="Review"),
         Key("plan.sign", "ctrl+g", "sign", "Sign", priority=True),
-        Key("plan.revise", "ctrl+r", "revise", "Revise", priority=True),
-        Key("plan.history", "h", "history", "History"),
         Key("plan.export", "x", "export", "Export"),
-        Key("plan.review", "r", "review", "Review"),
-        Key("plan.why", "w", "why", "Why?"),
+        Key("plan.reject", "minus,delete", "reject_item",
+            "Reject the selected item (a reason is asked for)", show=False),
+        Key("plan.accept", "a", "accept_item", "Accept: take back a rejection", show=False),
+        Key("plan.add", "plus", "add_item",
+            "Add an intervention (on a goal), a referral (on Referrals) or a treatment block",
+            show=False),
+        Key("plan.history", "h", "history", "History", show=False),
+        Key("plan.revise", "ctrl+r", "revise", "Revise (save the edits as the next version)",
+            priority=True, show=False),
         Key("plan.discard", "ctrl+d", "discard", "Discard unsaved revision", show=False),
         Key("plan.screen", "c", "decide_screen",
             "Confirm or reject a problem found on a screen alone", show=False),
@@ -120,6 +151,11 @@ KEYMAP: dict[str, list[Key]] = {
         Key("objective.cancel", "escape", "cancel", "Cancel"),
         Key("objective.save", "ctrl+s", "save", "Keep these changes", priority=True),
     ],
+    "item_dialog": [
+        Key("item_dialog.cancel", "escape", "cancel", "Cancel"),
+        Key("item_dialog.save", "ctrl+s", "save", "Keep these values", priority=True,
+            short="Keep"),
+    ],
     "sign": [
         Key("sign.cancel", "escape", "cancel", "Cancel"),
         Key("sign.sign", "ctrl+s", "sign", "Sign", priority=True),
@@ -130,42 +166,45 @@ KEYMAP: dict[str, list[Key]] = {
         Key("history.previous", "p", "compare_previous", "Compare with previous"),
     ],
     "session": [
-        Key("session.back", "escape", "back", "Cancel"),
+        Key("session.back", "escape", "back", "Back (the note stays as a draft)", short="Back"),
         Key("session.save", "ctrl+s", "save", "Save", priority=True),
         Key("session.objectives", "ctrl+o", "focus_objectives", "Objectives", show=False,
             priority=True),
         Key("session.note", "ctrl+n", "focus_note", "Note", show=False, priority=True),
         Key("session.feedback", "ctrl+f", "focus_feedback", "Feedback", show=False,
             priority=True),
-        Key("session.measure", "ctrl+t", "give_measure", "Give a measure", priority=True),
+        Key("session.measure", "ctrl+t", "give_measure", "Give a measure", priority=True,
+            short="Measure"),
     ],
     "session_feedback": [
         *[Key(f"session_feedback.answer_{n}", str(n), f"answer({n})",
               f"Answer {n}/10 and go to the next item", show=False) for n in range(10)],
-        Key("session_feedback.more", "plus", "more", "Answer +1 (up to 10)"),
-        Key("session_feedback.less", "minus", "less", "Answer -1"),
-        Key("session_feedback.clear", "backspace", "clear", "Clear the answer"),
+        Key("session_feedback.more", "plus", "more", "Answer +1 (up to 10)", short="More"),
+        Key("session_feedback.less", "minus", "less", "Answer -1", short="Less"),
+        Key("session_feedback.clear", "backspace", "clear", "Clear the answer", short="Clear"),
     ],
     "measure": [
         Key("measure.cancel", "escape", "cancel", "Cancel"),
-        Key("measure.keep", "ctrl+s", "keep", "Keep with the session", priority=True),
+        Key("measure.keep", "ctrl+s", "keep", "Keep with the session", priority=True,
+            short="Keep"),
         Key("measure.remove", "ctrl+d", "remove", "Take out of the session", show=False,
             priority=True),
     ],
     "session_objectives": [
-        Key("session_objectives.toggle", "space", "toggle_addressed", "Addressed"),
-        Key("session_objectives.more", "plus", "more", "Rating +1"),
-        Key("session_objectives.less", "minus", "less", "Rating -1"),
+        Key("session_objectives.toggle", "space", "toggle_addressed", "Addressed (tick / untick)",
+            short="Tick"),
+        Key("session_objectives.more", "plus", "more", "Rating +1 (up to 10)", short="More"),
+        Key("session_objectives.less", "minus", "less", "Rating -1", short="Less"),
         *[Key(f"session_objectives.rate_{n}", str(n), f"rate({n})", f"Rate {n}/10", show=False)
           for n in range(10)],
     ],
     "review": [
         Key("review.back", "escape", "back", "Back"),
-        Key("review.tick", "space", "tick", "Tick / untick"),
-        Key("review.all", "a", "tick_all", "Tick all / none"),
-        Key("review.why", "w", "why", "Why?"),
-        Key("review.accept", "ctrl+s", "accept", "Accept ticked", priority=True),
-        Key("review.no_changes", "n", "no_changes", "Reviewed: no changes"),
+        Key("review.tick", "space", "tick", "Tick / untick", short="Tick"),
+        Key("review.all", "a", "tick_all", "Tick all / none", short="All"),
+        Key("review.why", "w", "why", "Why"),
+        Key("review.accept", "ctrl+s", "accept", "Accept ticked", priority=True, short="Accept"),
+        Key("review.no_changes", "n", "no_changes", "Reviewed: no changes", short="No changes"),
         Key("review.refresh", "f5", "refresh", "Run the review again", show=False),
     ],
     "review_why": [

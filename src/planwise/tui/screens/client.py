@@ -1,9 +1,14 @@
-"""One client: current information (trauma overview first), intakes, plans, sessions."""
+"""One client: current information (trauma overview first), intakes, plans, sessions.
+
+When the dashboard flags the client, the line under the header says why (as the
+caseload does); `a` goes on to the next client needing attention, most urgent first,
+so the whole list can be worked through from here."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -54,13 +59,20 @@ class ClientScreen(Screen[None]):
     HELP_TEXT = ("Enter on an intake reviews its proposal; on a plan opens the plan editor. "
                  "i starts a new intake.")
 
+    DEFAULT_CSS = """
+    ClientScreen #client-attention { height: auto; max-height: 2; padding: 0 1;
+        text-style: bold; }
+    """
+
     def __init__(self, client_id: int) -> None:
         super().__init__()
         self.client_id = client_id
         self.overview: dict[str, Any] | None = None
+        self.attention: dict[int, dict[str, Any]] | None = None   # None: not loaded yet
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static("", id="client-attention")
         with VerticalScroll(id="client-info-box"):
             yield Static("Loading...", id="client-info")
         yield Static("Records (Enter to open)", classes="section-title")
@@ -70,10 +82,49 @@ class ClientScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "planwise"
         self.sub_title = f"Client C{self.client_id}"
+        self.query_one("#client-attention").display = False
         self.load()
 
     def on_screen_resume(self) -> None:
         self.load()
+        self.load_attention()
+
+    # A worker of its own: on a large caseload the flags take a moment the first time,
+    # and the client's records show without waiting for them.
+    @work(thread=True, exclusive=True, exit_on_error=False, group="client-attention")
+    def load_attention(self) -> None:
+        rows = self.app.services.attention()  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show_attention, rows)
+
+    def show_attention(self, rows: dict[int, dict[str, Any]]) -> None:
+        from planwise.tui.screens.caseload import attention_text
+
+        self.attention = rows
+        line = self.query_one("#client-attention", Static)
+        entry = rows.get(self.client_id)
+        line.display = entry is not None
+        if entry is not None:
+            line.update(escape(attention_text(f"C{self.client_id}", entry))
+                        + " [dim](r reviews the plan; a: next client needing attention)[/dim]")
+
+    def action_next_attention(self) -> None:
+        """The next client needing attention after this one, most urgent first."""
+        if self.attention is None:
+            self.notify("Still finding the clients needing attention...")
+            return
+        order = list(self.attention)
+        others = [c for c in order if c != self.client_id]
+        if not others:
+            self.notify("No other client needs attention today." if order else
+                        "No client needs attention today.")
+            return
+        after = order[order.index(self.client_id) + 1:] if self.client_id in order else []
+        nxt = next((c for c in after if c != self.client_id), others[0])
+        n = len(order)
+        self.app.pop_screen()
+        self.app.open_client(nxt)  # type: ignore[attr-defined]
+        self.app.notify(f"Client C{nxt}: {order.index(nxt) + 1} of {n} needing attention "
+                        "(a: the next one).")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="client")
     def load(self) -> None:

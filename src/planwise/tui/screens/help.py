@@ -23,6 +23,7 @@ TITLES = {
     "intake_skip": "Skipping the risk assessment",
     "intake_leave": "Leaving the intake",
     "objective": "Objective editor",
+    "item_dialog": "Referral, treatment, intervention or assessment",
     "sign": "Sign dialog",
     "history": "History and diff",
     "session_objectives": "Session objectives",

@@ -4,11 +4,13 @@ Left (widgets/proposal_tree.py): problems in priority order -> goals (with their
 phase; "deferred" when they wait) -> objectives and interventions, each with its
 decision mark; a screen-only problem is "?" until confirmed (a) or rejected (r).
 Right (widgets/proposal_panel.py): warnings, the treatment block, referrals,
-assessments to give.
+assessments to give; the treatment block, referrals and assessments are decided
+there with the same keys as the tree's items.
 The suicide-risk level is always on the top line. `w` explains any item (tree
-or side panel); `c` goes back to the answers (what-if) and marks what appeared
-and disappeared; Ctrl+S stores the intake, drafts the plan and applies the
-decisions. Every decision is saved as a draft as it is made.
+or side panel); `c` opens a copy of the answers (what-if, screens/whatif.py) and
+marks what appeared, disappeared or changed; Esc then goes back to the real
+answers. Ctrl+S stores the intake, drafts the plan and applies the decisions;
+every decision is saved as a draft as it is made (screens/proposal_saving.py).
 """
 
 from __future__ import annotations
@@ -22,23 +24,26 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, OptionList, Static, Tree
 
 from planwise.tui import keymap
 from planwise.tui.screens.dialogs import TextPrompt
+from planwise.tui.screens.proposal_saving import ProposalSaving
+from planwise.tui.widgets.plan_item_dialogs import FieldsDialog
 from planwise.tui.widgets.proposal_dialogs import ItemDialog
 from planwise.tui.widgets.proposal_model import (
     ADD_FIELDS,
     ADD_UNDER,
     EDIT_FIELDS,
+    PANEL_KINDS,
     Item,
     Review,
     check_values,
     items_from_proposal,
 )
 from planwise.tui.widgets.proposal_panel import ProposalPanel, instrument_name
-from planwise.tui.widgets.proposal_tree import LEGEND, ProposalTree, detail_lines
+from planwise.tui.widgets.proposal_tree import LEGEND, ProposalTree, body, detail_lines
 
 
 def _when(stamp: str) -> str:
@@ -46,7 +51,7 @@ def _when(stamp: str) -> str:
     return stamp.replace("T", " ")[:16] + " UTC" if stamp else "earlier"
 
 
-class ProposalScreen(Screen[None]):
+class ProposalScreen(ProposalSaving):
     HELP_AREA = "proposal"
     BINDINGS = keymap.bindings("proposal")
     DEFAULT_CSS = """
@@ -82,6 +87,8 @@ class ProposalScreen(Screen[None]):
                   else {"data": self.intake_data} if intake_data is not None else None)
         self.origin: dict[str, Any] | None = json.loads(json.dumps(origin, default=str))
         self.review = Review()
+        # During a what-if: the real answers (and their stored intake) to go back to.
+        self.real: dict[str, Any] | None = None
         self.proposal: Any = None
         self.evaluation: Any = None
         self.scored: Any = None
@@ -155,6 +162,7 @@ class ProposalScreen(Screen[None]):
             self.review.evaluated = True
             self.intake_id = restored.get("intake_id")
             self.origin = restored.get("origin", self.origin)
+            self.real = restored.get("real")
             self.notify(f"Recovered unsaved proposal review from "
                         f"{_when(restored.get('_updated_at', ''))}.", title="Recovered")
         else:
@@ -168,30 +176,51 @@ class ProposalScreen(Screen[None]):
         self.query_one("#proposal-tree", Tree).focus()
 
     def answers_changed(self, data: dict[str, Any] | None) -> None:
-        """The hand-back from the intake screen (what-if): re-evaluate with these answers.
-        None (the intake screen was left without new answers) changes nothing."""
+        """The hand-back from the what-if copy of the answers: re-evaluate with them.
+        None (left with Esc) changes nothing. The real answers are kept until Esc
+        goes back to them."""
         if data is None or data == self.intake_data:
             return
+        if self.real is None and self.intake_data is not None:
+            self.real = {"intake_data": copy.deepcopy(self.intake_data),
+                         "intake_id": self.intake_id}
         self.reevaluate(copy.deepcopy(data))
 
     @work(thread=True, exit_on_error=False, group="proposal-eval", exclusive=True)
-    def reevaluate(self, data: dict[str, Any]) -> None:
+    def reevaluate(self, data: dict[str, Any], back: bool = False) -> None:
         result = self.app.services.evaluate(data)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._reevaluated, data, result)
+        self.app.call_from_thread(self._reevaluated, data, result, back)
 
-    def _reevaluated(self, data: dict[str, Any], result: tuple[Any, Any, Any]) -> None:
+    def _reevaluated(self, data: dict[str, Any], result: tuple[Any, Any, Any],
+                     back: bool = False) -> None:
         proposal, evaluation, scored = result
+        real = self.real
+        if back and real is not None:
+            self.real = None                 # the real answers, their intake, no marks
+            self.intake_data, self.intake_id = data, real.get("intake_id")
+            self.proposal, self.evaluation, self.scored = proposal, evaluation, scored
+            self.review.replace_items(items_from_proposal(proposal, scored.intake.date),
+                                      marks=False)
+            self.notify("Back to the real answers: the proposal is as it was, with your "
+                        "decisions.")
+            self.refresh_view()
+            self.autosave()
+            return
         if self.scored is not None and scored.intake.model_dump(mode="json") == \
                 self.scored.intake.model_dump(mode="json"):
             self.notify("The answers are unchanged: so is the proposal.")
             return
         self.intake_data = data
         self.intake_id = None            # the answers changed: a new intake when saved
+        if real is not None and data == real.get("intake_data"):
+            self.real = None             # changed back by hand: the real answers again
+            self.intake_id = real.get("intake_id")
         self.proposal, self.evaluation, self.scored = proposal, evaluation, scored
         self.review.replace_items(items_from_proposal(proposal, scored.intake.date))
         new, gone = len(self.review.appeared), len(self.review.gone)
         self.notify(f"Proposal updated: {new} new item(s), {gone} no longer proposed, "
-                    f"{len(self.review.was)} changed.")
+                    f"{len(self.review.was)} changed."
+                    + (" Esc goes back to the real answers." if self.real else ""))
         self.refresh_view()
         self.autosave()
 
@@ -202,7 +231,7 @@ class ProposalScreen(Screen[None]):
         kb = self.app.services.kb  # type: ignore[attr-defined]
         self._draw_risk()
         self.query_one("#proposal-tree", ProposalTree).draw(self.review, kb)
-        self.query_one("#proposal-panel", ProposalPanel).show(self.proposal, kb)
+        self.query_one("#proposal-panel", ProposalPanel).show(self.proposal, kb, self.review)
         self._draw_detail()
 
     def _draw_risk(self) -> None:
@@ -212,8 +241,15 @@ class ProposalScreen(Screen[None]):
                            for s in self.proposal.scores)
         todo = len(self.review.unconfirmed())
         confirm = f"[b]? {todo} to confirm[/b]  " if todo else ""
+        whatif = ""
+        if self.real is not None:
+            r = self.review
+            whatif = (f"[b reverse]WHAT-IF[/b reverse] {len(r.appeared)} new, {len(r.gone)} "
+                      f"gone, {len(r.was)} changed; Esc: real answers  ")
         self.query_one("#proposal-risk", Static).update(
-            f"[b]SUICIDE RISK: {risk.upper()}[/b]  {confirm}{escape(scores)}")
+            f"[b]SUICIDE RISK: {risk.upper()}[/b]  {whatif}{confirm}{escape(scores)}")
+        self.sub_title = f"C{self.client_id} proposal review" + (
+            " - WHAT-IF (a copy of the answers)" if self.real is not None else "")
         self.query_one("#proposal-risk").set_class(risk in ("moderate", "high", "unassessed"),
                                                   "risk-alert")
 
@@ -251,15 +287,23 @@ class ProposalScreen(Screen[None]):
         if not self.loaded:
             self.notify("Still evaluating...")
             return None
-        if self.focused is self.query_one("#proposal-panel"):
-            self.notify(f"{action}: the side panel is read-only here; edit it in the plan "
-                        "editor after saving. Tab goes back to the tree.")
-            return None
-        key = self._selected_key()
-        it = self.review.get(key) if key else None
-        if it is None:
-            self.notify("Select an item in the tree first.")
-            return None
+        panel = self.query_one("#proposal-panel", ProposalPanel)
+        if self.focused is panel:
+            it = panel.selected_item()
+            if it is None:
+                self.notify(f"{action}: select the treatment block, a referral or an "
+                            "assessment (the risk level follows the answers: c changes them).")
+                return None
+            if it.kind == "warning" and action not in ("Why", "Add"):
+                self.notify("A warning is the engine's note on the plan: nothing to decide. "
+                            "w explains it.")
+                return None
+        else:
+            key = self._selected_key()
+            it = self.review.get(key) if key else None
+            if it is None:
+                self.notify("Select an item in the tree first.")
+                return None
         if self.review.is_gone(it.key):
             self.notify("This item is no longer proposed with the changed answers.")
             return None
@@ -269,7 +313,27 @@ class ProposalScreen(Screen[None]):
         kb = self.app.services.kb  # type: ignore[attr-defined]
         if it.kind == "problem":
             return f"problem {kb.label('conditions', it.condition)}"
+        if it.kind in PANEL_KINDS:
+            what = "the treatment block" if it.kind == "treatment" else it.kind
+            return f"{what} \u201c{body(self.review, it, kb)}\u201d"
         return f"{it.kind} \u201c{self.review.current(it.key).get('text', '')}\u201d"
+
+    def _vocab(self) -> dict[str, set[str]]:
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        return {"modalities": set(kb.vocab["modalities"]),
+                "referral_kinds": set(kb.vocab["referral_kinds"]),
+                "levels_of_care": set(kb.vocab["levels_of_care"]),
+                "instruments": set(kb.instruments)}
+
+    def _form(self, title: str, kind: str, fields: tuple[str, ...], values: dict[str, Any],
+              note: str = "") -> ModalScreen[dict[str, Any] | None]:
+        """The tree's items keep their dialog; the panel's (up to six fields) the compact
+        one, so that they fit at 80x24."""
+        vocab = self._vocab()
+        check = lambda raw: check_values(fields, raw, vocab=vocab)  # noqa: E731
+        if kind in PANEL_KINDS:
+            return FieldsDialog(title, fields, values, check, note=note)
+        return ItemDialog(title, fields, values, check, note=note)
 
     # -- decisions ------------------------------------------------------------------------
     def _changed(self) -> None:
@@ -323,12 +387,17 @@ class ProposalScreen(Screen[None]):
                 self.review.edit(it.key, values)
                 self._changed()
 
-        self.app.push_screen(ItemDialog(
-            f"Edit {it.kind}", fields, self.review.current(it.key),
-            lambda raw: check_values(fields, raw),
-            note="Editing the text back to the proposal's makes it accepted again."), done)
+        self.app.push_screen(self._form(
+            f"Edit {self._title(it)}", it.kind, fields, self.review.current(it.key),
+            note="Editing back to the proposal's values makes it accepted again."), done)
 
     def action_add(self) -> None:
+        panel = self.query_one("#proposal-panel", ProposalPanel)
+        if self.loaded and self.focused is panel:
+            chosen = panel.selected_item()
+            self._add(None, "assessment" if chosen is not None and chosen.kind == "assessment"
+                      else "referral")
+            return
         it = self._selected_item("Add")
         if it is None:
             return
@@ -361,24 +430,25 @@ class ProposalScreen(Screen[None]):
                                              "i: an intervention (the therapist will ...)"),
                              chosen)
 
-    def _add(self, parent: Item, kind: str) -> None:
-        if self.review.reason(parent.key) or self.review.rejected_ancestor(parent.key):
+    def _add(self, parent: Item | None, kind: str) -> None:
+        if parent is not None and (self.review.reason(parent.key)
+                                   or self.review.rejected_ancestor(parent.key)):
             self.notify(f"The {parent.kind} is rejected: accept it (a) before adding to it.")
             return
         fields = ADD_FIELDS[kind]
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        modalities = set(kb.vocab["modalities"])
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
-                item = self.review.add(kind, parent.key, values)
+                item = self.review.add(kind, parent.key if parent else None, values)
                 self._changed()
-                self.call_after_refresh(self._move_to, item.key)
+                if parent is not None:
+                    self.call_after_refresh(self._move_to, item.key)
 
-        defaults = {"target_weeks": "4"} if kind == "objective" else {}
-        self.app.push_screen(ItemDialog(
-            f"Add {'an' if kind[0] in 'aeiou' else 'a'} {kind} to {self._title(parent)}",
-            fields, defaults, lambda raw: check_values(fields, raw, modalities)), done)
+        defaults = {"target_weeks": "4"} if kind == "objective" else \
+            {"urgency": "routine"} if kind == "referral" else {}
+        article = "an" if kind[0] in "aeiou" else "a"
+        title = f"Add {article} {kind}" + (f" to {self._title(parent)}" if parent else "")
+        self.app.push_screen(self._form(title, kind, fields, defaults), done)
 
     # -- why ------------------------------------------------------------------------------
     def action_why(self) -> None:
@@ -393,9 +463,15 @@ class ProposalScreen(Screen[None]):
             if target is None:
                 return
             title, because, ctx = target
+            if not because:
+                self.notify("You added this item: no rule proposed it.")
+                return
         else:
             it = self._selected_item("Why")
             if it is None:
+                return
+            if it.added:
+                self.notify("You added this item: no rule proposed it.")
                 return
             title, because = self._title(it), list(it.because)
             # A goal that waits: the rules that hold it back are part of why it is there so.
@@ -405,83 +481,18 @@ class ProposalScreen(Screen[None]):
 
     # -- what-if --------------------------------------------------------------------------
     def action_change_answers(self) -> None:
-        from planwise.tui.screens.intake import IntakeScreen
+        from planwise.tui.screens.whatif import WhatIfIntakeScreen
 
         if not self.loaded or self.intake_data is None:
             return
-        screen = IntakeScreen(self.client_id, data=copy.deepcopy(self.intake_data))
+        screen = WhatIfIntakeScreen(self.client_id, copy.deepcopy(self.intake_data))
         # Hand-back: the intake screen dismisses with the new intake dict (or None).
         self.app.push_screen(screen, self.answers_changed)  # type: ignore[arg-type]
 
-    # -- drafts ---------------------------------------------------------------------------
-    def draft_payload(self) -> dict[str, Any]:
-        return {"origin": self.origin, "intake_id": self.intake_id,
-                "intake_data": self.intake_data, "review": self.review.to_json()}
-
-    def autosave(self) -> None:
-        self._seq += 1
-        # Serialised here, on the interface thread, so the worker writes this exact state.
-        self._save_draft(self._seq, json.loads(json.dumps(self.draft_payload(), default=str)))
-
-    @work(thread=True, exit_on_error=False, group="proposal-draft")
-    def _save_draft(self, seq: int, payload: dict[str, Any]) -> None:
-        with self._draft_lock:
-            if seq < self._written or self.saving:
-                return           # a newer state is on disk already (or the plan is saved)
-            self.app.services.save_proposal_draft(self.client_id, payload)  # type: ignore
-            self._written = seq
-
-    # -- save as plan ---------------------------------------------------------------------
-    def action_save_plan(self) -> None:
-        if not self.loaded or self.saving or self.intake_data is None:
-            return
-        if not self.review.items:
-            self.notify("No problem was established: there is nothing to save as a plan.",
-                        severity="warning")
-            return
-        self.saving = True
-        self.notify("Saving the plan...")
-        self._save_plan(copy.deepcopy(self.intake_data), self.intake_id,
-                        Review.from_json(self.review.to_json()), self._intake_below())
-
-    @work(thread=True, exit_on_error=False, group="proposal-save")
-    def _save_plan(self, data: dict[str, Any], intake_id: int | None, review: Review,
-                   intake_below: bool) -> None:
-        services = self.app.services  # type: ignore[attr-defined]
-        try:
-            with self._draft_lock:
-                plan_id, notes = services.save_proposal_as_plan(self.client_id, data,
-                                                                intake_id, review)
-            if intake_below:   # the new intake is stored now: its draft is done with
-                services.delete_intake_draft(self.client_id)
-        except BaseException:
-            self.app.call_from_thread(setattr, self, "saving", False)
-            raise
-        self.app.call_from_thread(self._saved, plan_id, notes)
-
-    def _saved(self, plan_id: int, notes: list[str]) -> None:
-        self.notify(f"Plan P{plan_id} saved from the reviewed proposal.", title="Saved")
-        todo = len(self.review.unconfirmed())
-        if todo:
-            self.notify(f"{todo} screen-only problem(s) still to confirm or reject before "
-                        "the plan is signed (c on the problem in the plan editor).",
-                        severity="warning", timeout=8)
-        for note in notes:
-            self.notify(f"Not saved: {note}", severity="warning", timeout=8)
-        app = self.app
-        below_is_intake = self._intake_below()
-        app.pop_screen()
-        if below_is_intake:
-            app.pop_screen()   # the finished new-intake form
-        app.open_plan(plan_id)  # type: ignore[attr-defined]
-
-    def _intake_below(self) -> bool:
-        """Is this review on top of the new-intake form it came from?"""
-        from planwise.tui.screens.intake import IntakeScreen
-
-        stack = self.app.screen_stack
-        below = stack[-2] if len(stack) >= 2 and stack[-1] is self else None
-        return isinstance(below, IntakeScreen) and below.client_id == self.client_id
-
     def action_back(self) -> None:
+        """Esc: after a what-if, back to the real answers (the review stays open);
+        otherwise back to where the review was opened from."""
+        if self.real is not None and self.loaded:
+            self.reevaluate(copy.deepcopy(self.real["intake_data"]), back=True)
+            return
         self.app.pop_screen()

@@ -11,7 +11,13 @@ from rich.text import Text
 from planwise.store.lint import Finding, unconfirmed
 from planwise.store.models import GoalItem, ObjectiveItem, PlanDoc, ProblemItem, WarningItem
 from planwise.tui.widgets import plan_model as pm
-from planwise.tui.widgets.plan_smart import failing, findings_text, smart_text
+from planwise.tui.widgets.plan_smart import (
+    FAIL_STYLE,
+    failing,
+    findings_text,
+    short_reason,
+    smart_text,
+)
 
 BASIS_SHOWN = {"clinician": "the clinician's assessment",
                "screen_and_concern": "a screening concern and a score over the cut-off",
@@ -25,13 +31,19 @@ def condition_name(p: ProblemItem) -> str:
 
 
 def objective_label(o: ObjectiveItem, findings: list[Finding], rejected: bool) -> Text:
-    """'S !M A R T  open  due 2026-12-06  Write a personal safety plan...'"""
+    """'S M A R T  open  due 2026-12-06  Write a personal safety plan...'; a failing
+    letter's reason follows the letters, so it shows on the line however narrow the
+    terminal: 'S !M A R T  !M measure has no number  open  due ...'."""
     out = Text()
     if rejected:
         out.append("(rejected) ")
     else:
         out.append_text(smart_text(failing(findings)))
         out.append("  ")
+        reasons = [short_reason(f) for f in findings if not f.blocking]
+        if reasons:
+            out.append("; ".join(reasons), style=FAIL_STYLE)
+            out.append("  ")
     out.append(f"{pm.status_label(o.status)}")
     out.append(f"  due {o.anticipated or '-'}")
     if o.actual:
@@ -100,6 +112,10 @@ def objective_detail(p: ProblemItem, g: GoalItem, o: ObjectiveItem,
     out = Text()
     out.append(o.text, style="bold")
     out.append(f"  [{o.key}]\n")
+    rejected = pm.is_rejected(p, g, o)
+    if findings and not rejected:   # first, so the reasons show without scrolling
+        out.append_text(findings_text(findings))
+        out.append("\n")
     if g.deferred is not None:
         out.append(f"Its goal is deferred until {g.deferred.until}.\n", style="bold")
     for t in o.client_tasks:
@@ -107,9 +123,9 @@ def objective_detail(p: ProblemItem, g: GoalItem, o: ObjectiveItem,
     out.append(f"Measure: {o.measure}\n")
     out.append(f"Anticipated {o.anticipated or '-'}; actual {o.actual or '-'}; "
                f"status {pm.status_label(o.status)}\n")
-    if pm.is_rejected(p, g, o):
+    if rejected:
         out.append("Rejected: not checked and not worked on.")
-    else:
+    elif not findings:
         out.append_text(findings_text(findings))
     return out
 

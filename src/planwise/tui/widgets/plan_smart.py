@@ -29,6 +29,20 @@ def smart_text(bad: set[str]) -> Text:
     return out
 
 
+# A failing letter's reason in a few words, for the objective's own line in the tree (the
+# full message is in the detail under the tree).
+_SHORT = {"S": "task not observable", "M": "measure has no number",
+          "R": "no intervention linked", "T": "no due date"}
+
+
+def short_reason(f: Finding) -> str:
+    """'!M measure has no number', '!A due before 2027-01-03'."""
+    if f.letter == "A":
+        _, _, rest = f.message.partition("sooner than ")
+        return f"!A due before {rest.split(' ')[0]}" if rest else "!A too soon"
+    return f"!{f.letter} {_SHORT.get(f.letter, f.message)}"
+
+
 def findings_text(findings: list[Finding], *, ok: str = "SMART: all five letters pass."
                   ) -> Text:
     """One line per failing letter with its reason."""

@@ -17,30 +17,28 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from planwise.store.models import (
-    GoalItem,
-    InterventionItem,
-    ObjectiveItem,
-    PlanDoc,
-    ProblemItem,
-)
+from planwise.store.models import PlanDoc
+from planwise.tui.widgets.item_fields import FIELD_LABELS, SEVERITIES, check_values
 
-KINDS = ("problem", "goal", "objective", "intervention")
-SEVERITIES = ("mild", "moderate", "severe")
-# Which fields the edit dialog offers, per kind, in order.
+__all__ = ["FIELD_LABELS", "SEVERITIES", "check_values"]
+
+KINDS = ("problem", "goal", "objective", "intervention")           # the tree's
+PANEL_KINDS = ("treatment", "referral", "assessment", "warning")   # the side panel's
+TREATMENT_FIELDS = ("sessions_min", "sessions_max", "frequency_per_week", "level_of_care",
+                    "review_weeks", "modalities")
+# Which fields the edit dialog offers, per kind, in order (a warning is not edited).
 EDIT_FIELDS: dict[str, tuple[str, ...]] = {
     "problem": ("severity",),
     "goal": ("text",),
     "objective": ("text", "client_action", "measure", "target_weeks"),
-    "intervention": ("text",),
+    "intervention": ("text", "modality"),
+    "treatment": TREATMENT_FIELDS,
+    "referral": ("urgency", "reason"),
+    "assessment": ("reason",),
 }
-# Adding an intervention also asks for its modality.
-ADD_FIELDS: dict[str, tuple[str, ...]] = {**EDIT_FIELDS, "intervention": ("text", "modality")}
-FIELD_LABELS = {"text": "Text", "client_action": "Client action (observable)",
-                "measure": "Measure (a number or an instrument)",
-                "target_weeks": "Target (weeks from the start)",
-                "severity": "Severity (mild, moderate or severe)",
-                "modality": "Modality (an id, e.g. cbt)"}
+# Adding a referral or an assessment also asks what it is.
+ADD_FIELDS: dict[str, tuple[str, ...]] = {**EDIT_FIELDS, "referral": ("kind", "urgency", "reason"),
+                                          "assessment": ("instrument", "reason")}
 # What `+` adds under a selected item of each kind.
 ADD_UNDER = {"problem": "goal", "goal": "objective"}
 
@@ -102,9 +100,32 @@ def items_from_proposal(proposal: Any, start: dt.date) -> list[Item]:
                     goal=g.id))
             for i, idoc in zip(g.interventions, gd.interventions, strict=True):
                 assert idoc.key
-                out.append(Item(idoc.key, "intervention", gd.key, {"text": i.text},
+                out.append(Item(idoc.key, "intervention", gd.key,
+                                {"text": i.text, "modality": i.modality},
                                 list(i.because), condition=p.condition, goal=g.id,
                                 modality=i.modality))
+    return out + panel_items(doc)
+
+
+def panel_items(doc: PlanDoc) -> list[Item]:
+    """The side panel's items (warnings, the treatment block, referrals, assessments),
+    keyed as the plan keys them; their fields are the plan item's."""
+    out: list[Item] = []
+    for w in doc.warnings:
+        out.append(Item(w.key or "", "warning", None, {"kind": w.kind, "message": w.message},
+                        list(w.because)))
+    t = doc.treatment
+    if t is not None:
+        out.append(Item(t.key or "", "treatment", None,
+                        {name: getattr(t, name) for name in TREATMENT_FIELDS},
+                        list(t.because)))
+    for r in doc.referrals:
+        out.append(Item(r.key or "", "referral", None,
+                        {"kind": r.kind, "urgency": r.urgency, "reason": r.reason},
+                        list(r.because)))
+    for a in doc.assessments:
+        out.append(Item(a.key or "", "assessment", None,
+                        {"instrument": a.instrument, "reason": a.reason}, list(a.because)))
     return out
 
 
@@ -223,8 +244,8 @@ class Review:
             d.pop("edit", None)
         self._tidy(key)
 
-    def add(self, kind: str, parent: str, values: dict[str, Any]) -> Item:
-        parent_item = self.get(parent)
+    def add(self, kind: str, parent: str | None, values: dict[str, Any]) -> Item:
+        parent_item = self.get(parent) if parent else None
         self._n += 1
         while self.get(f"added.{kind}.{self._n}") is not None:
             self._n += 1
@@ -246,10 +267,11 @@ class Review:
         self.added = [it for it in self.added if it.key not in drop]
 
     # -- what-if -----------------------------------------------------------------------
-    def replace_items(self, items: list[Item]) -> None:
-        """A new evaluation: mark what appeared and what disappeared since the last one.
+    def replace_items(self, items: list[Item], marks: bool = True) -> None:
+        """A new evaluation: mark what appeared and what disappeared since the last one
+        (`marks=False`: back to the real answers after a what-if, nothing to mark).
         Decisions stay by key (an item that comes back finds its decision again)."""
-        if self.evaluated:
+        if self.evaluated and marks:
             old = {it.key: it for it in self.items}
             new = {it.key for it in items}
             self.appeared = {k for k in new if k not in old}
@@ -280,125 +302,10 @@ class Review:
                    evaluated=bool(d.get("evaluated", False)), _n=int(d.get("n", 0)))
 
 
-# --- from the decisions to a plan document --------------------------------------------
-
-def check_values(fields: tuple[str, ...], values: dict[str, Any],
-                 modalities: set[str] | None = None) -> tuple[dict[str, Any], str | None]:
-    """Clean an edit dialog's values; (values, problem or None)."""
-    out: dict[str, Any] = {}
-    for name in fields:
-        raw = str(values.get(name, "")).strip()
-        if not raw:
-            return out, f"{FIELD_LABELS[name]} cannot be empty."
-        if name == "target_weeks":
-            if not raw.isdigit() or not 1 <= int(raw) <= 104:
-                return out, "Target weeks: a whole number from 1 to 104."
-            out[name] = int(raw)
-        elif name == "severity":
-            if raw.lower() not in SEVERITIES:
-                return out, "Severity: mild, moderate or severe."
-            out[name] = raw.lower()
-        elif name == "modality":
-            if modalities is not None and raw not in modalities:
-                return out, f"Unknown modality {raw!r}; e.g. {', '.join(sorted(modalities)[:6])}."
-            out[name] = raw
-        else:
-            out[name] = raw
-    return out, None
-
+# --- from the decisions to a plan document (widgets/proposal_apply.py) ------------------
 
 def apply_to_doc(doc: PlanDoc, review: Review) -> list[str]:
-    """Apply rejections (with reasons), edits and additions to a freshly drafted plan
-    document, in place. Rejecting a problem or a goal rejects what hangs under it
-    (unless already rejected). Returns notes on anything that could not be applied."""
-    notes: list[str] = []
-    start = doc.start_date
+    """See planwise.tui.widgets.proposal_apply.apply_to_doc."""
+    from planwise.tui.widgets.proposal_apply import apply_to_doc as apply
 
-    def reject_tree(item: Any, reason: str, what: str) -> None:
-        children = item.goals if isinstance(item, ProblemItem) else \
-            [*item.objectives, *item.interventions] if isinstance(item, GoalItem) else []
-        for child in children:
-            if child.origin != "proposed_rejected" and child.origin != "added":
-                child.origin = "proposed_rejected"
-                child.rejection_reason = f"rejected with its {what}: {reason}"
-            reject_tree(child, reason, what)
-
-    def apply(item: Any, kind: str) -> None:
-        key = item.key or ""
-        d = review.decisions.get(key, {})
-        edit = d.get("edit") or {}
-        for name, value in edit.items():
-            if name == "client_action":
-                item.client_tasks = [value]
-            elif name == "target_weeks":
-                item.anticipated = start + dt.timedelta(weeks=int(value))
-            else:
-                setattr(item, name, value)
-        if d.get("reject"):
-            item.origin = "proposed_rejected"
-            item.rejection_reason = d["reject"]
-        else:
-            item.origin = None          # computed by save_doc: accepted or edited
-            item.rejection_reason = None
-        if isinstance(item, ProblemItem):
-            # Only a screen-only problem is confirmed: a confirmation kept from before a
-            # what-if that gave the problem another basis has nothing left to confirm.
-            item.confirmed = True if (d.get("confirm") and not d.get("reject")
-                                      and item.basis == "screen_only") else None
-
-    goals: dict[str, GoalItem] = {}
-    problems = {p.key: p for p in doc.problems}
-    for p in doc.problems:
-        apply(p, "problem")
-        for g in p.goals:
-            goals[g.key or ""] = g
-            apply(g, "goal")
-            for o in g.objectives:
-                apply(o, "objective")
-            for i in g.interventions:
-                apply(i, "intervention")
-    for p in doc.problems:
-        if p.origin == "proposed_rejected":
-            reject_tree(p, p.rejection_reason or "", "problem")
-        for g in p.goals:
-            if g.origin == "proposed_rejected" and p.origin != "proposed_rejected":
-                reject_tree(g, g.rejection_reason or "", "goal")
-
-    def live(x: Any) -> bool:
-        return x is not None and x.origin != "proposed_rejected"
-
-    # Added goals first, so objectives and interventions can hang under them.
-    ordered = sorted(review.added, key=lambda it: KINDS.index(it.kind))
-    for it in ordered:
-        f = it.fields
-        if it.kind == "goal":
-            prob = problems.get(it.parent)
-            if not live(prob):
-                notes.append(f"{it.key}: its problem is rejected or no longer proposed")
-                continue
-            g = GoalItem(key=it.key, text=f["text"], objectives=[], interventions=[])
-            prob.goals.append(g)  # type: ignore[union-attr]
-            goals[it.key] = g
-    for it in ordered:
-        if it.kind not in ("objective", "intervention"):
-            continue
-        goal = goals.get(it.parent or "")
-        if not live(goal):
-            notes.append(f"{it.key}: its goal is rejected or no longer proposed")
-            continue
-        assert goal is not None
-        f = it.fields
-        if it.kind == "intervention":
-            goal.interventions.append(InterventionItem(key=it.key, text=f["text"],
-                                                       modality=f.get("modality") or "other"))
-    for it in ordered:
-        goal = goals.get(it.parent or "")
-        if it.kind != "objective" or not live(goal):
-            continue
-        assert goal is not None
-        f = it.fields
-        goal.objectives.append(ObjectiveItem(
-            key=it.key, text=f["text"], client_tasks=[f["client_action"]], measure=f["measure"],
-            anticipated=start + dt.timedelta(weeks=int(f["target_weeks"])),
-            interventions=[i.key for i in goal.interventions if i.key and live(i)]))
-    return notes
+    return apply(doc, review)

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from planwise.tui.widgets.proposal_model import Item, Review
+from planwise.tui.widgets.proposal_model import KINDS, Item, Review
 
 MARKS = {"accepted": "\u2713", "rejected": "\u2717", "edited": "\u270e", "added": "+",
          "unconfirmed": "?"}
@@ -41,9 +41,27 @@ def tree_nodes(root: TreeNode[str]) -> list[TreeNode[str]]:
     return out
 
 
+def instrument_name(kb: Any, inst: str) -> str:
+    return str(kb.instruments[inst].name) if inst in kb.instruments else inst
+
+
+PANEL_BODY = {
+    "warning": lambda f, kb: f"! {str(f.get('kind', '')).replace('_', ' ')}",
+    "treatment": lambda f, kb: (
+        f"{sessions_text(f)} sessions, {f.get('frequency_per_week')}/week, "
+        f"{kb.label('levels_of_care', f.get('level_of_care', '')).lower()}, review at "
+        f"{f.get('review_weeks')} wk"),
+    "referral": lambda f, kb: (f"{kb.label('referral_kinds', f.get('kind', ''))}: "
+                               f"{str(f.get('urgency', '')).upper()}"),
+    "assessment": lambda f, kb: instrument_name(kb, str(f.get("instrument", ""))),
+}
+
+
 def body(review: Review, it: Item, kb: Any) -> str:
     """An item's text without marks: '2. Depression (severe)', 'Goal (treat): ...'."""
     fields = review.current(it.key)
+    if it.kind in PANEL_BODY:
+        return PANEL_BODY[it.kind](fields, kb)
     if it.kind == "problem":
         rank = f"{it.priority}. " if it.priority else ""
         return f"{rank}{kb.label('conditions', it.condition)} ({fields.get('severity')})"
@@ -66,7 +84,8 @@ def label(review: Review, it: Item, kb: Any, gone: bool = False) -> Text:
     ancestor = r.rejected_ancestor(it.key)
     mark = MARKS["rejected"] if ancestor is not None and status != "rejected" else \
         MARKS[status]
-    out.append(f"{mark} ", style="bold")
+    if it.kind != "warning":        # a warning is the engine's note: nothing to decide
+        out.append(f"{mark} ", style="bold")
     if it.key in r.appeared:
         out.append("NEW ", style="bold reverse")
     style = "bold" if it.kind == "problem" else ""
@@ -103,8 +122,11 @@ def structure(review: Review) -> list[tuple[Item, bool, str | None]]:
     gone_keys = {it.key for it in r.gone}
     by_parent: dict[str | None, list[tuple[Item, bool]]] = {}
     for it in r.all_items():
-        by_parent.setdefault(it.parent, []).append((it, False))
+        if it.kind in KINDS:        # the side panel's items are the panel's
+            by_parent.setdefault(it.parent, []).append((it, False))
     for it in r.gone:
+        if it.kind not in KINDS:
+            continue
         parent = it.parent if it.parent is None or r.get(it.parent) is not None else None
         by_parent.setdefault(parent, []).append((it, True))
     out: list[tuple[Item, bool, str | None]] = []
@@ -150,8 +172,10 @@ def detail_lines(review: Review, key: str, kb: Any) -> list[str]:
         lines.append(f"client: {f.get('client_action', '')}")
         lines.append(f"measure: {f.get('measure', '')}; target {f.get('target_weeks')} wk")
     elif it.kind == "intervention":
-        mod = it.fields.get("modality") or it.modality
+        mod = f.get("modality") or it.modality
         lines.append(f"{kb.label('modalities', mod)}: {f.get('text', '')}")
+    elif it.kind in PANEL_DETAIL:
+        lines += PANEL_DETAIL[it.kind](f, kb)
     elif it.kind == "goal":
         if it.deferred:
             lines.append(f"DEFERRED until {it.deferred.get('until', '')} (rules: "
@@ -168,6 +192,29 @@ def detail_lines(review: Review, key: str, kb: Any) -> list[str]:
                 lines.append("; ".join(facts) + ".")
             lines.append(LEGEND)
     return lines
+
+
+def _treatment_detail(f: dict[str, Any], kb: Any) -> list[str]:
+    return [f"{sessions_text(f)} sessions, {f.get('frequency_per_week')}/week, "
+            f"{kb.label('levels_of_care', f.get('level_of_care', ''))}, review at "
+            f"{f.get('review_weeks')} wk",
+            "Modalities: " + ", ".join(kb.label("modalities", m)
+                                       for m in f.get("modalities") or [])]
+
+
+def sessions_text(f: dict[str, Any]) -> str:
+    lo, hi = f.get("sessions_min"), f.get("sessions_max")
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+PANEL_DETAIL = {
+    "treatment": _treatment_detail,
+    "referral": lambda f, kb: [f"Referral to {kb.label('referral_kinds', f.get('kind', ''))}, "
+                               f"{str(f.get('urgency', '')).upper()}: {f.get('reason', '')}"],
+    "assessment": lambda f, kb: [f"Give the {f.get('instrument', '')}: {f.get('reason', '')}"],
+    "warning": lambda f, kb: [f"{kb.label('warning_kinds', f.get('kind', ''))}: "
+                              f"{f.get('message', '')}"],
+}
 
 
 class ProposalTree(Tree[str]):
