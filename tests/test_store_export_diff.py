@@ -221,3 +221,65 @@ def test_markdown_and_diff_show_the_reasoning(tmp_path: Path,
     assert f"    deferred: deferred until {UNTIL} -> (none)" in fields
     assert f"    phase: {old_phase} -> {goal['phase']}" in fields
     assert "    origin: proposed_accepted -> proposed_edited" in fields
+
+
+def _section(md: str, title: str) -> str:
+    """The lines of one '### title' or '## title' section of the Markdown."""
+    lines = md.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.lstrip("#").strip() == title)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")),
+               len(lines))
+    return "\n".join(lines[start + 1:end])
+
+
+def test_a_rejected_intervention_is_not_exported_as_active(run: Runner,
+                                                           tmp_path: Path) -> None:
+    """Issue 11: an intervention rejected in the plan was still listed under its objectives
+    as the therapist's intervention."""
+    doc = tomllib.loads(run.ok("plan", "export", "P1"))
+    goal = next(g for p in doc["problems"] for g in p["goals"]
+                if len(g["interventions"]) >= 2
+                and any(g["interventions"][0]["key"] in o["interventions"]
+                        for o in g["objectives"]))
+    dropped, kept = goal["interventions"][0], goal["interventions"][1]
+    dropped["origin"], dropped["rejection_reason"] = "proposed_rejected", "not offered here"
+    (tmp_path / "p.toml").write_text(tomli_w.dumps(doc))
+    run.ok("plan", "import", "P1", str(tmp_path / "p.toml"))
+    md = run.ok("plan", "export", "P1", "--format", "markdown")
+    assert f"Therapist intervention: {dropped['text']}" not in md
+    assert f"- {dropped['text']} ({dropped['modality']}) *(rejected: not offered here)*" in md
+    if any(kept["key"] in o["interventions"] for o in goal["objectives"]):
+        assert f"Therapist intervention: {kept['text']}" in md
+    # The readable and the program's formats agree: the JSON keeps the decision.
+    rec = json.loads(run.ok("plan", "export", "P1", "--format", "json"))
+    items = [i for p in rec["document"]["problems"] for g in p["goals"]
+             for i in g["interventions"] if i["key"] == dropped["key"]]
+    assert items[0]["origin"] == "proposed_rejected"
+
+
+def test_a_rejected_treatment_block_is_not_in_force(run: Runner, tmp_path: Path) -> None:
+    doc = tomllib.loads(run.ok("plan", "export", "P1"))
+    doc["treatment"]["origin"] = "proposed_rejected"
+    doc["treatment"]["rejection_reason"] = "inpatient first"
+    (tmp_path / "p.toml").write_text(tomli_w.dumps(doc))
+    run.ok("plan", "import", "P1", str(tmp_path / "p.toml"))
+    treatment = _section(run.ok("plan", "export", "P1", "--format", "markdown"), "Treatment")
+    assert "- None in force: the proposed block was rejected: inpatient first" in treatment
+    assert "- Modalities:" not in treatment
+
+
+def test_prior_treatment_typed_in_the_intake_is_exported(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Issue 11: the intake's prior treatment was missing ('none recorded')."""
+    r = Runner(tmp_path, monkeypatch)
+    r.ok("client", "add", "--name", "Jo Example")
+    r.ok("client", "intake", "C1", str(EXAMPLE))
+    r.ok("plan", "draft", "C1", "I1", "--engine", "reference")
+    md = r.ok("plan", "export", "P1", "--format", "markdown")
+    past = _section(md, "Past treatment")
+    assert "none recorded" not in past
+    assert "- CBT, 2019, helpful (at intake I1, " in past
+    rec = json.loads(r.ok("plan", "export", "P1", "--format", "json"))
+    assert rec["intake_history"]["prior_treatment"] == ["CBT, 2019, helpful"]
+    assert rec["intake_history"]["intake"] == "I1"

@@ -97,6 +97,15 @@ class VersionRecord(BaseModel):
     reason: str | None = None
 
 
+class IntakeHistory(BaseModel):
+    """What the intake the plan was drafted from says of the client's history."""
+
+    intake: str
+    date: str
+    prior_treatment: list[str] = []
+    medications: list[str] = []
+
+
 class PlanRecord(BaseModel):
     """Everything about one plan version, for reading and for other programs."""
 
@@ -117,6 +126,7 @@ class PlanRecord(BaseModel):
     versions: list[VersionRecord]
     scores: list[ScoreSeries] = []
     timeline: Timeline | None = None     # the current version only, as of the export's day
+    intake_history: IntakeHistory | None = None   # the plan's intake; None for an old plan
 
 
 def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
@@ -138,6 +148,18 @@ def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
                 response=ch.get("response"), remission=ch.get("remission")))
         out.append(ScoreSeries(instrument=key, name=inst.name if inst else key, scores=recs))
     return out
+
+
+def _intake_history(c: Conn, intake_id: int | None) -> IntakeHistory | None:
+    if intake_id is None:
+        return None
+    row = c.one("SELECT id, date, data FROM intakes WHERE id = ?", [intake_id])
+    if row is None:
+        return None
+    history = (json.loads(row["data"]).get("history") or {})
+    return IntakeHistory(intake=ids.fmt("intake", row["id"]), date=row["date"],
+                         prior_treatment=[str(x) for x in history.get("prior_treatment") or []],
+                         medications=[str(x) for x in history.get("medications") or []])
 
 
 def build_record(c: Conn, plan_id: int, version: int | None = None,
@@ -176,6 +198,7 @@ def build_record(c: Conn, plan_id: int, version: int | None = None,
                   sessions.as_json(sessions.list_sessions(c, plan_id))],
         versions=[VersionRecord.model_validate(x) for x in versions],
         scores=_scores(c, plan["client_id"]),
+        intake_history=_intake_history(c, plan["intake_id"]),
         # Sessions left and open objectives are about the plan in force: not shown for an
         # earlier version.
         timeline=(timeline(load_course(c, plan_id, today or system_today()))
@@ -218,7 +241,7 @@ def _basis(p: ProblemItem) -> str:
     return f"{shown}; **not confirmed: confirm or reject before signing**"
 
 
-def _info(info: ClientInfo) -> list[str]:
+def _info(info: ClientInfo, intake: IntakeHistory | None = None) -> list[str]:
     out = ["## Current information", ""]
     facts = [("Date of birth", info.date_of_birth), ("Pronouns", info.pronouns),
              ("Phone", info.contact.phone), ("Email", info.contact.email),
@@ -237,8 +260,15 @@ def _info(info: ClientInfo) -> list[str]:
                             for d in info.past_diagnoses]),
         ("Past treatment", ["; ".join(_md(x) for x in (t.description, t.provider, t.when,
                                                         t.outcome) if x)
-                            for t in info.past_treatment]),
+                            for t in info.past_treatment]
+         # Typed at the intake the plan was drafted from (not copied into the client's
+         # record, so it is read from the intake itself).
+         + ([f"{_md(x)} (at intake {intake.intake}, {intake.date})"
+             for x in intake.prior_treatment] if intake else [])),
     ]
+    if intake is not None and intake.medications:
+        sections.append((f"Medications (at intake {intake.intake}, {intake.date})",
+                         [_md(x) for x in intake.medications]))
     for title, lines in sections:
         out += ["", f"### {title}", ""]
         out += [f"- {x}" for x in lines] if lines else ["- none recorded"]
@@ -248,12 +278,17 @@ def _info(info: ClientInfo) -> list[str]:
 
 
 def _objective(o: ObjectiveItem, g: GoalItem) -> list[str]:
-    names = {i.key: i.text for i in g.interventions}
+    # A rejected intervention is not the therapist's work on the objective: it is listed
+    # with its reason under the goal's interventions only.
+    names = {i.key: i.text for i in g.interventions if i.origin != "proposed_rejected"}
     out = [f"- **{_md(o.text)}** {_code(o.key)}{_origin(o)}"]
     out += [f"  - Client task: {_md(t)}" for t in o.client_tasks]
     out.append(f"  - Measure: {_md(o.measure)}")
-    for k in o.interventions:
-        out.append(f"  - Therapist intervention: {_md(names.get(k, k))}")
+    live = [k for k in o.interventions if k in names]
+    for k in live:
+        out.append(f"  - Therapist intervention: {_md(names[k])}")
+    if not live and o.origin != "proposed_rejected":
+        out.append("  - Therapist intervention: none in force")
     out.append(f"  - Anticipated: {o.anticipated or 'not set'}; actual: {o.actual or '-'}; "
                f"status: {o.status.replace('_', ' ')}")
     return out
@@ -341,7 +376,7 @@ def render_markdown(rec: PlanRecord) -> str:
             out.append(f"- {when}{_md(e.text)}{rec_}")
     else:
         out.append("- none recorded")
-    out += [""] + _info(info)
+    out += [""] + _info(info, rec.intake_history)
     out += ["", "## Problems, goals and objectives"]
     if not d.problems:
         out += ["", "- none"]
@@ -371,6 +406,12 @@ def render_markdown(rec: PlanRecord) -> str:
     t = d.treatment
     if t is None:
         out.append("- none set")
+    elif t.origin == "proposed_rejected":
+        out += [f"- None in force: the proposed block was rejected: "
+                f"{_md(t.rejection_reason or '')}",
+                f"- Proposed: {_md(', '.join(t.modalities))}; {t.sessions_min} to "
+                f"{t.sessions_max} sessions, {t.frequency_per_week} a week, "
+                f"{_md(t.level_of_care.replace('_', ' '))}, review every {t.review_weeks} weeks"]
     else:
         out += [f"- Modalities: {_md(', '.join(t.modalities))}{_origin(t)}",
                 f"- Length: {t.sessions_min} to {t.sessions_max} sessions, "

@@ -24,17 +24,18 @@ from planwise.store.models import ObjectiveItem, PlanDoc
 from planwise.text import printable
 from planwise.tui import keymap
 from planwise.tui.screens.client import info_text
-from planwise.tui.screens.dialogs import TextPrompt
-from planwise.tui.screens.plan_saving import PlanSaving
+from planwise.tui.screens.plan_item_actions import PlanItemActions
 from planwise.tui.services import today
+from planwise.tui.widgets import plan_items as items
 from planwise.tui.widgets import plan_labels as labels
 from planwise.tui.widgets import plan_model as pm
-from planwise.tui.widgets.plan_dialogs import ObjectiveDialog, RulesDialog, ScreenDecisionDialog
+from planwise.tui.widgets.plan_dialogs import ObjectiveDialog, RulesDialog
+from planwise.tui.widgets.proposal_tree import instrument_name
 
 NodeData = tuple[str, str]  # (kind, key)
 
 
-class PlanScreen(PlanSaving):
+class PlanScreen(PlanItemActions):
     HELP_AREA = "plan"
     BINDINGS = keymap.bindings("plan")
     HELP_TEXT = ("Problems are numbered in the order the plan addresses them; a problem "
@@ -187,6 +188,10 @@ class PlanScreen(PlanSaving):
                     olabel = self._objective_label(p, g, o)
                     onode = gnode.add_leaf(olabel, data=("objective", o.key or ""))
                     self._tree_nodes[o.key or ""], self._labels[o.key or ""] = onode, olabel
+                for i in g.interventions:
+                    self._leaf(gnode, "intervention", i.key or "",
+                               labels.intervention_label(i, pm.is_rejected(p, g)))
+        self._side_nodes(tree, doc)
         target = self._tree_nodes.get(selected[1]) if selected else None
         if target is None:
             first = next((k for k, n in self._tree_nodes.items()
@@ -196,6 +201,33 @@ class PlanScreen(PlanSaving):
         if target is not None:
             tree.call_after_refresh(self._move_to, target)
         self.show_detail()
+
+    def _leaf(self, parent: TreeNode[NodeData], kind: str, key: str, label: Text) -> None:
+        self._tree_nodes[key] = parent.add_leaf(label, data=(kind, key))
+        self._labels[key] = label
+
+    def _side_nodes(self, tree: Tree[NodeData], doc: PlanDoc) -> None:
+        """After the problems: the treatment block, referrals, assessments."""
+        kb = self.app.services.kb  # type: ignore[attr-defined]
+        t = doc.treatment
+        self._leaf(tree.root, "treatment" if t else "no_treatment",
+                   (t.key or "") if t else items.NO_TREATMENT, labels.treatment_label(t, kb.label))
+        label = labels.section_label("Referrals", doc.referrals)
+        node = tree.root.add(label, data=("referrals", items.REFERRALS), expand=True)
+        self._tree_nodes[items.REFERRALS], self._labels[items.REFERRALS] = node, label
+        for r in doc.referrals:
+            self._leaf(node, "referral", r.key or "", labels.referral_label(r, kb.label))
+        label = labels.section_label("Assessments", doc.assessments)
+        node = tree.root.add(label, data=("assessments", items.ASSESSMENTS), expand=True)
+        self._tree_nodes[items.ASSESSMENTS], self._labels[items.ASSESSMENTS] = node, label
+        for a in doc.assessments:
+            self._leaf(node, "assessment", a.key or "",
+                       labels.assessment_label(a, lambda i: instrument_name(kb, i)))
+
+    def move_to_key(self, key: str) -> None:
+        node = self._tree_nodes.get(key)
+        if node is not None:
+            self._move_to(node)
 
     def _move_to(self, node: TreeNode[NodeData]) -> None:
         self.query_one("#plan-tree", Tree).move_cursor(node)
@@ -254,9 +286,14 @@ class PlanScreen(PlanSaving):
             if found is None:
                 return
             out = labels.objective_detail(*found, self.findings.get(key, []))
+        kb = self.app.services.kb  # type: ignore[attr-defined]
         if kind in ("warning", "warnings"):
-            kb = self.app.services.kb  # type: ignore[attr-defined]
             out = labels.warnings_detail(self.doc.warnings, key, kb.label)
+        decided = items.find(self.doc, key) if kind in items.DECIDED else None
+        if decided is not None:
+            out = labels.item_detail(decided[0], decided[1], kb.label, decided[2])
+        elif kind in labels.SECTION_HINTS:
+            out = Text(labels.SECTION_HINTS[kind])
         for p in self.doc.problems:
             if kind == "problem" and p.key == key:
                 out = labels.problem_detail(p)
@@ -294,6 +331,10 @@ class PlanScreen(PlanSaving):
         return pm.find_objective(self.doc, sel[1])
 
     def action_edit(self) -> None:
+        sel = self.selected()
+        if sel is not None and sel[0] in items.DECIDED:
+            self.edit_item(*sel)
+            return
         found = self._selected_objective()
         if found is None or not self._editable():
             return
@@ -325,59 +366,6 @@ class PlanScreen(PlanSaving):
         pm.replace_objective(self.doc, new)
         self._commit()
         self.refresh_labels()
-
-    def action_decide_screen(self) -> None:
-        """c: confirm or reject the selected problem (or the one the selection is under)
-        when it was found on a screen alone."""
-        sel = self.selected()
-        if sel is None or self.doc is None:
-            return
-        problem = pm.problem_of(self.doc, sel[1])
-        if problem is None:
-            self.notify("c confirms or rejects a problem found on a screen alone: select it "
-                        "first.")
-            return
-        name = labels.condition_name(problem)
-        if problem.basis != "screen_only":
-            self.notify(f"{name.capitalize()} is not a screen-only problem: there is nothing "
-                        "to confirm.")
-            return
-        evidence = [w.message for w in self.doc.warnings if w.kind == "unconfirmed_screen"]
-
-        def decided(choice: str | None) -> None:
-            if choice is None or not self._editable():
-                return
-            if choice == "reject":
-                self.app.push_screen(TextPrompt(
-                    f"Reject {name}", placeholder="Reason (required)",
-                    value=problem.rejection_reason or "",
-                    note="The problem and everything under it leave the plan's work; the "
-                         "reason is kept in the plan."),
-                    lambda reason: self._decide(problem.key or "", "reject", reason))
-                return
-            self._decide(problem.key or "", choice)
-
-        self.app.push_screen(ScreenDecisionDialog(problem, name, evidence), decided)
-
-    def _decide(self, key: str, choice: str, reason: str | None = None) -> None:
-        assert self.doc is not None
-        if choice == "reject" and not (reason or "").strip():
-            return
-        p = next(p for p in self.doc.problems if p.key == key)
-        if choice == "reject":
-            p.origin, p.rejection_reason, p.confirmed = "proposed_rejected", reason, None
-        else:
-            if p.origin == "proposed_rejected":
-                p.origin, p.rejection_reason = None, None  # the store recomputes it
-            p.confirmed = True if choice == "confirm" else None
-        self._commit()
-        self.build_tree()
-        self.show_head()
-        self.notify({"confirm": f"Confirmed: {labels.condition_name(p)} is a problem in the "
-                                "plan.",
-                     "reject": f"Rejected: {labels.condition_name(p)}.",
-                     "undecide": f"{labels.condition_name(p).capitalize()} is undecided "
-                                 "again: the plan cannot be signed until you decide."}[choice])
 
     # -- sign, history, export, why ----------------------------------------------------
     def action_sign(self) -> None:

@@ -5,11 +5,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 
 from planwise.store.lint import Finding, unconfirmed
-from planwise.store.models import GoalItem, ObjectiveItem, PlanDoc, ProblemItem, WarningItem
+from planwise.store.models import (
+    AssessmentItem,
+    GoalItem,
+    InterventionItem,
+    ObjectiveItem,
+    PlanDoc,
+    PlanItem,
+    ProblemItem,
+    ReferralItem,
+    TreatmentItem,
+    WarningItem,
+)
 from planwise.tui.widgets import plan_model as pm
 from planwise.tui.widgets.plan_smart import (
     FAIL_STYLE,
@@ -161,4 +173,95 @@ def warnings_detail(warnings: list[WarningItem], key: str,
     out.append(w.message)
     if pm.is_rejected(w):
         out.append(f"\nRejected: {w.rejection_reason or ''}")
+    return out
+
+
+# --- interventions, the treatment block, referrals, assessments ------------------------
+
+Label = Callable[[str, str], str]
+HINT = "e edits, - rejects (with a reason), a accepts again, + adds"
+SECTION_HINTS = {"referrals": "+ adds a referral; select one to edit (e) or reject (-) it.",
+                 "assessments": "+ adds an assessment to give.",
+                 "no_treatment": "+ adds a treatment block (sessions, frequency, level of "
+                                 "care, review, modalities)."}
+
+
+def _decision(item: PlanItem) -> str:
+    if item.origin == "proposed_rejected":
+        return f" (rejected: {item.rejection_reason or ''})"
+    return {"added": " (added)", "proposed_edited": " (edited)"}.get(item.origin or "", "")
+
+
+def sessions_text(t: TreatmentItem) -> str:
+    return str(t.sessions_min) if t.sessions_min == t.sessions_max else \
+        f"{t.sessions_min}-{t.sessions_max}"
+
+
+def intervention_label(i: InterventionItem, rejected_above: bool) -> Text:
+    """'Int: Schedule rewarding activities (behavioural_activation)'."""
+    out = Text(f"Int: {i.text} ({i.modality})")
+    out.append(_decision(i) if not rejected_above or pm.is_rejected(i) else " (rejected)")
+    return out
+
+
+def treatment_label(t: TreatmentItem | None, label: Label) -> Text:
+    if t is None:
+        return Text("Treatment: none (+ adds a treatment block)", style="bold")
+    out = Text("Treatment: ", style="bold")
+    out.append(f"{sessions_text(t)} sessions, {t.frequency_per_week}/week, "
+               f"{label('levels_of_care', t.level_of_care).lower()}, review at "
+               f"{t.review_weeks} wk")
+    out.append(_decision(t))
+    return out
+
+
+def referral_label(r: ReferralItem, label: Label) -> Text:
+    out = Text(f"{label('referral_kinds', r.kind)}: {r.urgency.upper()}")
+    out.append(_decision(r))
+    return out
+
+
+def assessment_label(a: AssessmentItem, name: Callable[[str], str]) -> Text:
+    out = Text(f"Give the {name(a.instrument)}")
+    out.append(_decision(a))
+    return out
+
+
+def section_label(title: str, items: list[Any]) -> Text:
+    live = sum(1 for x in items if not pm.is_rejected(x))
+    return Text(f"{title} ({live} of {len(items)} in force)" if live != len(items)
+                else f"{title} ({len(items)})", style="bold")
+
+
+def item_detail(kind: str, item: PlanItem, label: Label, goal: GoalItem | None = None
+                ) -> Text:
+    """An intervention, the treatment block, a referral or an assessment in full, with
+    its decision and the keys that change it."""
+    out = Text()
+    if isinstance(item, InterventionItem):
+        out.append(f"Intervention: {item.text}\n", style="bold")
+        out.append(f"Modality: {label('modalities', item.modality)} ({item.modality})\n")
+        served = [o.text for o in (goal.objectives if goal else [])
+                  if item.key in o.interventions]
+        if served:
+            out.append("For: " + "; ".join(served) + "\n")
+    elif isinstance(item, TreatmentItem):
+        out.append(f"Treatment: {sessions_text(item)} sessions, {item.frequency_per_week} a "
+                   f"week, {label('levels_of_care', item.level_of_care)}, review every "
+                   f"{item.review_weeks} weeks\n", style="bold")
+        out.append("Modalities: " + ", ".join(label("modalities", m)
+                                              for m in item.modalities) + "\n")
+    elif isinstance(item, ReferralItem):
+        out.append(f"Referral to {label('referral_kinds', item.kind)}, "
+                   f"{item.urgency.upper()}\n", style="bold")
+        out.append(f"{item.reason}\n")
+    elif isinstance(item, AssessmentItem):
+        out.append(f"Assessment: give the {item.instrument}\n", style="bold")
+        out.append(f"{item.reason}\n")
+    if item.origin == "proposed_rejected":
+        out.append(f"REJECTED: {item.rejection_reason or ''} (a accepts it again)\n",
+                   style="bold")
+    elif item.origin == "added":
+        out.append("Added by you.\n")
+    out.append(HINT + ("; w: why it was proposed" if item.because else ""))
     return out

@@ -144,4 +144,20 @@ def why_target(doc: PlanDoc, key: str) -> tuple[str, list[str], dict[str, str]]:
                 if o.key == key:
                     because, title = o.because, o.text
                     ctx = {"kind": "objective", "condition": p.condition, "goal": g.key or ""}
+            for i in g.interventions:
+                if i.key == key:
+                    because, title = i.because, i.text
+                    ctx = {"kind": "intervention", "condition": p.condition,
+                           "goal": g.key or ""}
+    t = doc.treatment
+    if t is not None and t.key == key:
+        because, title, ctx = t.because, "the treatment block", {"kind": "treatment"}
+    for r in doc.referrals:
+        if r.key == key:
+            because, title = r.because, f"referral to {r.kind.replace('_', ' ')}"
+            ctx = {"kind": "referral", "id": r.kind}
+    for a in doc.assessments:
+        if a.key == key:
+            because, title = a.because, f"give the {a.instrument}"
+            ctx = {"kind": "assessment", "id": a.instrument}
     return title, because, ctx
