@@ -88,9 +88,9 @@ def test_every_main_screen_without_truecolor(mode: str, monkeypatch: pytest.Monk
             await visit(lambda: app.push_screen(HelpScreen(["caseload"])), HelpScreen,
                         "Caseload", "New client", "Everywhere")
             await visit(lambda: app.open_client(client_id), ClientScreen,
-                        "Trauma and significant events", "Plan P1", "New intake")
+                        "Trauma and significant events", "Plan P1", "Intake")
             await visit(lambda: app.new_intake(client_id), IntakeScreen,
-                        "Screening", "Depression", "Next step")
+                        "Screening", "Depression", "Next")
             await visit(lambda: app.open_intake_proposal(client_id, intake_id), ProposalScreen,
                         "SUICIDE RISK", "Depression", "Accept", "Reject")
             await visit(lambda: app.open_plan(plan_id), PlanScreen,

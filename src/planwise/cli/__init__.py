@@ -17,8 +17,10 @@ import sys
 import click
 
 from planwise import __version__
+from planwise.cli import global_options
 from planwise.cli.backup_cmd import backup_cmd
 from planwise.cli.client_cmds import client_group
+from planwise.cli.config_cmd import config_cmd
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.knowledge_cmds import knowledge_group
 from planwise.cli.measure_cmds import measure_group
@@ -50,38 +52,61 @@ class PlanwiseGroup(click.Group):
 @click.group(cls=PlanwiseGroup, context_settings={"help_option_names": ["-h", "--help"]},
              invoke_without_command=True)
 @click.version_option(__version__, prog_name="planwise")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="PLANWISE_DB",
-              help="Database for the interface (default: planwise.db in the user data folder).")
-@click.option("--profile", "profile_path", type=click.Path(dir_okay=False),
-              help="Therapist profile (TOML) for the interface.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="The planwise database, for every command and the interface (else "
+                   "$PLANWISE_DB, the config file, planwise.db in the user data folder).")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="The therapist profile (TOML), for every command that reads one (else "
+                   "$PLANWISE_PROFILE, the config file, profile.toml in the config folder).")
+@click.option("--knowledge", "knowledge_dirs", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False),
+              help="A clinic's knowledge folder, for every command that reads the knowledge "
+                   "and the interface (else $PLANWISE_KNOWLEDGE, the config file). May be "
+                   "given more than once.")
+@click.option("--theme", metavar="NAME",
+              help="The interface's theme: ansi (the terminal's 16 colours) or a Textual "
+                   "theme (else $PLANWISE_THEME, the config file).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The config file (else $PLANWISE_CONFIG, else config.toml in the user "
+                   "config folder). `planwise config` shows what it sets.")
 @click.pass_context
-def cli(ctx: click.Context, db_path: str | None, profile_path: str | None) -> None:
+def cli(ctx: click.Context, db_path: str | None, profile_path: str | None,
+        knowledge_dirs: tuple[str, ...], theme: str | None, config_path: str | None) -> None:
     """planwise: from screening and assessment to an explained treatment plan.
 
-    Without a command, opens the terminal interface on the default database.
+    Without a command, opens the terminal interface on your database. The options
+    above go before the command and hold for it (`planwise --db PATH client list`); a
+    command that cannot use one refuses it. Each setting: the command line, else the
+    environment, else the config file, else the default.
 
     \b
     Example:
         planwise
         planwise demo
+        planwise --db ./caseload.db client list
         planwise recommend examples/depression-alcohol.toml
         planwise explain examples/depression-alcohol.toml
     """
+    settings = global_options.start(ctx, db=db_path, profile=profile_path,
+                                    knowledge=knowledge_dirs, theme=theme, config=config_path)
     if ctx.invoked_subcommand is None:
-        from pathlib import Path
-
         from planwise.tui import run
 
-        run(Path(db_path) if db_path else None, profile_path=profile_path)
+        settings.config_file()
+        run(settings.db_path(), profile_path=settings.profile_path(),
+            knowledge_dirs=settings.knowledge_dirs(), theme=settings.theme_choice())
 
 
+@global_options.uses("knowledge", "theme")
 @click.command("demo")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False),
-              help="Therapist profile (TOML) for the demo.")
-def demo_cmd(profile_path: str | None) -> None:
+              help="Therapist profile (TOML) for the demo (same as `planwise --profile`).")
+@click.pass_context
+def demo_cmd(ctx: click.Context, profile_path: str | None) -> None:
     """Open the interface on a temporary database of clearly fictional clients.
 
-    The database is deleted when the interface closes.
+    The database is deleted when the interface closes. The profile, clinic knowledge
+    and theme are yours (options, environment, config file); the database never is.
 
     \b
     Example:
@@ -89,7 +114,9 @@ def demo_cmd(profile_path: str | None) -> None:
     """
     from planwise.tui import run
 
-    run(None, demo=True, profile_path=profile_path)
+    settings = global_options.settings(ctx)
+    run(None, demo=True, profile_path=profile_path, knowledge_dirs=settings.knowledge_dirs(),
+        theme=settings.theme_choice())
 
 
 cli.add_command(demo_cmd)
@@ -107,6 +134,8 @@ cli.add_command(dashboard_cmd)
 cli.add_command(audit_cmd)
 cli.add_command(backup_cmd)
 cli.add_command(verify_cmd)
+cli.add_command(config_cmd)
+global_options.install(cli)
 
 
 def error_message(exc: PlanwiseError) -> str:

@@ -6,15 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from planwise.cli.common import echo, knowledge_option
+from planwise.cli.common import db_option, echo, knowledge_option
 
 if TYPE_CHECKING:
     from planwise.store import Conn
 
-db_option = click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False), envvar="PLANWISE_DB",
-    help="The planwise database. Default: $PLANWISE_DB, else planwise.db in the user data "
-         "folder.")
+__all__ = ["client_group", "db_option", "open_conn"]
 
 
 def open_conn(ctx: click.Context) -> Conn:

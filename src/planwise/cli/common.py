@@ -14,14 +14,23 @@ if TYPE_CHECKING:  # the real imports are deferred: `planwise --help` stays fast
 knowledge_option = click.option(
     "--knowledge", "knowledge_dirs", multiple=True, type=click.Path(file_okay=False),
     help="A clinic's knowledge folder, added to (and overriding by id) the shipped one. "
-         "May be given more than once.")
+         "May be given more than once; added after any given as `planwise --knowledge "
+         "DIR`. Default: $PLANWISE_KNOWLEDGE, the config file.")
 engine_option = click.option(
     "--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto",
     show_default=True, help="Rule engine: durable-rules, or the pure-Python reference evaluator.")
+# The older place for --db (on a group or a command: `planwise client --db PATH list`,
+# `planwise review P1 --db PATH`), kept working; `planwise --db PATH ...` is the one place
+# the docs give. The environment and the config file are applied after both
+# (cli/global_options.py), so this option reads no environment variable itself.
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False), metavar="PATH",
+    help="The planwise database; the same as `planwise --db PATH` before the command.")
 profile_option = click.option(
     "--profile", "profile_path", type=click.Path(dir_okay=False),
-    help="Therapist profile (TOML). Default: the configured profile, if any "
-         "(PLANWISE_PROFILE or the user config folder).")
+    help="Therapist profile (TOML); the same as `planwise --profile PATH` before the "
+         "command. Default: $PLANWISE_PROFILE, the config file, profile.toml in the user "
+         "config folder.")
 
 
 def load_kb(knowledge_dirs: tuple[str, ...]) -> KnowledgeBase:

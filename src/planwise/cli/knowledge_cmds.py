@@ -27,8 +27,11 @@ def knowledge_group() -> None:
 
 @knowledge_group.command("check")
 @click.argument("folder", required=False, type=click.Path(file_okay=False))
-def check_cmd(folder: str | None) -> None:
+@knowledge_option
+def check_cmd(folder: str | None, knowledge_dirs: tuple[str, ...]) -> None:
     """Validate the shipped knowledge plus FOLDER (a clinic's own), and print counts.
+    The clinic folders planwise already uses (`planwise --knowledge DIR`,
+    $PLANWISE_KNOWLEDGE, the config file) are checked too, FOLDER after them.
 
     Lists every safety-critical override and every shipped rule or goal FOLDER
     replaces, then runs the shipped case library against the combined knowledge.
@@ -46,7 +49,7 @@ def check_cmd(folder: str | None) -> None:
 
     if folder and not Path(folder).is_dir():
         raise InputError("knowledge folder not found", file=folder)
-    kb = load_kb((folder,) if folder else ())
+    kb = load_kb((*knowledge_dirs, folder) if folder else knowledge_dirs)
     findings = check_quality(kb)
     by_stage = Counter(r.stage for r in kb.rules)
     echo(f"knowledge {kb.fingerprint}: {len(kb.rules)} rules "

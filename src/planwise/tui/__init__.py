@@ -6,10 +6,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from planwise.config import Chosen
 
 
 def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | None = None,
-        knowledge_dirs: tuple[str, ...] = ()) -> None:
+        knowledge_dirs: tuple[str, ...] = (), theme: Chosen | None = None) -> None:
     from planwise.dates import today
     from planwise.tui.app import PlanwiseApp
     from planwise.tui.services import Services
@@ -18,6 +22,6 @@ def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | 
     services = Services.open(db_path, demo=demo, profile_path=profile_path,
                              knowledge_dirs=knowledge_dirs)
     try:
-        PlanwiseApp(services).run()
+        PlanwiseApp(services, theme=theme).run()
     finally:
         services.close()

@@ -2,48 +2,57 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
+from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from planwise.errors import InputError, PlanwiseError
+from planwise.errors import PlanwiseError
 from planwise.store.verify import verify as verify_records
-from planwise.tui import keymap
+from planwise.tui import colours, keymap, toasts
 from planwise.tui.messages import WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.help import HelpScreen
 from planwise.tui.services import Services
 
+if TYPE_CHECKING:
+    from planwise.config import Chosen
+
 
 class PlanwiseApp(App[None]):
     # Absolute, so that a subclass defined elsewhere (tests, benchmarks) finds it too.
-    CSS_PATH = Path(__file__).resolve().parent / "styles" / "app.tcss"
+    CSS_PATH = [Path(__file__).resolve().parent / "styles" / name
+                for name in ("app.tcss", "terminals.tcss")]
     TITLE = "planwise"
     BINDINGS = keymap.bindings("app")
 
-    def __init__(self, services: Services, *, blink: bool = True, **kwargs: Any) -> None:
+    # Screens get the class -narrow below 80 columns and -short below 24 rows (styles/
+    # app.tcss): the layouts that do not fit 60x20 change there, and nothing else does.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal-width")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-normal-height")]
+    NOTIFICATION_TIMEOUT = toasts.INFO_SECONDS
+
+    def __init__(self, services: Services, *, blink: bool = True, theme: Chosen | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
         # Tests and snapshots turn cursor blinking off so screens are stable;
         # nothing on any screen depends on blinking to be understood.
         self.blink = blink
-        # Readable without truecolor: PLANWISE_THEME=ansi uses the terminal's own
-        # 16 colours; NO_COLOR is honoured by Textual itself.
-        theme = os.environ.get("PLANWISE_THEME", "")
-        if theme == "ansi":
-            self.theme = "ansi-dark"
-        elif theme:
-            if theme not in self.available_themes:
-                raise InputError(f"PLANWISE_THEME={theme[:40]!r} is not a theme: use ansi, or "
-                                 f"one of {', '.join(sorted(self.available_themes))}")
-            self.theme = theme
+        # Readable without truecolor: theme "ansi" uses the terminal's own 16 colours.
+        # The choice comes settled from planwise.config (--theme, PLANWISE_THEME, the
+        # config file); an app made directly (tests) reads PLANWISE_THEME alone.
+        chosen = theme if theme is not None else colours.theme_from_environment()
+        if chosen is not None:
+            self.theme = colours.checked_theme(chosen, self.available_themes)
+        if self.no_color:
+            colours.drop_colours(self)
 
     def on_mount(self) -> None:
         self.push_screen(CaseloadScreen())
@@ -62,8 +71,20 @@ class PlanwiseApp(App[None]):
                                 else [])
         self.notify("\n".join([f"{len(problems)} record(s) are not as planwise wrote them:",
                                *shown, "Run `planwise verify`; restore a backup and compare."]),
-                    title="Records changed outside planwise", severity="error", timeout=120,
-                    markup=False)
+                    title="Records changed outside planwise", severity="error", markup=False,
+                    stay=True)
+
+    # -- notifications: short, at the top right, the newest replaces the rest (toasts.py) --
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True, stay: bool = False) -> None:
+        seconds = toasts.STAY_SECONDS if stay else toasts.seconds(severity, title, message)
+        super().notify(message, title=title, severity=severity, timeout=seconds, markup=markup)
+
+    def on_notify(self, event: Notify) -> None:
+        # Runs before Textual's own handler adds the new one (handlers run subclass first).
+        for old in list(self._notifications):
+            if old is not event.notification and toasts.passing(old.timeout):
+                self._unnotify(old, refresh=False)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A cursor blinks only while focused: turn it off as focus arrives.

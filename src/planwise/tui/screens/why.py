@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.markup import escape
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -138,13 +139,15 @@ def explain_item(because: list[str], ctx: dict[str, str], evaluation: Evaluation
     return direct, upstream
 
 
-def render_steps(title: str, direct: list[Step], upstream: list[Step]) -> str:
-    """Rich markup; everything readable without colour."""
+def render_steps(title: str, direct: list[Step], upstream: list[Step],
+                 width: int = WIDTH) -> str:
+    """Rich markup; everything readable without colour. Wrapped to `width` with a hanging
+    indent (the screen gives its own width, so 60 columns wrap as cleanly as 80)."""
     lines = [f"[b]Why: {escape(title)}[/b]", ""]
 
 
     def para(text: str, first: str = "  ", rest: str = "    ") -> None:
-        lines.extend(escape(x) for x in textwrap.wrap(text, WIDTH, initial_indent=first,
+        lines.extend(escape(x) for x in textwrap.wrap(text, width, initial_indent=first,
                                                       subsequent_indent=rest))
 
     def block(s: Step) -> None:
@@ -183,8 +186,8 @@ class WhyScreen(Screen[None]):
                  evaluation: Evaluation, kb: KnowledgeBase) -> None:
         super().__init__()
         self.item_title = title
-        direct, upstream = explain_item(because, ctx, evaluation, kb)
-        self.text = render_steps(title, direct, upstream)
+        self.steps = explain_item(because, ctx, evaluation, kb)
+        self.text = render_steps(title, *self.steps)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -195,6 +198,12 @@ class WhyScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = "Why"
         self.query_one("#why-scroll").focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The text's own wrap (hanging indents) follows the terminal: no second wrap.
+        width = max(30, min(WIDTH, event.size.width - 4))
+        self.text = render_steps(self.item_title, *self.steps, width=width)
+        self.query_one("#why-text", Static).update(self.text)
 
     def action_back(self) -> None:
         self.app.pop_screen()
