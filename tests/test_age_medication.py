@@ -94,6 +94,57 @@ def test_no_referral_reason_in_the_knowledge_names_a_drug() -> None:
     assert named == []
 
 
+# Drug words a goal, objective or intervention may keep, each with why it is not a
+# prescribing choice made for the prescriber.
+GOAL_TEXT_DRUG_WORDS_ALLOWED = {
+    ("drug_use.specialist_care.harm", "naloxone"):
+        "harm reduction: the client carries naloxone against an opioid overdose (NICE PH52, "
+        "2014); it is supplied to anyone at risk, not chosen as a treatment by the therapist",
+}
+
+
+def _goal_texts() -> list[tuple[str, str, str]]:
+    """(item id, field, text) for every goal, objective and intervention text the client
+    or the therapist reads in a plan."""
+    out = []
+    for gid, goal in KB.goals.items():
+        out.append((gid, "text", goal.text))
+        for o in goal.objectives:
+            out += [(o.id, "text", o.text), (o.id, "client_action", o.client_action),
+                    (o.id, "measure", o.measure)]
+    for iid, (itv, _) in KB.interventions.items():
+        out.append((iid, "text", itv.text))
+    return out
+
+
+def test_no_goal_objective_or_intervention_text_names_a_drug() -> None:
+    """The plan asks the prescriber for a review; what the client and therapist read in
+    goals, objectives and interventions presumes no drug either (lithium levels, thiamine,
+    antidepressants), except what the allow-list names with its reason."""
+    named = []
+    for item, field, text in _goal_texts():
+        for m in DRUG_RE.finditer(text):
+            word = m.group(0).lower().removesuffix("s")
+            if (item, word) not in GOAL_TEXT_DRUG_WORDS_ALLOWED:
+                named.append((item, field, m.group(0)))
+    assert named == []
+    # the allow-list names only what is there, so it cannot hide a new drug word
+    texts = {item: " ".join(t for i, _f, t in _goal_texts() if i == item)
+             for item, _w in GOAL_TEXT_DRUG_WORDS_ALLOWED}
+    for (item, word), why in GOAL_TEXT_DRUG_WORDS_ALLOWED.items():
+        assert word in texts[item].lower() and why
+
+
+def test_the_goal_text_check_catches_what_the_review_found() -> None:
+    for text in ("Explain how mood stabilisers protect against relapse, the blood tests lithium "
+                 "needs, and the signs of toxicity",
+                 "Liaise with the withdrawal service and GP about withdrawal, thiamine and "
+                 "relapse-prevention medication (with consent)",
+                 "Liaise with the prescriber about antidepressants and their interaction with "
+                 "alcohol or drugs (with consent)"):
+        assert DRUG_RE.search(text), text
+
+
 def test_every_adult_only_referral_rule_excludes_minors() -> None:
     """mutual help, IPS, residential rehabilitation and ACT: each rule that proposes one
     tests `case minor = false`, so a young person never gets it."""
