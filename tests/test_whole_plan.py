@@ -101,3 +101,16 @@ def test_an_incomplete_section_still_counts_for_what_it_says(engine: str) -> Non
     p = run(engine, risk={"intent": True})
     assert p.risk.level == "high"
     assert ("emergency", "immediate") in {(r.kind, r.urgency) for r in p.referrals}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_year_of_dbt_stays_a_year_when_a_safety_plan_comes_first(engine: str) -> None:
+    p = run(engine, client={"age": 29}, instruments={"msi_bpd": [1] * 9 + [0]},
+            risk={"ideation": "active", "plan": True, "behaviour": "recent"},
+            clinician={"impressions": ["borderline_pd"], "severity": {"borderline_pd": "severe"}})
+    assert p.problems[0].condition == "suicide_risk"
+    t = p.treatment
+    assert t is not None
+    weeks = t.sessions.min / t.frequency_per_week
+    assert weeks >= 46, (t.sessions, t.frequency_per_week)  # about a year, as DBT's rule says
+    assert t.review_weeks <= 2 and t.level_of_care != "outpatient"  # the first block's intensity

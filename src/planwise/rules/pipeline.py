@@ -69,11 +69,12 @@ BUILTIN_STEPS = {
         "clinician to confirm or reject."),
     "engine.treatment.sequence": (
         "With several problems, one course: the problem addressed first (safety, withdrawal "
-        "and acute psychosis before the rest, then the most severe) sets the frequency and "
+        "and acute psychosis before the rest, then the most severe) brings "
         "its own number of sessions; every other problem with a course of its own adds half "
         "of its sessions (rounded up), because work on it overlaps with the first, or a "
         "quarter when one of its therapies is already in the course; the course is never "
-        "shorter than the longest single problem's. The level "
+        "shorter than the longest single problem's, and it runs at that course's frequency, "
+        "so its length in weeks stays as the knowledge says. The level "
         "of care is the highest any problem needs and the review interval the shortest; with "
         "a payer's limit the first review falls within the authorised sessions."),
     "engine.knowledge.override": (
@@ -282,7 +283,12 @@ class Evaluation:
         # Never shorter than the longest single course (a year of DBT stays a year).
         sessions_min = max(sessions_min, *(f["sessions_min"] for f in chosen))
         sessions_max = max(sessions_max, *(f["sessions_max"] for f in chosen))
-        frequency = lead["frequency_per_week"]
+        # The pace is that of the longest single course, so that course's length still
+        # reads in weeks as its knowledge says (a year of DBT stays a year); a shorter
+        # first block (a safety plan at high risk) shows in the level of care, the
+        # short first review and its referrals.
+        pace = max(chosen, key=lambda f: (f["sessions_max"], f["sessions_min"]))
+        frequency = pace["frequency_per_week"]
         review = min(f["review_weeks"] for f in options)
         limit = self._case()["session_limit"]
         if limit > 0:
