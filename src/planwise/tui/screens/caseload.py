@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -204,6 +204,19 @@ class CaseloadScreen(Screen[None]):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             if key.value is not None:
                 self.app.open_client(int(key.value))  # type: ignore[attr-defined]
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing on the list searches: an unbound letter goes to the search box (the
+        caseload's type-to-jump; n, a and / keep their meaning)."""
+        char = event.character
+        table = self.query_one(DataTable)
+        if self.focused is not table or not char or len(char) != 1 \
+                or not char.isprintable() or char == " " or event.key in self.active_bindings:
+            return
+        event.stop()
+        search = self.query_one("#search", Input)
+        self.set_focus(search)
+        search.insert_text_at_cursor(char)
 
     def action_focus_search(self) -> None:
         # set_focus at once: keys typed right after "/" must land in the box.

@@ -1,13 +1,17 @@
 """Give a measure at a session: choose an instrument, then fill it in with the same form
 the intake uses (widgets/instrument_form.py). Ctrl+S keeps the complete answers with the
 session note (they are stored when the session is saved); Esc cancels. An instrument
-already given at this session opens with its answers, and Ctrl+D takes it out again."""
+already given at this session opens with its answers, and Ctrl+D takes it out again.
+
+The picker lists the client's own instruments first (those with a score: the intake's,
+earlier measures), then every other one by name; typing a name's first letters jumps
+to it (widgets/jump.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
@@ -16,6 +20,16 @@ from textual.widgets.option_list import Option
 from planwise.instruments import Instrument
 from planwise.tui import keymap
 from planwise.tui.widgets.instrument_form import InstrumentForm
+from planwise.tui.widgets.jump import TypeToJump
+
+
+class InstrumentPicker(TypeToJump, OptionList):
+    """The instruments, the client's own first; typing jumps (p h q: PHQ-9)."""
+
+    def jump_texts(self) -> list[str]:
+        # The instrument's short name is what people type; its title is the fallback.
+        return [str(o.prompt).split("  (", 1)[0] if not o.disabled else ""
+                for o in (self.get_option_at_index(i) for i in range(self.option_count))]
 
 
 class MeasureScreen(Screen[tuple[str, Any] | None]):
@@ -33,26 +47,64 @@ class MeasureScreen(Screen[tuple[str, Any] | None]):
     """
 
     def __init__(self, instruments: dict[str, Instrument],
-                 given: dict[str, Any] | None = None) -> None:
+                 given: dict[str, Any] | None = None, *, client_id: int | None = None,
+                 own: list[str] | None = None) -> None:
         super().__init__()
         self.instruments = instruments
         self.given = dict(given or {})  # instrument -> answers already kept with the note
+        self.client_id = client_id
+        self.own = [i for i in (own or []) if i in instruments]  # the client's, listed first
         self.chosen: str | None = None
         self.form: InstrumentForm | None = None
 
+    def options(self) -> list[Option]:
+        def option(i: Instrument, mine: bool) -> Option:
+            return Option(f"{i.name:<10} {i.title}"
+                          + ("  (this client's)" if mine else "")
+                          + ("  (given: Enter to change)" if i.id in self.given else ""),
+                          id=i.id)
+
+        others = sorted((i for k, i in self.instruments.items() if k not in self.own),
+                        key=lambda i: i.name.lower())
+        out = [option(self.instruments[k], True) for k in self.own]
+        if out and others:
+            out.append(Option("Every other instrument:", disabled=True))
+        return out + [option(i, False) for i in others]
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Choose the instrument to give (Enter)", id="measure-hint",
-                     classes="section-title")
-        ordered = sorted(self.instruments.values(), key=lambda i: i.name.lower())
-        yield OptionList(*[Option(f"{i.name:<10} {i.title}"
-                                  + (" (given: Enter to change)" if i.id in self.given else ""),
-                                  id=i.id) for i in ordered], id="measure-choice")
+        yield Static("Choose the instrument to give (Enter; type its name to jump)",
+                     id="measure-hint", classes="section-title")
+        yield InstrumentPicker(*self.options(), id="measure-choice")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Give a measure"
-        self.query_one("#measure-choice", OptionList).focus()
+        picker = self.query_one("#measure-choice", OptionList)
+        picker.highlighted = 0
+        picker.focus()
+        if self.client_id is not None and not self.own:
+            self.load_own(self.client_id)
+
+    @work(thread=True, exit_on_error=False, group="measure-own")
+    def load_own(self, client_id: int) -> None:
+        series = self.app.services.scores(client_id)  # type: ignore[attr-defined]
+        # Most scores first: the instrument the course is followed with leads.
+        own = sorted(series, key=lambda k: -len(series[k]))
+        self.app.call_from_thread(self._own_loaded, own)
+
+    def _own_loaded(self, own: list[str]) -> None:
+        self.own = [i for i in own if i in self.instruments]
+        picker = self.query_one("#measure-choice", OptionList)
+        if not self.own or self.chosen is not None:
+            return
+        was = picker.highlighted
+        keep = picker.get_option_at_index(was).id if was is not None and was > 0 else None
+        picker.clear_options()
+        picker.add_options(self.options())
+        index = next((n for n in range(picker.option_count)
+                      if keep and picker.get_option_at_index(n).id == keep), 0)
+        picker.highlighted = index
 
     @on(OptionList.OptionSelected, "#measure-choice")
     def choose(self, event: OptionList.OptionSelected) -> None:

@@ -283,7 +283,8 @@ class SessionScreen(Screen[None]):
             self.edited()
 
         self.app.push_screen(MeasureScreen(self.app.services.kb.instruments,  # type: ignore[attr-defined]
-                                           self.measures), given)
+                                           self.measures, client_id=self.loaded["client_id"]),
+                             given)
 
     def action_back(self) -> None:
         if self._last and (self._last["note"].strip() or self._last["addressed"]

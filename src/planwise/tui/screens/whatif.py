@@ -20,7 +20,11 @@ class WhatIfIntakeScreen(IntakeScreen):
         super().__init__(client_id, data=data)
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual runs the intake's own on_mount after this one (it names a new intake):
+        # the what-if title goes up once that is done.
+        self.call_after_refresh(self._title)
+
+    def _title(self) -> None:
         self.sub_title = f"What-if for C{self.client_id}: a copy of the answers (Esc: back)"
 
     def changed(self) -> None:

@@ -13,9 +13,12 @@ from textual.widgets import SelectionList
 from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.option_list import OptionDoesNotExist
 
+from planwise.tui.widgets.jump import TypeToJump
 
-class TickList(SelectionList[str]):
-    """A SelectionList whose ticked rows show X and unticked rows a blank."""
+
+class TickList(TypeToJump, SelectionList[str]):
+    """A SelectionList whose ticked rows show X and unticked rows a blank; typing a
+    row's first letters jumps to it (widgets/jump.py)."""
 
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)

@@ -12,6 +12,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from planwise.tui import keymap
+from planwise.tui.widgets.jump import TypeToJump
 
 RATING_MAX = 10
 
@@ -25,9 +26,14 @@ def prompt(text: str, addressed: bool, rating: int | None, current: bool = False
     return out
 
 
-class ObjectiveChecklist(OptionList):
+class ObjectiveChecklist(TypeToJump, OptionList):
+    """Typing an objective's first letters jumps to it (widgets/jump.py)."""
+
     HELP_AREA = "session_objectives"
     BINDINGS = keymap.bindings("session_objectives")
+
+    def jump_texts(self) -> list[str]:
+        return [text for _key, text in self.items]
 
     @dataclass
     class Changed(Message):
