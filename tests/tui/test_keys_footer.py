@@ -5,7 +5,9 @@ proposal and the intake). What the footer leaves out is in F1 and the command pa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from planwise.tui import demo, keymap
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.services import Services
 from tests.tui.conftest import run, settle
+from tests.tui.test_tmux import PLANWISE, TMUX, Tmux, app_env, needs_tmux
 
 
 def footer_keys(app: PlanwiseApp) -> tuple[list[str], list[str]]:
@@ -144,3 +147,50 @@ def test_every_key_left_out_of_a_footer_is_in_f1_and_the_palette(
             assert "Ctrl+Q" in help_text and "Quit" in help_text
 
     run(go())
+
+
+@pytest.fixture()
+def tmux() -> Iterator[Tmux]:
+    if TMUX is None:
+        pytest.skip("tmux is not installed")
+    t = Tmux()
+    try:
+        yield t
+    finally:
+        t.kill_server()
+
+
+@needs_tmux
+def test_footer_keys_in_a_real_terminal_at_80x24(tmux: Tmux, tmp_path: Path) -> None:
+    """The demo in tmux at 80x24: the footer (the last line) of the caseload, the client
+    page, the plan editor, the proposal review and the intake carries their keys whole."""
+    tmux.start(f"{PLANWISE} demo", app_env(tmp_path))
+
+    def footer(*keys: str) -> str:
+        screen = tmux.wait_for(*keys)
+        last = screen.rstrip("\n").splitlines()[-1]
+        for key in keys:
+            assert key in last, f"{key!r} not whole in the footer: {last!r}"
+        assert len(last) <= 80
+        return last
+
+    tmux.wait_for("Ash Demo (fictional)", "New client")
+    footer("a Needs attention", "^q Quit", "f1 Help")
+    time.sleep(1.0)  # see test_tmux.py: keys in the first instant of the first frame
+    tmux.keys("Enter")
+    tmux.wait_for("Trauma and significant events", "Plan P")
+    footer("esc Back", "i Intake", "s Session", "r Review", "a Attention", "f1 Help")
+    tmux.keys("p")
+    tmux.wait_for("S M A R T")
+    footer("esc Back", "e Edit", "t Status", "w Why", "r Review", "^g Sign", "f1 Help")
+    tmux.keys("Escape")
+    tmux.wait_for("Records (Enter to open)")
+    tmux.keys("Down", "Enter")                          # the intake: its proposal review
+    tmux.wait_for("SUICIDE RISK")
+    footer("a Accept", "r Reject", "w Why", "c What-if", "esc Back", "f1 Help")
+    tmux.keys("Escape")
+    tmux.wait_for("Records (Enter to open)")
+    tmux.keys("i")
+    tmux.wait_for("Screening")
+    footer("esc Back", "^n Next", "^r Proposal", "f1 Help")
+    tmux.keys("C-q")
