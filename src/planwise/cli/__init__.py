@@ -161,6 +161,18 @@ def _say(text: str) -> None:
     click.echo(printable(text), err=True)
 
 
+def _command_name(args: list[str]) -> str:
+    """`planwise client add`: the command's own words, never a value given to it."""
+    words = ["planwise"]
+    group: click.Command = cli
+    for arg in args:
+        commands = getattr(group, "commands", {})
+        if arg in commands:
+            words.append(arg)
+            group = commands[arg]
+    return " ".join(words)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="planwise", standalone_mode=False)
@@ -181,12 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # never a traceback for the user
         if os.environ.get("PLANWISE_DEBUG"):
             raise
-        # The first line only: later lines of some errors (pydantic's) quote the input,
-        # which may be a client's name.
-        detail = (str(exc).splitlines() or [""])[0]
-        if len(detail) > 200:
-            detail = detail[:200] + "..."
-        _say(f"planwise: internal error: {exc.__class__.__name__}: {detail} "
-             "(set PLANWISE_DEBUG=1 for details)")
+        # Scrubbed: a message may quote the input, which may be a client's name; the
+        # traceback (never its local variables) goes to the private log (crashlog.py).
+        from planwise.crashlog import describe, write_log
+
+        log = write_log(exc, {"command": _command_name(argv if argv is not None
+                                                       else sys.argv[1:])})
+        where = f"; details in {log}" if log else ""
+        _say(f"planwise: internal error: {describe(exc)}{where} "
+             "(PLANWISE_DEBUG=1 shows the traceback)")
         sys.exit(1)
     sys.exit(0)

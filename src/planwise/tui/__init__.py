@@ -22,6 +22,11 @@ def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | 
     services = Services.open(db_path, demo=demo, profile_path=profile_path,
                              knowledge_dirs=knowledge_dirs)
     try:
-        PlanwiseApp(services, theme=theme).run()
+        app = PlanwiseApp(services, theme=theme)
+        app.run()
     finally:
         services.close()
+    if app.crash is not None:  # said on the crash screen; said again on the terminal
+        from planwise.tui.crash import InterfaceCrashed, exit_message
+
+        raise InterfaceCrashed(exit_message(app.crash))

@@ -10,11 +10,12 @@ from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from planwise.errors import PlanwiseError
 from planwise.store.verify import verify as verify_records
 from planwise.tui import colours, keymap, toasts
+from planwise.tui.crash import CrashReport, ReportingWorkers, allows, handle
 from planwise.tui.messages import WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.dialogs import TextPrompt
@@ -41,6 +42,7 @@ class PlanwiseApp(App[None]):
     def __init__(self, services: Services, *, blink: bool = True, theme: Chosen | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._workers = ReportingWorkers(self)  # a failed worker is never unseen (crash.py)
         self.services = services
         # Tests and snapshots turn cursor blinking off so screens are stable;
         # nothing on any screen depends on blinking to be understood.
@@ -101,6 +103,12 @@ class PlanwiseApp(App[None]):
         from planwise.tui.screens.plan import PlanScreen
 
         self.push_screen(PlanScreen(plan_id))
+
+    def review_new_intake(self, client_id: int, intake_data: dict[str, Any]) -> None:
+        """The proposal review of an intake not stored yet (Ctrl+R on the new intake)."""
+        from planwise.tui.screens.proposal import ProposalScreen
+
+        self.push_screen(ProposalScreen(client_id, intake_data))
 
     def open_intake_proposal(self, client_id: int, intake_id: int) -> None:
         from planwise.tui.screens.proposal import ProposalScreen
@@ -191,15 +199,24 @@ class PlanwiseApp(App[None]):
             yield SystemCommand(key.description, f"{keymap.display(key.keys)} on this screen",
                                 lambda action=key.action: screen.run_action(action))
 
-    # -- failures in workers never crash the interface ------------------------------------
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
+    # -- an error nothing else handled: drafts saved, logged, said; never a traceback ------
+    crash: CrashReport | None = None
+
+    def _handle_exception(self, error: Exception) -> None:
+        handle(self, error)  # instead of Textual's traceback with locals (crash.py)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return allows(self, action) and super().check_action(action, parameters)
+
+    # -- failures in workers: a PlanwiseError is said, anything else is a crash --------
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """Any worker's failure, whatever started it (crash.ReportingWorkers)."""
+        error = worker.error
+        if error is not None:
             if isinstance(error, PlanwiseError):
                 self.notify(str(error), title="Not saved", severity="error", timeout=8)
-            else:
-                self.notify(f"{error.__class__.__name__}: {error}", title="Internal error",
-                            severity="error", timeout=10)
+            elif isinstance(error, Exception):
+                self._handle_exception(error)  # a fault in planwise: crash.py says so
 
     @on(WorkFailed)
     def work_failed(self, message: WorkFailed) -> None:

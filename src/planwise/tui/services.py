@@ -247,7 +247,8 @@ class Services:
 
     # -- one client ---------------------------------------------------------------------
     def client_overview(self, client_id: int) -> dict[str, Any]:
-        """Current information, intakes, plans (with their versions) and recent sessions."""
+        """Current information, intakes, plans (with their versions) and recent sessions,
+        and the client's drafts (work in progress: kind, key, updated_at)."""
         from planwise.store.clients import get_client, list_intakes
         from planwise.store.plans import history
 
@@ -261,7 +262,9 @@ class Services:
             sessions = c.query("SELECT id, number, date, session_limit FROM sessions "
                                "WHERE plan_id = ? ORDER BY number", [p["id"]])
             plans.append({**p, "versions": versions, "sessions": sessions})
-        return {"info": info, "intakes": intakes, "plans": plans}
+        drafts = c.query("SELECT kind, key, updated_at FROM drafts WHERE client_id = ? "
+                         "ORDER BY updated_at DESC", [client_id])
+        return {"info": info, "intakes": intakes, "plans": plans, "drafts": drafts}
 
     # -- proposal review (areas "proposal" and "why") -------------------------------------
     def evaluate(self, intake_data: dict[str, Any]) -> tuple[Any, Any, Any]:

@@ -53,6 +53,29 @@ def info_text(info: ClientInfo) -> str:
     return "\n".join(lines)
 
 
+DRAFT_TEXT = {
+    "intake": "Intake not finished (draft saved {when}): Enter or i continues it",
+    "proposal": "Proposal review not saved as a plan (draft saved {when}): Enter reopens it",
+    "session": "Session note on {key} not saved (draft saved {when}): Enter continues it",
+    "plan": "Unsaved edits of plan {key} (draft saved {when}): Enter opens the plan",
+    "client": "Unsaved client information (draft saved {when}): Enter or e continues it",
+}
+
+
+def draft_lines(drafts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(option id, text) for each of the client's drafts (kind, key, updated_at)."""
+    from planwise.tui.widgets.plan_model import when_text
+
+    out = []
+    for d in drafts:
+        kind, key = str(d["kind"]), str(d["key"])
+        if kind not in DRAFT_TEXT:
+            continue
+        ref = f"draft:{kind}" + (f":{key[1:]}" if key.startswith("P") else "")
+        out.append((ref, DRAFT_TEXT[kind].format(key=key, when=when_text(d["updated_at"]))))
+    return out
+
+
 class ClientScreen(Screen[None]):
     HELP_AREA = "client"
     BINDINGS = keymap.bindings("client")
@@ -151,6 +174,8 @@ class ClientScreen(Screen[None]):
             scores = ", ".join(f"{s['instrument']} {s['total']}" for s in intake["scores"])
             options.append(Option(f"Intake I{intake['id']} {intake['date']}: {scores or '-'}",
                                   id=f"intake:{intake['id']}"))
+        # Work in progress too: an intake not finished is a record of this client already.
+        options += [Option(text, id=ref) for ref, text in draft_lines(overview.get("drafts", []))]
         if not options:
             options.append(Option("No intakes yet: press i to start one.", id="none",
                                   disabled=True))
@@ -166,6 +191,24 @@ class ClientScreen(Screen[None]):
             self.app.open_plan(int(ref))  # type: ignore[attr-defined]
         elif kind == "intake":
             self.app.open_intake_proposal(self.client_id, int(ref))  # type: ignore[attr-defined]
+        elif kind == "draft":
+            self.open_draft(ref)
+
+    def open_draft(self, ref: str) -> None:
+        kind, _, plan = ref.partition(":")
+        app: Any = self.app
+        if kind == "intake":
+            app.new_intake(self.client_id)
+        elif kind == "proposal":
+            from planwise.tui.screens.proposal import ProposalScreen
+
+            app.push_screen(ProposalScreen.from_draft(self.client_id))
+        elif kind == "session":
+            app.new_session(int(plan))
+        elif kind == "plan":
+            app.open_plan(int(plan))
+        elif kind == "client":
+            app.edit_client_info(self.client_id)
 
     def _latest_plan(self) -> int | None:
         if self.overview and self.overview["plans"]:

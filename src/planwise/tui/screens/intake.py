@@ -4,148 +4,62 @@ history and context; then Ctrl+R hands the intake to the proposal review.
 Everything entered lives in an `IntakeState` (widgets/intake_state.py); each
 change saves the whole intake, with the step and the item in focus, as the
 client's intake draft (in a worker), and opening the screen again restores it.
+The screen keeps the state, the draft and the way through the steps; steps 3-5
+are widgets of their own (widgets/intake_forms.py, intake_risk.py,
+intake_context.py) that edit the state and say so (StepEdited). The proposal
+review is opened through the app (it opens this screen for a what-if, and this
+screen does not import it back).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import (
-    Checkbox,
-    ContentSwitcher,
-    Footer,
-    Header,
-    Input,
-    Label,
-    RadioButton,
-    RadioSet,
-    Select,
-    SelectionList,
-    Static,
-)
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from planwise.errors import InputError
 from planwise.kb.loader import KnowledgeBase
 from planwise.tui import keymap
+from planwise.tui.crash_drafts import OpenDraft
+from planwise.tui.screens.intake_dialogs import LeaveIntakeDialog, SkipRiskDialog
 from planwise.tui.services import today
 from planwise.tui.widgets.instrument_form import InstrumentForm
+from planwise.tui.widgets.intake_context import ContextStep
 from planwise.tui.widgets.intake_controls import TickList
+from planwise.tui.widgets.intake_forms import FormsStep
+from planwise.tui.widgets.intake_layout import (
+    FIELD_PLACES,
+    StepEdited,
+    local_time,
+    row_of,
+    steps_text,
+)
+from planwise.tui.widgets.intake_risk import RiskStep
 from planwise.tui.widgets.intake_state import (
     ASSESSMENTS,
     CONTEXT,
     INSTRUMENTS,
     RISK,
     SCREENING,
-    STEPS,
     IntakeState,
     scope_check,
 )
-from planwise.tui.widgets.plan_toggles import PlainCheckbox as Tick
-from planwise.tui.widgets.plan_toggles import PlainRadioButton as Dot
 
-IDEATION = ("none", "passive", "active")
-BEHAVIOUR = ("none", "past", "recent")
-BEHAVIOUR_LABELS = ("None", "Past (>3 months)", "Recent (<3 months)")
-EMPLOYMENT = (("Employed", "employed"), ("Unemployed", "unemployed"), ("Student", "student"),
-              ("Unable to work", "unable_to_work"))
-HOUSING = (("Stable housing", "stable"), ("Unstable housing", "unstable"))
-SEVERITIES = (("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
-RISK_SWITCHES = ("method", "intent", "plan")
-RISK_SWITCH_LABELS = {"method": "Method (thought of or has access)", "intent": "Intent",
-                      "plan": "Plan"}
-
-# Where an InputError's field path is shown: (prefix, step, error widget id, widget to focus).
-FIELD_PLACES: tuple[tuple[str, int, str, str], ...] = (
-    ("screening", SCREENING, "screening-error", "#concerns"),
-    ("risk", RISK, "risk-error", "#risk-recorded"),
-    ("clinician", CONTEXT, "impressions-error", "#impressions"),
-    ("history.prior_treatment", CONTEXT, "prior-error", "#prior-treatment"),
-    ("history.medications", CONTEXT, "medications-error", "#medications"),
-    ("history", CONTEXT, "history-error", "#trauma"),
-    ("context.session_limit", CONTEXT, "limit-error", "#session-limit"),
-    ("context.client_goals", CONTEXT, "goals-error", "#client-goals"),
-    ("context", CONTEXT, "limit-error", "#session-limit"),
-)
-
-
-def steps_text(current: int, risk_flag: str = "", width: int = 80) -> Text:
-    """The step indicator; the separators narrow to fit the width (80 columns)."""
-    full = sum(len(f"{i + 1} {n}") for i, n in enumerate(STEPS)) + 2 + len(risk_flag)
-    sep = " > " if full + 3 * (len(STEPS) - 1) <= width else ">"
-    text = Text()
-    for i, name in enumerate(STEPS):
-        if i:
-            text.append(sep)
-        label = f"{i + 1} {name}"
-        if i == RISK and risk_flag:
-            label += risk_flag
-        if i == current:
-            text.append(f"[{label}]", style="bold reverse")
-        else:
-            text.append(label)
-    return text
-
-
-class SkipRiskDialog(ModalScreen[bool]):
-    """After a positive screen: assess now, or skip explicitly (risk stays unassessed)."""
-
-    HELP_AREA = "intake_skip"
-    BINDINGS = keymap.bindings("intake_skip")
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__()
-        self.reasons = reasons
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("The suicide screen is positive", classes="dialog-title")
-            yield Static(Text(
-                "; ".join(self.reasons) + ".\nA structured suicide-risk assessment is needed. "
-                "If you skip it for now, the intake has no risk section: the risk is "
-                "UNASSESSED and the proposal says so."), classes="dialog-note")
-            yield Static("a  Assess now\ns  Skip the assessment for now\nEsc  Back to the "
-                         "assessment", classes="dialog-keys", id="skip-keys")
-
-    def action_assess(self) -> None:
-        self.dismiss(False)
-
-    def action_skip(self) -> None:
-        self.dismiss(True)
-
-
-class LeaveIntakeDialog(ModalScreen[str]):
-    """Esc on the intake: keep the draft (the default) or discard it, or stay."""
-
-    HELP_AREA = "intake_leave"
-    BINDINGS = keymap.bindings("intake_leave")
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("Leave this intake?", classes="dialog-title")
-            yield Static("Your answers are saved as a draft; opening a new intake for this "
-                         "client restores them.", classes="dialog-note")
-            yield Static("k  Keep the draft and leave (default)\nd  Discard the draft and "
-                         "leave\nEsc  Stay", classes="dialog-keys")
-
-    def action_keep(self) -> None:
-        self.dismiss("keep")
-
-    def action_discard(self) -> None:
-        self.dismiss("discard")
-
-    def action_stay(self) -> None:
-        self.dismiss("stay")
+__all__ = ["IntakeScreen", "LeaveIntakeDialog", "SkipRiskDialog", "steps_text"]
 
 
 class IntakeScreen(Screen[dict[str, Any] | None]):
+    """A new intake for `client_id`; given `data` (the proposal review's what-if), it
+    starts from those answers and Ctrl+R hands the changed answers back (dismiss)."""
+
     HELP_AREA = "intake"
     BINDINGS = keymap.bindings("intake")
     HELP_TEXT = ("A new intake in five steps: Ctrl+N next, Ctrl+B previous, Ctrl+R the "
@@ -186,17 +100,18 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.given = data
         self.state = IntakeState.from_intake(data) if data is not None else IntakeState()
         self.ready = data is not None  # False until the draft (if any) has been looked up
-        self.forms: list[InstrumentForm] = []
-        self._form_ids: list[str] = []
-        self._form_cache: dict[str, InstrumentForm] = {}
 
     @property
     def kb(self) -> KnowledgeBase:
         return self.app.services.kb  # type: ignore[attr-defined, no-any-return]
 
+    @property
+    def forms(self) -> list[InstrumentForm]:
+        return self.query_one(FormsStep).forms
+
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
+        kb = self.kb
         yield Header()
         yield Static(steps_text(SCREENING), id="steps")
         yield Static("", id="intake-error", classes="field-error")
@@ -215,58 +130,9 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                 yield Static("Computing the assessments the screening calls for...",
                              id="assess-status", classes="step-help")
                 yield TickList(id="assessments")
-            with Vertical(id="step-2", classes="intake-step"):
-                yield Static("", id="forms-bar")
-                yield Static("No instruments chosen: Ctrl+B to choose some, or Ctrl+N to go on.",
-                             id="no-forms")
-                yield Vertical(id="forms")
-            with VerticalScroll(id="step-3", classes="intake-step"):
-                yield Static("", id="screen-status")
-                yield Tick("Structured assessment done: record it in this intake",
-                               id="risk-recorded")
-                with Horizontal(classes="risk-row"):
-                    yield Label("Ideation ", classes="risk-label")
-                    with RadioSet(id="ideation"):
-                        for i, name in enumerate(("None", "Passive", "Active")):
-                            yield Dot(name, value=i == 0)
-                with Horizontal(classes="risk-row"):
-                    yield Label("", classes="risk-label")
-                    for name in RISK_SWITCHES:
-                        yield Tick(RISK_SWITCH_LABELS[name], id=f"risk-{name}")
-                with Horizontal(classes="risk-row"):
-                    yield Label("Behaviour", classes="risk-label")
-                    with RadioSet(id="behaviour"):
-                        for i, name in enumerate(BEHAVIOUR_LABELS):
-                            yield Dot(name, value=i == 0)
-                yield Static("", id="risk-level")
-                yield Static("", id="risk-warning")
-                yield Static("", id="risk-error", classes="field-error")
-            with VerticalScroll(id="step-4", classes="intake-step"):
-                with Horizontal(classes="switch-row"):
-                    yield Tick("Trauma history", id="trauma")
-                    yield Tick("Withdrawal complications (seizures, DTs)", id="withdrawal")
-                yield Static("", id="history-error", classes="field-error")
-                yield Input(placeholder="Prior treatment (separate entries with ;)",
-                            id="prior-treatment")
-                yield Static("", id="prior-error", classes="field-error")
-                yield Input(placeholder="Medications (separate entries with ;)", id="medications")
-                yield Static("", id="medications-error", classes="field-error")
-                with Horizontal(classes="context-row"):
-                    yield Input(placeholder="Session limit", id="session-limit", type="integer")
-                    yield Select(list(EMPLOYMENT), prompt="Employment",
-                                 id="employment")
-                    yield Select(list(HOUSING), prompt="Housing", id="housing")
-                yield Static("", id="limit-error", classes="field-error")
-                yield Input(placeholder="Client's goals in their words (separate with ;)",
-                            id="client-goals")
-                yield Static("", id="goals-error", classes="field-error")
-                yield Static("Clinician impressions: conditions you confirm (Space ticks)",
-                             classes="step-help")
-                impressions = [Selection(e.label, cid)
-                               for cid, e in kb.vocab["conditions"].items() if e.intake]
-                yield TickList(*impressions, id="impressions")
-                yield Static("", id="impressions-error", classes="field-error")
-                yield Vertical(id="severities")
+            yield FormsStep(id="step-2", classes="intake-step")
+            yield RiskStep(id="step-3", classes="intake-step")
+            yield ContextStep(id="step-4", classes="intake-step")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -300,26 +166,14 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.query_one("#summary", Input).value = state.summary
         self._show_scope()
         self._fill_assessments()
-        self._set_risk_widgets()
-        self.query_one("#trauma", Tick).value = state.trauma
-        self.query_one("#withdrawal", Tick).value = state.withdrawal_complications
-        self.query_one("#prior-treatment", Input).value = state.prior_treatment
-        self.query_one("#medications", Input).value = state.medications
-        self.query_one("#session-limit", Input).value = state.session_limit
-        self.query_one("#employment", Select).value = state.employment or Select.NULL
-        self.query_one("#housing", Select).value = state.housing or Select.NULL
-        self.query_one("#client-goals", Input).value = state.client_goals
-        impressions = self.query_one("#impressions", SelectionList)
-        impressions.deselect_all()
-        for c in state.impressions:
-            impressions.select(c)
-        self._sync_severities()
+        self.query_one(RiskStep).show(state)
+        self.query_one(ContextStep).show(state)
         self.ready = True
         if state.suggested is None or state.suggested_for != state.concerns:
             self.compute_suggestions(list(state.concerns))
         self.go(state.step, save=False)
         if recovered_at is not None:
-            self.notify(f"Recovered unsaved intake from {_local_time(recovered_at)}.",
+            self.notify(f"Recovered unsaved intake from {local_time(recovered_at)}.",
                         title="Draft restored")
 
     def changed(self) -> None:
@@ -332,6 +186,19 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     @work(thread=True, exit_on_error=False, group="intake-draft")
     def save_draft(self, payload: dict[str, Any], seq: int) -> None:
         self.app.services.save_intake_draft(self.client_id, payload, seq)  # type: ignore[attr-defined]
+
+    def unsaved_draft(self) -> OpenDraft | None:
+        """The whole intake as its draft, now (crash.py saves it when the interface fails)."""
+        if not self.ready or self.given is not None:
+            return None  # answers given to it are a what-if copy, handed back, never a draft
+        return OpenDraft("intake", f"C{self.client_id}", self.state.to_draft(self.kb, today()),
+                         self.client_id, f"the new intake of C{self.client_id}")
+
+    @on(StepEdited)
+    def step_edited(self, event: StepEdited) -> None:
+        event.stop()
+        self._show_steps()
+        self.changed()
 
     # -- the contract intake (also used by the proposal review) ----------------------------
     def intake_data(self) -> dict[str, Any]:
@@ -346,7 +213,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         if step == INSTRUMENTS:
             self._sync_forms()
         if step == RISK:
-            self._show_risk()
+            self.query_one(RiskStep).refresh_risk()
         self._show_steps()
         self._focus_step()
         if save:
@@ -402,30 +269,32 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
                 self.changed()
                 self.dismiss(None)
             elif answer == "discard":
+                self.ready = False  # no save after this one
                 self.discard_draft()
 
         self.app.push_screen(LeaveIntakeDialog(), chosen)
 
     @work(thread=True, exit_on_error=False, group="intake-draft")
     def discard_draft(self) -> None:
-        self.ready = False
         self.app.services.delete_intake_draft(self.client_id)  # type: ignore[attr-defined]
         self.app.call_from_thread(self._discarded)
 
     def _discarded(self) -> None:
         self.notify("Intake draft discarded.")
-        self.dismiss(None)
+        if self in self.app.screen_stack:
+            self.pop_until_active()  # a dialog opened meanwhile goes too: leaving was asked
+            self.dismiss(None)
 
     # -- the suicide-risk decision ---------------------------------------------------------
-    def _ask_skip(self, then: Any) -> None:
+    def _ask_skip(self, then: Callable[[], None]) -> None:
         _, _, reasons = self.state.screen(self.kb)
 
         def decided(skip: bool | None) -> None:
             if skip:
                 self.state.risk_skipped = True
                 self.state.risk_recorded = False
-                self._set_risk_widgets()
-                self._show_risk()
+                self.query_one(RiskStep).show(self.state)
+                self._show_steps()
                 self.notify("Suicide-risk assessment skipped for now: risk is UNASSESSED.",
                             severity="warning", timeout=8)
                 self.changed()
@@ -458,20 +327,15 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.app.call_from_thread(self._open_proposal, data)
 
     def _open_proposal(self, data: dict[str, Any]) -> None:
-        try:
-            from planwise.tui.screens.proposal import ProposalScreen
-        except ImportError:
-            self.notify("The proposal review is not available in this build.",
-                        severity="error")
+        if self not in self.app.screen_stack:
+            return  # left while the intake was being checked
+        if not self.is_current:  # a dialog opened meanwhile: it stays where the user is
+            self.notify("The intake is complete: Ctrl+R shows the proposal.")
             return
-        stack = self.app.screen_stack
-        below = stack[-2] if len(stack) >= 2 and stack[-1] is self else None
-        from_proposal = getattr(self, "proposal_screen", None) is not None or (
-            self.given is not None and isinstance(below, ProposalScreen))
-        if from_proposal:
-            self.dismiss(data)  # "change answers" from the proposal: hand the answers back
+        if self.given is not None:
+            self.dismiss(data)  # answers given to it (the review's what-if): hand them back
             return
-        self.app.push_screen(ProposalScreen(self.client_id, data))  # type: ignore[call-arg]
+        self.app.review_new_intake(self.client_id, data)  # type: ignore[attr-defined]
 
     def _clear_errors(self) -> None:
         for widget in self.query(".field-error"):
@@ -494,7 +358,7 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
             if inst in ids:
                 self._show_form(ids.index(inst))
                 form = self.forms[ids.index(inst)]
-                form.move_to(_row_of(form, rest[len(inst):]))
+                form.move_to(row_of(form, rest[len(inst):]))
                 form.message = f"Not ready: {exc.message}"
                 form.refresh_form()
             self.query_one("#intake-error", Static).update(text)
@@ -527,15 +391,10 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         self.query_one("#scope", Static).update(
             Text(scope_check(self.state.concerns, profile, self.kb)))
 
-    @on(Input.Changed)
-    def text_changed(self, event: Input.Changed) -> None:
-        if not self.ready:
-            return
-        attr = {"summary": "summary", "prior-treatment": "prior_treatment",
-                "medications": "medications", "session-limit": "session_limit",
-                "client-goals": "client_goals"}.get(event.input.id or "")
-        if attr and getattr(self.state, attr) != event.value:
-            setattr(self.state, attr, event.value)
+    @on(Input.Changed, "#summary")
+    def summary_changed(self, event: Input.Changed) -> None:
+        if self.ready and self.state.summary != event.value:
+            self.state.summary = event.value
             self.changed()
 
     # -- step 2: assessments ---------------------------------------------------------------
@@ -590,65 +449,21 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
             self._show_steps()
             self.changed()
 
-    # -- step 3: instruments ---------------------------------------------------------------
+    # -- step 3: instruments (widgets/intake_forms.py) -------------------------------------
     def _sync_forms(self) -> None:
-        chosen = self.state.chosen(self.kb)
-        if chosen != self._form_ids:
-            # Forms are made once per instrument and kept (hidden when unticked):
-            # removing and re-mounting raced with the removal (duplicate ids), and
-            # a form ticked again keeps its answers and position.
-            holder = self.query_one("#forms", Vertical)
-            fresh = []
-            for inst in chosen:
-                if inst not in self._form_cache:
-                    form = InstrumentForm(self.kb.instruments[inst], self.state.answers.get(inst),
-                                          self.state.positions.get(inst, 0), id=f"form-{inst}")
-                    self._form_cache[inst] = form
-                    fresh.append(form)
-            self.forms = [self._form_cache[inst] for inst in chosen]
-            for inst, form in self._form_cache.items():
-                if inst not in chosen:
-                    form.display = False
-            self._form_ids = chosen
-            if fresh:
-                holder.mount_all(fresh)
-        self.state.form_index = max(0, min(self.state.form_index, len(self.forms) - 1))
-        self.query_one("#no-forms").display = not self.forms
+        self.query_one(FormsStep).sync(self.state, self.kb)
         self._show_form(self.state.form_index)
 
     def _show_form(self, index: int) -> None:
-        self.state.form_index = index
-        for i, form in enumerate(self.forms):
-            form.display = i == index
-        self._show_forms_bar()
-        if self.forms and self.state.step == INSTRUMENTS:
-            self.forms[index].focus()
-
-    def _show_forms_bar(self) -> None:
-        text = Text()
-        if self.forms:
-            text.append(f"Form {self.state.form_index + 1} of {len(self.forms)} "
-                        "(Tab/Ctrl+N next, Shift+Tab/Ctrl+B back): ")
-        for i, form in enumerate(self.forms):
-            need = len(form.required_rows())
-            done = "done" if form.complete() else f"{form.answered()}/{need}"
-            label = f"{form.inst.name} {done}"
-            if i == self.state.form_index:
-                text.append(f"[{label}]", style="bold reverse")
-            else:
-                text.append(label)
-            text.append(" ")
-        self.query_one("#forms-bar", Static).update(text)
+        self.query_one(FormsStep).show_form(self.state, index,
+                                            focus=self.state.step == INSTRUMENTS)
 
     def action_next_form(self) -> None:
         if self.state.form_index < len(self.forms) - 1:
             self._show_form(self.state.form_index + 1)
             self.changed()
         else:
-            self.action_next_step_after_forms()
-
-    def action_next_step_after_forms(self) -> None:
-        self.go(RISK)
+            self.go(RISK)
 
     def action_previous_form(self) -> None:
         if self.state.form_index > 0:
@@ -662,164 +477,6 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         inst = event.form.inst.id
         self.state.answers[inst] = event.form.data()
         self.state.positions[inst] = event.form.position
-        self._show_forms_bar()
+        self.query_one(FormsStep).show_bar(self.state)
         self._show_steps()
         self.changed()
-
-    # -- step 4: suicide risk --------------------------------------------------------------
-    def _set_risk_widgets(self) -> None:
-        risk = self.state.risk
-        self.query_one("#risk-recorded", Tick).value = self.state.risk_recorded
-        _press(self.query_one("#ideation", RadioSet), IDEATION.index(risk["ideation"]))
-        _press(self.query_one("#behaviour", RadioSet), BEHAVIOUR.index(risk["behaviour"]))
-        for name in RISK_SWITCHES:
-            self.query_one(f"#risk-{name}", Tick).value = bool(risk[name])
-        self._show_risk()
-
-    def _show_risk(self) -> None:
-        positive, _, reasons = self.state.screen(self.kb)
-        if positive:
-            screen = ("Suicide screen POSITIVE: " + "; ".join(reasons) + ". This assessment "
-                      "cannot be skipped silently.")
-        else:
-            screen = ("Suicide screen not positive (or not given). The assessment is still "
-                      "offered: record it, or go on (the proposal then warns).")
-        self.query_one("#screen-status", Static).update(Text(screen))
-        level, why = self.state.risk_level(self.kb)
-        self.query_one("#risk-level", Static).update(
-            Text.assemble("RISK LEVEL: ", (level.upper(), "bold"), f" ({why})"))
-        warning = ""
-        if self.state.risk_skipped:
-            warning = ("WARNING: assessment skipped for now. The intake has no risk section: "
-                       "risk UNASSESSED. Tick the box above to record it.")
-        self.query_one("#risk-warning", Static).update(Text(warning))
-        self._show_steps()
-
-    @on(Checkbox.Changed)
-    def tick_changed(self, event: Checkbox.Changed) -> None:
-        if not self.ready:
-            return
-        wid = event.checkbox.id or ""
-        if wid.startswith("risk-") and wid != "risk-recorded":
-            self._risk_value(wid[len("risk-"):], event.value)
-        elif wid == "trauma" and self.state.trauma != event.value:
-            self.state.trauma = event.value
-            self.changed()
-        elif wid == "withdrawal" and self.state.withdrawal_complications != event.value:
-            self.state.withdrawal_complications = event.value
-            self.changed()
-        elif wid == "risk-recorded" and event.value != self.state.risk_recorded:
-            self.risk_recorded_changed(event.value)
-
-    def risk_recorded_changed(self, value: bool) -> None:
-        self.state.risk_recorded = value
-        if value:
-            self.state.risk_skipped = False
-        self._show_risk()
-        self.changed()
-
-    @on(RadioSet.Changed)
-    def radio_changed(self, event: RadioSet.Changed) -> None:
-        if not self.ready:
-            return
-        names = {"ideation": IDEATION, "behaviour": BEHAVIOUR}.get(event.radio_set.id or "")
-        if names is None:
-            return
-        self._risk_value(event.radio_set.id or "", names[event.index])
-
-    def _risk_value(self, key: str, value: Any) -> None:
-        if self.state.risk.get(key) == value:
-            return
-        self.state.risk[key] = value
-        if not self.state.risk_recorded:  # answering is assessing
-            self.state.risk_recorded = True
-            self.state.risk_skipped = False
-            self.query_one("#risk-recorded", Tick).value = True
-        self._show_risk()
-        self.changed()
-
-    # -- step 5: history and context -------------------------------------------------------
-    @on(Select.Changed)
-    def select_changed(self, event: Select.Changed) -> None:
-        if not self.ready:
-            return
-        wid = event.select.id or ""
-        value = None if event.value is Select.NULL else str(event.value)
-        if wid in ("employment", "housing"):
-            if getattr(self.state, wid) != value:
-                setattr(self.state, wid, value)
-                self.changed()
-        elif wid.startswith("severity-"):
-            cond = wid[len("severity-"):]
-            if self.state.severity.get(cond) != value:
-                if value is None:
-                    self.state.severity.pop(cond, None)
-                else:
-                    self.state.severity[cond] = value
-                self.changed()
-
-    @on(SelectionList.SelectedChanged, "#impressions")
-    def impressions_changed(self) -> None:
-        if not self.ready:
-            return
-        ticked = set(self.query_one("#impressions", SelectionList).selected)
-        impressions = [c for c in self.kb.vocab["conditions"] if c in ticked]
-        if impressions != self.state.impressions:
-            self.state.impressions = impressions
-            self._sync_severities()
-            self.changed()
-
-    def _sync_severities(self) -> None:
-        holder = self.query_one("#severities", Vertical)
-        have = {w.id[len("sevrow-"):] for w in holder.children if w.id}
-        want = self.state.impressions
-        if set(want) == have:
-            return
-        holder.remove_children()
-        rows = []
-        for cond in want:
-            value = self.state.severity.get(cond)
-            rows.append(Horizontal(
-                Label(f"Severity: {self.kb.label('conditions', cond)}", classes="severity-label"),
-                Select(list(SEVERITIES), prompt="(engine decides)", id=f"severity-{cond}",
-                       value=value if value else Select.NULL),
-                id=f"sevrow-{cond}", classes="severity-row"))
-        holder.mount_all(rows)
-
-
-def _press(radio_set: RadioSet, index: int) -> None:
-    buttons = list(radio_set.query(RadioButton))
-    if 0 <= index < len(buttons) and not buttons[index].value:
-        buttons[index].value = True
-
-
-def _row_of(form: InstrumentForm, rest: str) -> int:
-    """The form row an error path names: `[3]` is item 3, `.better_off_dead` a key."""
-    if rest.startswith("["):
-        try:
-            return int(rest[1:].split("]", 1)[0]) - 1
-        except ValueError:
-            return 0
-    key = rest.lstrip(".")
-    n = form.inst.scoring.items
-    if key.startswith("symptoms["):
-        try:
-            return int(key[len("symptoms["):].split("]", 1)[0]) - 1
-        except ValueError:
-            return 0
-    if key == "same_period":
-        return n
-    if key == "impairment":
-        return n + 1
-    for item in form.inst.items:
-        if item.key == key:
-            return item.number - 1
-    return 0
-
-
-def _local_time(stamp: str) -> str:
-    try:
-        when = dt.datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp or "an earlier session"
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
