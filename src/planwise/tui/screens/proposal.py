@@ -70,9 +70,11 @@ class ProposalScreen(ProposalSaving):
                  "addresses them; a goal shows its phase, and 'deferred' when it waits "
                  "(the line under the tree says until when). "
                  "a accepts, r rejects (a reason is required), "
-                 "e edits, + adds under the selected item, w explains why it was proposed, "
-                 "c changes the intake answers and shows what that changes. Tab moves between "
-                 "the tree and the side panel. Ctrl+S saves the reviewed proposal as a plan.")
+                 "e edits, + adds under the selected item, w explains why it was proposed. "
+                 "Tab moves to the side panel, where the treatment block, referrals and "
+                 "assessments take the same keys (+ there adds a referral). c changes a copy "
+                 "of the answers and marks what that changes (tree and panel); Esc then goes "
+                 "back to the real answers. Ctrl+S saves the reviewed proposal as a plan.")
 
     def __init__(self, client_id: int, intake_data: dict[str, Any] | None = None, *,
                  intake_id: int | None = None) -> None:
@@ -249,7 +251,7 @@ class ProposalScreen(ProposalSaving):
         self.query_one("#proposal-risk", Static).update(
             f"[b]SUICIDE RISK: {risk.upper()}[/b]  {whatif}{confirm}{escape(scores)}")
         self.sub_title = f"C{self.client_id} proposal review" + (
-            " - WHAT-IF (a copy of the answers)" if self.real is not None else "")
+            " - WHAT-IF" if self.real is not None else "")
         self.query_one("#proposal-risk").set_class(risk in ("moderate", "high", "unassessed"),
                                                   "risk-alert")
 
