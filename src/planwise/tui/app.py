@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
+from textual.message import Message
 from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker
@@ -204,6 +205,14 @@ class PlanwiseApp(App[None]):
 
     def _handle_exception(self, error: Exception) -> None:
         handle(self, error)  # instead of Textual's traceback with locals (crash.py)
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # An error in the app's own handlers (every key passes through them) would end
+        # its message loop, and the app with it, before the crash screen could show.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            self._handle_exception(error)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return allows(self, action) and super().check_action(action, parameters)
