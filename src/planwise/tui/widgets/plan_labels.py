@@ -1,6 +1,8 @@
 """How the plan editor's tree and detail strip read: problems numbered by priority with a
 "screen only - confirm (c)" mark until the clinician decides, goals with their phase and
-"deferred", objectives with their SMART letters. Marks read without colour."""
+"deferred", objectives with their SMART letters and a failing letter's reason, each goal's
+interventions, then the treatment block, referrals and assessments with their decisions.
+Marks read without colour."""
 
 from __future__ import annotations
 
