@@ -18,10 +18,11 @@ from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.client_edit import ClientEditScreen
 from planwise.tui.screens.export import ExportDialog
 from planwise.tui.screens.history import HistoryScreen
-from planwise.tui.screens.plan import ObjectiveDialog, PlanScreen
+from planwise.tui.screens.plan import PlanScreen
 from planwise.tui.screens.sign import SignDialog
 from planwise.tui.screens.why import WhyScreen
 from planwise.tui.services import Services
+from planwise.tui.widgets.plan_dialogs import ObjectiveDialog
 from tests.tui.conftest import EXAMPLES, run, settle
 
 FIRST = "suicide_risk.safety_plan.write"  # the first objective of the example's plan

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
@@ -17,17 +17,21 @@ from planwise.errors import PlanwiseError
 from planwise.store.verify import verify as verify_records
 from planwise.tui import colours, keymap, toasts
 from planwise.tui.crash import CrashReport, ReportingWorkers, allows, handle
+from planwise.tui.focus_marks import FocusMarksApp
 from planwise.tui.messages import WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.help import HelpScreen
 from planwise.tui.services import Services
+from planwise.tui.type_ahead import TypeAheadApp
 
 if TYPE_CHECKING:
     from planwise.config import Chosen
 
 
-class PlanwiseApp(App[None]):
+class PlanwiseApp(TypeAheadApp, FocusMarksApp):
+    # Keys typed while a screen or dialog opens reach its focused field (type_ahead.py);
+    # the focused field's label is marked, with or without colour (focus_marks.py).
     # Absolute, so that a subclass defined elsewhere (tests, benchmarks) finds it too.
     CSS_PATH = [Path(__file__).resolve().parent / "styles" / name
                 for name in ("app.tcss", "terminals.tcss")]

@@ -365,6 +365,12 @@ class Services:
             seqs[(kind, key)] = time.monotonic_ns()
             delete_draft(self.conn(), kind, key)
 
+    def kept_draft(self, kind: str, key: str) -> dict[str, Any] | None:
+        """A draft kept with keep_draft (e.g. an open dialog's), or None."""
+        from planwise.store.drafts import load_draft
+
+        return load_draft(self.conn(), kind, key)
+
     def plan_view(self, plan_id: int) -> Any:
         """planwise.tui.widgets.plan_model.PlanView of the plan's current version."""
         from planwise.store import lint, sessions

@@ -29,13 +29,13 @@ from planwise.tui.services import today
 from planwise.tui.widgets import plan_items as items
 from planwise.tui.widgets import plan_labels as labels
 from planwise.tui.widgets import plan_model as pm
-from planwise.tui.widgets.plan_dialogs import ObjectiveDialog, RulesDialog
+from planwise.tui.widgets.plan_dialogs import ObjectiveEditing, RulesDialog
 from planwise.tui.widgets.proposal_tree import instrument_name
 
 NodeData = tuple[str, str]  # (kind, key)
 
 
-class PlanScreen(PlanItemActions):
+class PlanScreen(ObjectiveEditing, PlanItemActions):
     HELP_AREA = "plan"
     BINDINGS = keymap.bindings("plan")
     HELP_TEXT = ("Problems are numbered in the order the plan addresses them; a problem "
@@ -119,6 +119,7 @@ class PlanScreen(PlanItemActions):
         self.relint()
         self.build_tree()
         self.show_head()
+        self.reopen_objective_dialog()  # one left open by a crash or a hangup
 
     def show_head(self) -> None:
         v = self.view
@@ -145,7 +146,10 @@ class PlanScreen(PlanItemActions):
               f"review {doc.review_date or '-'}",
             f"{sessions} | SMART: "
             + (f"{failing_n} objective(s) failing" if failing_n else "all pass")
-            + (" | supervisor required" if v.requires_supervisor else ""),
+            # Until the supervisor has co-signed (a trainee's plan); then the top line's
+            # signatures say it.
+            + (" | supervisor required" if v.requires_supervisor and "supervisor" not in
+               {s["role"] for s in v.signatures} else ""),
         ]
         if screens:
             lines.append(f"[b]? {screens} screen-only problem{'s' if screens > 1 else ''} to "
@@ -340,15 +344,7 @@ class PlanScreen(PlanItemActions):
         found = self._selected_objective()
         if found is None or not self._editable():
             return
-        p, g, o = found
-        assert self.doc is not None and self.view is not None
-
-        def done(new: ObjectiveItem | None) -> None:
-            if new is not None and new != o:
-                self.apply(new)
-
-        self.app.push_screen(ObjectiveDialog(self.doc, p, g, o, self.view.min_weeks,
-                                             self.view.instruments), done)
+        self.edit_objective(*found)  # what is typed there is kept as a draft
 
     def action_cycle_status(self) -> None:
         found = self._selected_objective()

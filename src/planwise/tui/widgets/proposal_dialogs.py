@@ -12,16 +12,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from planwise.tui import keymap
+from planwise.tui.widgets.item_fields import field_of
 from planwise.tui.widgets.proposal_model import FIELD_LABELS
 
 Check = Callable[[dict[str, Any]], tuple[dict[str, Any], str | None]]
 
 
 class ItemDialog(ModalScreen[dict[str, Any] | None]):
-    """Fields of one item; Enter moves to the next field and, on the last, accepts."""
+    """Fields of one item; Enter moves to the next field and, on the last, accepts. A
+    problem found on accepting moves the focus to the field it names."""
 
     HELP_AREA = "dialog"
     BINDINGS = keymap.bindings("dialog")
+    AUTO_FOCUS = "Input"  # the first field, as the dialog composes: type-ahead lands there
 
     def __init__(self, title: str, fields: tuple[str, ...], values: dict[str, Any],
                  check: Check, note: str = "") -> None:
@@ -42,9 +45,6 @@ class ItemDialog(ModalScreen[dict[str, Any] | None]):
                 yield Input(value=str(self.values.get(name, "")), id=f"field-{name}")
             yield Static("Enter: next field, then accept; Esc: cancel", classes="dialog-keys")
 
-    def on_mount(self) -> None:
-        self.query_one(f"#field-{self.fields[0]}", Input).focus()
-
     def _raw(self) -> dict[str, Any]:
         return {n: self.query_one(f"#field-{n}", Input).value for n in self.fields}
 
@@ -57,6 +57,9 @@ class ItemDialog(ModalScreen[dict[str, Any] | None]):
             return
         values, problem = self.check(self._raw())
         if problem:
+            named = field_of(problem, self.fields)
+            if named is not None:
+                self.query_one(f"#field-{named}", Input).focus()
             self.notify(problem, severity="warning")
             return
         self.dismiss(values)
