@@ -92,7 +92,7 @@ def test_every_main_screen_without_truecolor(mode: str, monkeypatch: pytest.Monk
             await visit(lambda: app.new_intake(client_id), IntakeScreen,
                         "Screening", "Depression", "Next")
             await visit(lambda: app.open_intake_proposal(client_id, intake_id), ProposalScreen,
-                        "SUICIDE RISK", "Depression", "Accept", "Reject")
+                        "SUICIDE RISK", "Suicide risk", "Accept", "Reject")
             await visit(lambda: app.open_plan(plan_id), PlanScreen,
                         f"P{plan_id} v1", "S M A R T", "Sign")
             await visit(lambda: app.push_screen(HistoryScreen(plan_id)), HistoryScreen,

@@ -143,7 +143,7 @@ def render_steps(title: str, direct: list[Step], upstream: list[Step],
                  width: int = WIDTH) -> str:
     """Rich markup; everything readable without colour. Wrapped to `width` with a hanging
     indent (the screen gives its own width, so 60 columns wrap as cleanly as 80)."""
-    lines = [f"[b]Why: {escape(title)}[/b]", ""]
+    lines = [f"[b]{escape(x)}[/b]" for x in textwrap.wrap(f"Why: {title}", width)] + [""]
 
 
     def para(text: str, first: str = "  ", rest: str = "    ") -> None:
