@@ -394,3 +394,42 @@ def test_text_typed_in_the_objective_dialog_is_kept_and_comes_back(
     saved = next(o for p in doc.problems for g in p.goals for o in g.objectives
                  if o.key == FIRST)
     assert saved.measure == draft["fields"]["measure"]
+
+
+def test_demo_trainee_opens_as_a_supervised_trainee(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """Before: no way into the co-sign path from the demo (`demo --trainee` did not exist,
+    and the plain demo's plans need no supervisor)."""
+    from click.testing import CliRunner
+
+    import planwise.tui as tui
+    from planwise.cli import cli
+    from planwise.intake_io import load_profile
+    from planwise.tui.demo import seed
+
+    asked: list[dict[str, Any]] = []
+    monkeypatch.setattr(tui, "run", lambda *args, **kwargs: asked.append(kwargs))
+    done = CliRunner().invoke(cli, ["demo", "--trainee"])
+    assert done.exit_code == 0, done.output
+    profile_path = asked[0]["profile_path"]
+    assert asked[0]["demo"] and profile_path.endswith("profile-trainee.toml")
+    kb = load_knowledge()
+    profile = load_profile(profile_path, kb)
+    assert profile is not None and profile.therapist.supervisor == "B. Supervisor"
+    refused = CliRunner().invoke(cli, ["demo", "--trainee", "--profile", "mine.toml"])
+    assert refused.exit_code == 2 and "leave out --profile" in refused.output
+
+    services = Services(Store(tmp_path / "demo.db"), kb, profile)
+    try:
+        seed(services)
+        c = services.conn()
+        plans_ = c.query("SELECT p.id, p.requires_supervisor, c.name FROM plans p "
+                         "JOIN clients c ON c.id = p.client_id ORDER BY p.id")
+        assert plans_ and all(p["requires_supervisor"] for p in plans_)
+        birch = next(p["id"] for p in plans_ if p["name"].startswith("Birch"))
+        version = plans.history(c, birch)[0]
+        assert version["state"] == "partly_signed"
+        assert [(s["role"], s["name"]) for s in version["signatures"]] == [
+            ("therapist", "A. Trainee")]
+    finally:
+        services.close()

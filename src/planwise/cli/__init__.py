@@ -101,19 +101,32 @@ def cli(ctx: click.Context, db_path: str | None, profile_path: str | None,
 @click.command("demo")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False),
               help="Therapist profile (TOML) for the demo (same as `planwise --profile`).")
+@click.option("--trainee", is_flag=True,
+              help="As a fictional trainee supervised by B. Supervisor: every plan needs the "
+                   "supervisor's co-signature, and Birch's plan, signed by the trainee, "
+                   "waits for it.")
 @click.pass_context
-def demo_cmd(ctx: click.Context, profile_path: str | None) -> None:
+def demo_cmd(ctx: click.Context, profile_path: str | None, trainee: bool) -> None:
     """Open the interface on a temporary database of clearly fictional clients.
 
     The database is deleted when the interface closes. The profile, clinic knowledge
     and theme are yours (options, environment, config file); the database never is.
+    --trainee uses the demo's own trainee profile instead of yours.
 
     \b
     Example:
         planwise demo
+        planwise demo --trainee
     """
     from planwise.tui import run
 
+    if trainee:
+        if profile_path:
+            raise click.UsageError("--trainee uses the demo's trainee profile; leave out "
+                                   "--profile")
+        from planwise.tui.demo import trainee_profile
+
+        profile_path = str(trainee_profile())
     settings = global_options.settings(ctx)
     run(None, demo=True, profile_path=profile_path, knowledge_dirs=settings.knowledge_dirs(),
         theme=settings.theme_choice())
