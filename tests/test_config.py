@@ -482,10 +482,15 @@ def test_a_named_config_file_must_exist(tmp_path: Path, monkeypatch: pytest.Monk
     assert "Jo Example" in ok(["client", "list"], capsys)
 
 
-def test_help_reads_no_config_file(_settings: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["client", "--help"], ["client", "list", "--help"],
+                                  ["plan", "draft", "--help"], ["review", "--help"],
+                                  ["--db", "x.db", "session", "add", "--help"]])
+def test_help_reads_no_config_file(argv: list[str], _settings: Path,
+                                   monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("PLANWISE_DB")
     (_settings / "config.toml").write_text("broken =\n")
-    assert "--db PATH" in ok(["--help"], capsys)
-    assert "Example" in ok(["client", "list", "--help"], capsys)
+    assert "Example" in ok(argv, capsys)
 
 
 def test_help_names_the_global_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -493,3 +498,18 @@ def test_help_names_the_global_options(capsys: pytest.CaptureFixture[str]) -> No
     for option in ("--db PATH", "--profile PATH", "--knowledge DIR", "--theme NAME",
                    "--config FILE"):
         assert option in out
+
+
+def test_help_stays_fast(tmp_path: Path) -> None:
+    """No config file is read, so pydantic is not even imported, for a command's --help."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from planwise.cli import main\n"
+            "try:\n    main(['--db', 'x.db', 'client', 'list', '--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'textual', "
+            "'planwise.store'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

@@ -91,12 +91,20 @@ def _wrap(cmd: click.Command, inner: Callable[..., Any], leaf_uses: frozenset[st
           path: str) -> Callable[..., Any]:
     @functools.wraps(inner)
     def callback(*args: Any, **kwargs: Any) -> Any:
+        if leaf_uses is None:
+            # A group runs before its command's --help is seen: it settles nothing (no file
+            # is read for --help); its own --db waits in ctx.obj for the command.
+            return inner(*args, **kwargs)
         ctx = click.get_current_context()
         s = settings(ctx)
-        if leaf_uses is not None:
-            refuse_unused(s, leaf_uses, path)
-            s.config_file()  # a broken config file is reported by every command
+        refuse_unused(s, leaf_uses, path)
+        s.config_file()  # a broken config file is reported by every command
         _fill(ctx, s, kwargs)
+        if "db" in leaf_uses and "db_path" not in kwargs:  # --db on the group, or none
+            obj = ctx.ensure_object(dict)
+            own = obj.get("db_path")
+            _same("db", own, s.db)
+            obj["db_path"] = own or str(s.db_path())
         return inner(*args, **kwargs)
 
     return callback
