@@ -73,9 +73,10 @@ def test_example_intake_shows_the_expected_problems(make_app: Callable[[], Planw
             screen = await open_review(app, pilot, ProposalScreen(client, example()))
             tree = screen.query_one("#proposal-tree", Tree)
             tops = [str(n.label) for n in tree.root.children]
+            # Harmful drinking before depression (NICE CG115; knowledge priority ranks).
             assert [t.split(" (")[0] for t in tops] == [
-                "\u2713 1. Suicide risk", "\u2713 2. Depression", "\u2713 3. Alcohol use"]
-            assert "(severe)" in tops[1]
+                "\u2713 1. Suicide risk", "\u2713 2. Alcohol use", "\u2713 3. Depression"]
+            assert "(severe)" in tops[2]
             goal = label(screen, "depression.activity")
             assert "Goal (" in goal and "): Increase activities" in goal
             assert "Obj: Record daily activities" in label(screen,
@@ -87,7 +88,7 @@ def test_example_intake_shows_the_expected_problems(make_app: Callable[[], Planw
             assert "! session limit" in shown
             t = screen.proposal.treatment
             assert any(f"{t.sessions.min}-{t.sessions.max} sessions" in s for s in shown)
-            assert any(s.startswith("Primary care: SOON") for s in shown)
+            assert any(s.startswith("\u2713 Primary care: SOON") for s in shown)
 
     run(go())
 
@@ -225,7 +226,13 @@ def test_what_if_marks_gone_and_new_and_keeps_decisions(
                             "depression.collaborative_care.family",
                             "depression.collaborative_care.liaison",
                             "depression.collaborative_care.medication",
-                            "depression.collaborative_care.support"}
+                            "depression.collaborative_care.support",
+                            # the prescriber's goal for mood and drinking together
+                            "integrated.mood_substance_prescriber",
+                            "integrated.mood_substance_prescriber.advice",
+                            "integrated.mood_substance_prescriber.review",
+                            "integrated.mood_substance_prescriber.plan",
+                            "integrated.mood_substance_prescriber.liaison"}
             shown = label(screen, "depression.collaborative_care")
             assert shown.startswith("- ") and "(no longer proposed)" in shown
             assert "(CHANGED, was severe)" in label(screen, "problem.depression")
@@ -291,7 +298,8 @@ def test_save_as_plan_applies_the_decisions(make_app: Callable[[], PlanwiseApp],
     assert edited.origin == "proposed_edited" and edited.text == "Keep a paper mood log"
     assert str(edited.anticipated) == "2026-12-20"        # intake date + 3 weeks
     assert items["depression.activity.schedule"].origin == "proposed_accepted"
-    added = [g for g in doc.problems[2].goals if g.origin == "added"]
+    alcohol = next(p for p in doc.problems if p.condition == "alcohol_use")
+    added = [g for g in alcohol.goals if g.origin == "added"]
     assert [g.text for g in added] == ["Cut down to 14 units"]
     assert added[0].objectives[0].origin == "added"
     assert added[0].objectives[0].interventions == [added[0].interventions[0].key]
@@ -309,7 +317,7 @@ def test_stored_intake_is_not_stored_twice(make_app: Callable[[], PlanwiseApp],
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await open_review(app, pilot,
                                        ProposalScreen.from_stored_intake(client, intake_id))
-            assert len([i for i in screen.review.items if i.kind in KINDS]) == 57
+            assert len([i for i in screen.review.items if i.kind in KINDS]) == 61
             await pilot.press("ctrl+s")
             await settle(app, pilot)
             await settle(app, pilot)
