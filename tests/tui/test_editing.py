@@ -27,6 +27,7 @@ from planwise.tui.screens.plan import PlanScreen
 from planwise.tui.screens.proposal import ProposalScreen
 from planwise.tui.screens.whatif import WhatIfIntakeScreen
 from planwise.tui.services import Services
+from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
 from planwise.tui.widgets.plan_item_dialogs import FieldsDialog
 from planwise.tui.widgets.proposal_panel import ProposalPanel
 from tests.tui.conftest import EXAMPLES, run, settle
@@ -400,5 +401,30 @@ def test_client_page_says_why_and_a_goes_to_the_next_client_needing_attention(
             assert app.screen.client_id == flagged[1]
             assert len(app.screen_stack) == 3                 # replaced, not stacked
             assert any(f"2 of {len(flagged)} needing attention" in n for n in notes(app))
+
+    run(go())
+
+
+def test_type_to_jump_in_the_session_objectives(make_app: Callable[[], PlanwiseApp],
+                                                plan_id: int) -> None:
+    """A plan's twenty-odd open objectives: typing a few letters reaches one; digits still
+    rate it."""
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.new_session(plan_id)
+            await settle(app, pilot)
+            checklist = app.screen.query_one(ObjectiveChecklist)
+            assert len(checklist.items) > 10
+            target = next(i for i, (_k, text) in enumerate(checklist.items)
+                          if i > 10 and text[:3].isalpha()
+                          and not any(t.lower().startswith(text[:3].lower())
+                                      for _k2, t in checklist.items[:i]))
+            checklist.focus()
+            await pilot.press(*checklist.items[target][1][:3].lower())
+            assert checklist.highlighted == target
+            await pilot.press("7")
+            assert checklist.addressed[checklist.items[target][0]] == 7
 
     run(go())
