@@ -513,3 +513,14 @@ def test_help_stays_fast(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, cwd=tmp_path)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def test_a_bad_theme_stops_the_interface_before_any_database(
+        tmp_path: Path, _settings: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = tmp_path / "new.db"
+    err = refused(["--db", new, "--theme", "neon"], capsys)
+    assert "--theme='neon' is not a theme: use ansi, or one of" in err
+    (_settings / "config.toml").write_text('theme = "neon"\n')
+    err = refused(["--db", new], capsys)
+    assert f"{_settings / 'config.toml'}:1: theme: 'neon' is not a theme" in err
+    assert not new.exists()

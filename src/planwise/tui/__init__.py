@@ -19,6 +19,12 @@ def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | 
     from planwise.tui.services import Services
 
     today()  # a bad PLANWISE_TODAY is reported here (exit 2), not inside the running app
+    if theme is not None:  # and a bad theme before any database is opened
+        from textual.theme import BUILTIN_THEMES
+
+        from planwise.tui.colours import checked_theme
+
+        checked_theme(theme, BUILTIN_THEMES)
     services = Services.open(db_path, demo=demo, profile_path=profile_path,
                              knowledge_dirs=knowledge_dirs)
     try:
