@@ -167,8 +167,12 @@ def test_timeline_panel_lines() -> None:
     assert lines[0] == "Sessions: 12 of 12 used, 0 left"
     assert lines[1].startswith("! WARNING: the authorised limit is used up")
     assert "2026-12-13 OVERDUE 28d" in "\n".join(lines)
-    assert lines[-1].split() == ["no", "date", "depression.thinking.balance"]
+    assert lines[-1].split() == ["no", "date", "depression.thinking.balance"]  # no text
     assert all(len(line) <= 78 for line in lines)
+    named = timeline_lines(tl, {"depression.thinking.balance": "Weigh the evidence for "
+                                "and against one upsetting thought each week, in writing"})
+    assert named[-1].split()[:4] == ["no", "date", "Weigh", "the"]
+    assert named[-1].endswith("\u2026") and len(named[-1]) <= 78
     assert load_knowledge() is not None
 
 
@@ -269,3 +273,112 @@ def test_review_recorded_with_no_changes(
     rows = services.conn().query("SELECT detail FROM audit WHERE action = 'plan.review'")
     assert len(rows) == 1 and '"accepted": []' in rows[0]["detail"]
     assert [v["version"] for v in history(services.conn(), plan_id)] == [1]
+
+
+def ash(services: Services) -> int:
+    """The demo's Ash: nine weeks into the plan, objectives overdue, PHQ-9 flat; signed."""
+    from planwise.tui.demo import seed
+
+    seed(services)
+    sign(services.conn(), 1, "therapist", "Dr Example", True)
+    return 1
+
+
+def option_texts(screen: ReviewScreen) -> list[str]:
+    changes = screen.query_one("#review-changes", OptionList)
+    return [str(changes.get_option_at_index(i).prompt) for i in range(changes.option_count)]
+
+
+def test_review_names_objectives_by_their_text(
+        make_app: Callable[[], PlanwiseApp], services: Services) -> None:
+    """Before: "Objective depression.activity.monitor: revise it", and the timeline listed
+    objective keys."""
+    plan_id = ash(services)
+    doc = services.plan_view(plan_id).doc
+    texts = {o.key: o.text for p in doc.problems for g in p.goals for o in g.objectives}
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.review_plan(plan_id)
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen) and screen.review is not None
+            ids = [ch.id for ch in screen.changes]
+            revise = "revise_objective:depression.activity.monitor:revise"
+            assert revise in ids
+            shown = option_texts(screen)
+            line = shown[ids.index(revise)]
+            assert line.startswith("[ ] Objective \u201cRecord daily activities")
+            assert line.endswith(": new target date") and len(line) <= 76
+            assert not [s for s in shown for key in texts if key in s]
+            screen.query_one("#review-changes", OptionList).highlighted = ids.index(revise)
+            await pilot.pause()
+            detail = str(screen.query_one("#review-detail", Static).render())
+            assert f"Objective \u201c{texts['depression.activity.monitor']}\u201d is " in detail
+            timeline = str(screen.query_one("#review-timeline-text", Static).render())
+            assert texts["depression.activity.monitor"][:30] in timeline
+            assert not [key for key in texts if key in timeline]
+            await pilot.press("w")
+            await pilot.pause()
+            why = str(app.screen.query_one("#review-why-text", Static).render())
+            assert why.startswith("Why: Objective \u201cRecord daily activities")
+
+    run(go())
+
+
+def test_unticked_changes_stay_after_accepting_another_and_the_status_fits(
+        make_app: Callable[[], PlanwiseApp], services: Services) -> None:
+    """Before: accepting one change re-ran the review on the new version, which (the
+    revision counting as a review) no longer proposed the alliance review left unticked:
+    it vanished. And the status line, saying what was saved, ran past 80 columns and was
+    cut off."""
+    plan_id = ash(services)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.review_plan(plan_id)
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen)
+            before = [ch.id for ch in screen.changes]
+            assert "review_alliance::" in before
+            changes = screen.query_one("#review-changes", OptionList)
+            changes.highlighted = before.index("refer:depression:psychiatry")
+            await pilot.press("space", "ctrl+s", *"no change after 8", "enter")
+            await settle(app, pilot)
+            await settle(app, pilot)
+            assert screen.saved is not None and screen.saved["version"] == 2
+            after = [ch.id for ch in screen.changes]
+            assert "review_alliance::" not in [ch.id for ch in screen.data["review"].changes]
+            assert "review_alliance::" in after and "review_alliance::" in screen.carried
+            assert set(before) - {"refer:depression:psychiatry"} <= set(after)
+            assert screen.ticked == set()
+            head = screen.query_one("#review-head", Static)
+            lines = str(head.render()).splitlines()
+            assert lines[-1] == ("Saved: 1 change accepted; P1 version 2 saved with the "
+                                 "reason")
+            assert "(1 from before the last accept)" in lines[1]
+            assert len(lines) <= head.size.height
+            assert all(len(line) <= head.size.width for line in lines)
+            # the carried change is accepted like any other
+            changes.highlighted = after.index("review_alliance::")
+            await pilot.pause()
+            assert str(screen.query_one("#review-detail", Static).render()).startswith(
+                "(Proposed before the last accept.)")
+            await pilot.press("space", "ctrl+s", *"the alliance first", "enter")
+            await settle(app, pilot)
+            await settle(app, pilot)
+            assert screen.saved is not None and screen.saved["accepted"] == [
+                "review_alliance::"]
+            assert screen.saved["changed"] and screen.saved["version"] == 2  # a draft now
+
+    run(go())
+    versions = history(services.conn(), plan_id)
+    assert [v["version"] for v in versions] == [1, 2]
+    doc = services.plan_view(plan_id).doc
+    assert any("alliance" in i.text.lower() for p in doc.problems for g in p.goals
+               for i in g.interventions)

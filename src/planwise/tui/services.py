@@ -487,17 +487,22 @@ class Services:
         return series(self.conn(), client_id, self.kb.instruments)
 
     def review_view(self, plan_id: int) -> dict[str, Any]:
-        """The plan's course today, the review rules' proposed changes and the timeline."""
+        """The plan's course today, the review rules' proposed changes and the timeline;
+        `objectives`: every objective's text by its key (the screen names them so)."""
         from planwise.rules import review
         from planwise.store.course import load_course
-        from planwise.store.plans import current_version, get_plan
+        from planwise.store.plans import current_version, get_plan, load_doc_for
         from planwise.timeline import timeline
 
         c = self.conn()
         course = load_course(c, plan_id, today())
         cur = current_version(c, plan_id)
+        doc = load_doc_for(c, plan_id, cur["version"])
+        texts = {o.key: o.text for p in doc.problems for g in p.goals for o in g.objectives
+                 if o.key}
         return {"course": course, "review": review(course, self.kb), "timeline": timeline(course),
-                "state": cur["state"], "client_id": get_plan(c, plan_id)["client_id"]}
+                "state": cur["state"], "client_id": get_plan(c, plan_id)["client_id"],
+                "objectives": texts}
 
     def review_accept(self, plan_id: int, review: Any, accepted: list[str],
                       reason: str) -> dict[str, Any]:

@@ -2,7 +2,12 @@
 propose changes, each with its reason; w or Enter shows why (the rules, what each says and
 its source, the facts it matched). Space ticks changes; Ctrl+S accepts the ticked ones
 after asking for the reason, which is recorded with the new plan version. Beside it, the
-timeline: sessions used and left, open objectives with their dates, the warning."""
+timeline: sessions used and left, open objectives with their dates, the warning.
+
+Objectives are named by their text (widgets/review_model.py). After an accept the review
+runs again on the new version, which may no longer propose what was left unticked (a
+revision counts as a review): those changes stay listed, still to tick, until the screen
+is left."""
 
 from __future__ import annotations
 
@@ -20,12 +25,19 @@ from textual.widgets.option_list import Option
 from planwise.models.review import ProposedChange, Review
 from planwise.tui import keymap
 from planwise.tui.screens.dialogs import TextPrompt
-from planwise.tui.widgets.review_model import course_line, headline, timeline_lines, why_lines
+from planwise.tui.widgets.review_model import (
+    course_line,
+    headline,
+    in_words,
+    timeline_lines,
+    why_lines,
+)
 
 
-def change_prompt(ch: ProposedChange, ticked: bool, kb: Any) -> Text:
+def change_prompt(ch: ProposedChange, ticked: bool, kb: Any,
+                  texts: dict[str, str] | None = None) -> Text:
     """'[x] Refer to psychiatry (soon)': the box says ticked or not without colour."""
-    return Text(f"{'[x]' if ticked else '[ ]'} {headline(ch, kb)}",
+    return Text(f"{'[x]' if ticked else '[ ]'} {headline(ch, kb, texts)}",
                 style="bold" if ticked else "")
 
 
@@ -40,7 +52,7 @@ class ReviewScreen(Screen[bool]):
                  "the ticked ones: it asks for the reason, recorded with the new plan version "
                  "(a signed version is never changed). Tab moves to the timeline.")
     DEFAULT_CSS = """
-    ReviewScreen #review-head { height: 2; padding: 0 1; }
+    ReviewScreen #review-head { height: auto; max-height: 3; padding: 0 1; }
     ReviewScreen #review-changes { height: 1fr; min-height: 4; }
     ReviewScreen #review-detail { height: 3; padding: 0 1; }
     ReviewScreen #review-timeline { height: 7; padding: 0 1; }
@@ -53,10 +65,23 @@ class ReviewScreen(Screen[bool]):
         self.ticked: set[str] = set()
         self.saved: dict[str, Any] | None = None
         self._saving = False
+        # The changes listed: this review's, then those left unticked at an earlier accept
+        # that it no longer proposes (`carried`), each with the review that proposed it.
+        self.changes: list[ProposedChange] = []
+        self.carried: set[str] = set()
+        self._from: dict[str, Review] = {}
 
     @property
     def review(self) -> Review | None:
-        return None if self.data is None else self.data["review"]  # type: ignore[no-any-return]
+        """The review the listed changes are accepted from (the carried ones included)."""
+        if self.data is None:
+            return None
+        current: Review = self.data["review"]
+        return current.model_copy(update={"changes": list(self.changes)})
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return dict((self.data or {}).get("objectives") or {})
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,51 +105,65 @@ class ReviewScreen(Screen[bool]):
         self.app.call_from_thread(self.show, data)
 
     def show(self, data: dict[str, Any]) -> None:
+        previous = self.changes
         self.data = data
         review: Review = data["review"]
-        self.ticked &= {ch.id for ch in review.changes}
+        proposed = {ch.id for ch in review.changes}
+        accepted = set((self.saved or {}).get("accepted", []))
+        # Left unticked at the accept and no longer proposed: still listed, to tick later.
+        carried = [ch for ch in previous if ch.id not in proposed and ch.id not in accepted
+                   and self.saved is not None]
+        self.changes = [*review.changes, *carried]
+        self.carried = {ch.id for ch in carried}
+        self._from = {**{ch.id: self._from.get(ch.id, review) for ch in carried},
+                      **{ch.id: review for ch in review.changes}}
+        self.ticked &= {ch.id for ch in self.changes}
         self.show_head()
         kb = self.app.services.kb  # type: ignore[attr-defined]
         changes = self.query_one("#review-changes", OptionList)
         changes.clear_options()
-        if review.changes:
-            changes.add_options([Option(change_prompt(ch, ch.id in self.ticked, kb), id=ch.id)
-                                 for ch in review.changes])
+        if self.changes:
+            changes.add_options([Option(change_prompt(ch, ch.id in self.ticked, kb,
+                                                      self.texts), id=ch.id)
+                                 for ch in self.changes])
             changes.highlighted = 0
         else:
             changes.add_option(Option("No changes proposed: the plan stands as it is.",
                                       id="none", disabled=True))
         self.show_detail()
         self.query_one("#review-timeline-text", Static).update(
-            Text("\n".join(timeline_lines(data["timeline"]))))
+            Text("\n".join(timeline_lines(data["timeline"], self.texts))))
         changes.focus()
 
     def show_head(self) -> None:
+        """At most three lines, each within 78 columns: the review, the changes, and what
+        the last accept saved."""
         if self.data is None:
             return
         review: Review = self.data["review"]
-        n = len(review.changes)
-        text = (f"{review.plan} review on {review.today}: "
-                f"{escape(course_line(self.data['course']))}\n"
-                f"[b]{n} change{'' if n == 1 else 's'} proposed, {len(self.ticked)} ticked[/b]")
+        n = len(self.changes)
+        lines = [f"{review.plan} review {review.today}: "
+                 f"{escape(course_line(self.data['course'], self.data['state']))}",
+                 f"[b]{n} change{'' if n == 1 else 's'} proposed, {len(self.ticked)} "
+                 "ticked[/b]"
+                 + (f" ({len(self.carried)} from before the last accept)"
+                    if self.carried else "")]
         if self.saved:
-            text += f" | saved: {escape(self.saved['text'])}"
-        else:
-            text += (f" | version {self.data['course'].version} is "
-                     f"{self.data['state'].replace('_', ' ')}")
-        self.query_one("#review-head", Static).update(text)
+            lines.append(f"Saved: {escape(self.saved['text'])}")
+        self.query_one("#review-head", Static).update("\n".join(lines))
 
     def _current(self) -> ProposedChange | None:
-        review = self.review
         changes = self.query_one("#review-changes", OptionList)
-        if review is None or not review.changes or changes.highlighted is None:
+        if not self.changes or changes.highlighted is None:
             return None
-        return review.changes[changes.highlighted]
+        return self.changes[changes.highlighted]
 
     def show_detail(self) -> None:
         ch = self._current()
-        self.query_one("#review-detail", Static).update(
-            Text(f"{ch.reason}" if ch else ""))
+        text = in_words(ch.reason, self.texts) if ch else ""
+        if ch is not None and ch.id in self.carried:
+            text = "(Proposed before the last accept.) " + text
+        self.query_one("#review-detail", Static).update(Text(text))
 
     @on(OptionList.OptionHighlighted, "#review-changes")
     def highlighted(self) -> None:
@@ -136,13 +175,13 @@ class ReviewScreen(Screen[bool]):
         self.action_why()
 
     def _redraw(self) -> None:
-        review = self.review
-        if review is None:
+        if self.data is None:
             return
         kb = self.app.services.kb  # type: ignore[attr-defined]
         changes = self.query_one("#review-changes", OptionList)
-        for i, ch in enumerate(review.changes):
-            changes.replace_option_prompt_at_index(i, change_prompt(ch, ch.id in self.ticked, kb))
+        for i, ch in enumerate(self.changes):
+            changes.replace_option_prompt_at_index(
+                i, change_prompt(ch, ch.id in self.ticked, kb, self.texts))
         self.show_head()
 
     def action_tick(self) -> None:
@@ -153,20 +192,19 @@ class ReviewScreen(Screen[bool]):
         self._redraw()
 
     def action_tick_all(self) -> None:
-        review = self.review
-        if review is None or not review.changes:
+        if not self.changes:
             return
-        every = {ch.id for ch in review.changes}
+        every = {ch.id for ch in self.changes}
         self.ticked = set() if self.ticked == every else every
         self._redraw()
 
     def action_why(self) -> None:
         ch = self._current()
-        review = self.review
+        review = self._from.get(ch.id) if ch is not None else None
         if ch is None or review is None:
             return
         kb = self.app.services.kb  # type: ignore[attr-defined]
-        self.app.push_screen(ReviewWhyScreen(ch.id, why_lines(ch, review, kb)))
+        self.app.push_screen(ReviewWhyScreen(ch.id, why_lines(ch, review, kb, self.texts)))
 
     def action_refresh(self) -> None:
         self.load()
@@ -179,7 +217,7 @@ class ReviewScreen(Screen[bool]):
             self.notify("Tick the changes to accept first (Space; a ticks all).",
                         severity="warning")
             return
-        wanted = [ch.id for ch in review.changes if ch.id in self.ticked]
+        wanted = [ch.id for ch in self.changes if ch.id in self.ticked]
 
         def reason_given(reason: str | None) -> None:
             if reason:
