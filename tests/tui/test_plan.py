@@ -380,3 +380,47 @@ def test_the_demo_and_the_services_do_not_import_each_other() -> None:
 
     assert "planwise.tui.demo" in imported(services_module)
     assert not {n for n in imported(demo) if n.startswith("planwise.tui.services")}
+
+
+def test_the_walkthrough_is_one_key_away_in_the_plan_editor(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    """Before: `planwise explain`'s walk-through was in the command line only."""
+    from planwise.explain import explain
+    from planwise.intake_io import load_intake
+    from planwise.rules import evaluate
+    from planwise.tui.screens.help import HelpScreen
+    from planwise.tui.screens.walkthrough import WalkthroughScreen
+
+    scored = load_intake(str(EXAMPLES / "depression-alcohol.toml"), services.kb)
+    expected = explain(evaluate(scored, None, services.kb), scored, services.kb)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_plan(app, pilot, plan_id)
+            await pilot.press("W")
+            await settle(app, pilot)
+            assert isinstance(app.screen, WalkthroughScreen)
+            text = str(app.screen.query_one("#walkthrough-text", Static).render())
+            assert text.startswith("How planwise reached its proposal")
+            assert "Step 1. From scores and answers" in text and "Source:" in text
+            # The command line's walk-through of the same intake (the stored intake lists
+            # its instruments in another order).
+            assert sorted(str(app.screen.text).splitlines()) == sorted(expected.splitlines())
+            await pilot.press("pagedown", "escape")
+            await settle(app, pilot)
+            assert app.screen is screen
+            await pilot.press("f1")
+            await settle(app, pilot)
+            assert isinstance(app.screen, HelpScreen)
+            assert "Walk-through" in str(app.screen.query_one("#help-text", Static).render())
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert screen.view is not None
+            screen.view.intake_id = None           # an imported plan: nothing to walk
+            await pilot.press("W")
+            await settle(app, pilot)
+            assert app.screen is screen
+            assert any("no stored intake" in str(n.message) for n in app._notifications)
+
+    run(go())

@@ -116,6 +116,9 @@ KEYMAP: dict[str, list[Key]] = {
     "why": [
         Key("why.back", "escape", "back", "Back"),
     ],
+    "walkthrough": [
+        Key("walkthrough.back", "escape", "back", "Back"),
+    ],
     "plan": [
         Key("plan.back", "escape", "back", "Back"),
         Key("plan.edit", "e", "edit",
@@ -139,6 +142,9 @@ KEYMAP: dict[str, list[Key]] = {
         Key("plan.discard", "ctrl+d", "discard", "Discard unsaved revision", show=False),
         Key("plan.screen", "c", "decide_screen",
             "Confirm or reject a problem found on a screen alone", show=False),
+        Key("plan.walkthrough", "W", "walkthrough",
+            "Walk-through: how the engine reached this plan, rule by rule (planwise "
+            "explain)", show=False),
     ],
     "screen_decision": [
         Key("screen_decision.confirm", "c", "confirm", "Confirm: a problem in the plan"),

@@ -20,6 +20,7 @@ TITLES = {
     "session": "Session note",
     "dialog": "Dialog",
     "why": "Why (explanation)",
+    "walkthrough": "Walk-through (planwise explain)",
     "intake_skip": "Skipping the risk assessment",
     "intake_leave": "Leaving the intake",
     "objective": "Objective editor",

@@ -476,6 +476,19 @@ class PlanScreen(ObjectiveEditing, PlanItemActions):
                 pass
         self.app.push_screen(RulesDialog(title, because))
 
+    def action_walkthrough(self) -> None:
+        """W: `planwise explain` for the plan's intake, on its own screen."""
+        from planwise.tui.screens.walkthrough import WalkthroughScreen
+
+        v = self.view
+        if v is None:
+            return
+        if v.intake_id is None:
+            self.notify("This plan has no stored intake (it was imported): there is no "
+                        "walk-through; w explains an item from the rules' own words.")
+            return
+        self.app.push_screen(WalkthroughScreen(self.plan_id, v.intake_id))
+
     def action_back(self) -> None:
         if self.dirty:
             self.notify("Your revision edits are kept as a draft; they will be here next time.")

@@ -1,0 +1,59 @@
+"""The walk-through: `planwise explain` for the plan's intake, in the interface (W in the
+plan editor). How the engine reached its proposal, step by step, the way a supervisor
+would take a trainee through it: what is known, then each rule that fired with the facts
+it matched, what it says, its source and what it concluded; the order of the plan; the
+totals. The engine runs in a worker on the stored intake (planwise.explain.explain)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from planwise.tui import keymap
+
+
+class WalkthroughScreen(Screen[None]):
+    HELP_AREA = "walkthrough"
+    BINDINGS = keymap.bindings("walkthrough")
+    HELP_TEXT = ("How planwise reached the proposal this plan was drafted from, rule by rule "
+                 "(the same text as `planwise explain`): the facts each rule matched, what "
+                 "it says, its source, what it concluded. The plan may differ from the "
+                 "proposal where it was edited; w on an item in the plan editor explains "
+                 "that item alone.")
+    DEFAULT_CSS = """
+    WalkthroughScreen #walkthrough-scroll { height: 1fr; padding: 0 0 0 1;
+        scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, plan_id: int, intake_id: int) -> None:
+        super().__init__()
+        self.plan_id = plan_id
+        self.intake_id = intake_id
+        self.text: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="walkthrough-scroll"):
+            yield Static("Running the engine on the intake...", id="walkthrough-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Walk-through: P{self.plan_id}, intake I{self.intake_id}"
+        self.query_one("#walkthrough-scroll").focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="walkthrough")
+    def load(self) -> None:
+        text = self.app.services.walkthrough(self.intake_id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.show, text)
+
+    def show(self, text: str) -> None:
+        self.text = text
+        self.query_one("#walkthrough-text", Static).update(Text(text))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
