@@ -241,7 +241,8 @@ def test_review_model_confirmations_and_what_if() -> None:
     import datetime as dt
 
     from planwise.store.plans import doc_from_proposal
-    from planwise.tui.widgets.proposal_model import Review, apply_to_doc, items_from_proposal
+    from planwise.tui.widgets.proposal_apply import apply_to_doc
+    from planwise.tui.widgets.proposal_model import Review, items_from_proposal
 
     start = dt.date(2026, 11, 18)
     review = Review()

@@ -22,6 +22,7 @@ from planwise.facts import REVIEW_STAGES
 from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.models.review import REVIEW_SCHEMA, ProposedChange, Review
 from planwise.review_facts import describe_fact, progress_facts
+from planwise.rules.backends import backend_for
 from planwise.rules.memory import Fact, Memory, fire_rule, trace
 
 KIND_ORDER = (
@@ -95,8 +96,6 @@ class ReviewEvaluation:
 def evaluate_review(course: Course, kb: KnowledgeBase, engine: str = "auto"
                     ) -> ReviewEvaluation:
     """Run the review stage; the evaluation keeps the review and its working memory."""
-    from planwise.rules import backend_for
-
     evaluation = ReviewEvaluation(kb, backend_for(kb, engine))
     evaluation.review = evaluation.run(course)
     return evaluation

@@ -300,12 +300,3 @@ class Review:
                    gone=[Item.from_json(i) for i in d.get("gone", [])],
                    was=dict(d.get("was", {})),
                    evaluated=bool(d.get("evaluated", False)), _n=int(d.get("n", 0)))
-
-
-# --- from the decisions to a plan document (widgets/proposal_apply.py) ------------------
-
-def apply_to_doc(doc: PlanDoc, review: Review) -> list[str]:
-    """See planwise.tui.widgets.proposal_apply.apply_to_doc."""
-    from planwise.tui.widgets.proposal_apply import apply_to_doc as apply
-
-    return apply(doc, review)
