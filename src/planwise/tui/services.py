@@ -321,7 +321,7 @@ class Services:
             rows_from_doc,
             save_doc,
         )
-        from planwise.tui.widgets.proposal_model import apply_to_doc
+        from planwise.tui.widgets.proposal_apply import apply_to_doc
 
         c = self.conn()
         # Check the whole edit before anything is stored (nothing half-saved).
