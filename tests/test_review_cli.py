@@ -206,9 +206,12 @@ def test_each_kind_of_change_saves_and_lints(draft: Runner) -> None:
         assert (version, changed) == (1, True)
         saved = plans.load_doc_for(c, 1)
         assert lint_plan(c, 1) == []
-    # review_alliance: under the goal measured by the PHQ-9
-    alliance = _interventions(saved, "depression.symptoms")
-    assert alliance["review.alliance.depression.symptoms"] == "person_centred"
+    # review_alliance: under the first goal (in the plan's order) measured by the PHQ-9
+    measured = next(g.key for p in saved.problems for g in p.goals
+                    if any("phq-9" in o.measure.lower() for o in g.objectives))
+    assert measured is not None
+    alliance = _interventions(saved, measured)
+    assert alliance[f"review.alliance.{measured}"] == "person_centred"
     # change_intervention: a new modality for depression's first goal
     assert _interventions(saved, "depression.activity")["review.depression.activity.ipt"] == "ipt"
     # add_intervention: already in the plan, stays once
