@@ -105,10 +105,14 @@ def test_every_knowledge_objective_is_smart_shaped() -> None:
             assert measurable(o.measure, names), o.id
 
 
+def _problem(doc: dict, condition: str) -> dict:  # type: ignore[type-arg]
+    return next(p for p in doc["problems"] if p["condition"] == condition)
+
+
 def test_lint_command_and_letters(run: Runner, tmp_path: Path) -> None:
     assert run.ok("plan", "lint", "P1") == "0 problems"
     d = export(run)
-    objs = d["problems"][1]["goals"][0]["objectives"]
+    objs = _problem(d, "depression")["goals"][0]["objectives"]
     objs[0]["client_tasks"] = ["Do it"]
     objs[0]["measure"] = "better mood"
     objs[1]["anticipated"] = d["start_date"] + dt.timedelta(days=2)
@@ -123,7 +127,7 @@ def test_lint_command_and_letters(run: Runner, tmp_path: Path) -> None:
                    ("added.objective.1", "T")]
     # an edit to a proposed objective may not bring it sooner than the knowledge's target
     d = export(run)
-    o = d["problems"][1]["goals"][1]["objectives"][0]   # knowledge target: 6 weeks
+    o = _problem(d, "depression")["goals"][1]["objectives"][0]   # knowledge target: 6 weeks
     assert o["key"] == "depression.thinking.record"
     o["anticipated"] = d["start_date"] + dt.timedelta(weeks=2)
     save(run, tmp_path, d)
@@ -135,11 +139,11 @@ def test_lint_command_and_letters(run: Runner, tmp_path: Path) -> None:
 
 def test_sign_refused_until_forced(run: Runner, tmp_path: Path) -> None:
     d = export(run)
-    d["problems"][1]["goals"][0]["objectives"][0]["measure"] = "better mood"
+    _problem(d, "depression")["goals"][0]["objectives"][0]["measure"] = "better mood"
     save(run, tmp_path, d)
     before = run.rows("SELECT * FROM signatures"), run.rows("SELECT * FROM audit")
     err = run.fails("plan", "sign", "P1", "--role", "therapist", "--name", "T")
-    key = d["problems"][1]["goals"][0]["objectives"][0]["key"]
+    key = _problem(d, "depression")["goals"][0]["objectives"][0]["key"]
     assert "--force" in err and f"{key} M" in err
     assert (run.rows("SELECT * FROM signatures"), run.rows("SELECT * FROM audit")) == before
     out = run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "T", "--force")

@@ -98,7 +98,7 @@ def test_rejected_objective_refused(run: Runner, tmp_path: Path) -> None:
     import tomli_w
 
     doc = tomllib.loads(run.ok("plan", "export", "P1"))
-    o = doc["problems"][1]["goals"][0]["objectives"][0]
+    o = next(p for p in doc["problems"] if p["condition"] == "depression")["goals"][0]["objectives"][0]
     assert o["key"] == OBJ
     o["origin"], o["rejection_reason"] = "proposed_rejected", "client already keeps a diary"
     (tmp_path / "p.toml").write_text(tomli_w.dumps(doc))
