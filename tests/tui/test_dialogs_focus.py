@@ -433,3 +433,25 @@ def test_demo_trainee_opens_as_a_supervised_trainee(monkeypatch: pytest.MonkeyPa
             ("therapist", "A. Trainee")]
     finally:
         services.close()
+
+
+def test_keys_after_a_key_that_moves_the_focus_go_to_the_new_field(
+        make_app: Callable[[], PlanwiseApp], plan_id: int) -> None:
+    """Ctrl+N in the session note moves to the note: what is typed straight after it is
+    the note's (tests/tui/test_recovery.py waited half a second for this)."""
+    from textual.widgets import TextArea
+
+    from planwise.tui.screens.session import SessionScreen
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.new_session(plan_id)
+            await settled(app, pilot)
+            assert isinstance(app.screen, SessionScreen)
+            burst(app, "7", "ctrl+n", "Slept better")
+            await settled(app, pilot)
+            assert app.screen.query_one("#session-note", TextArea).text == "Slept better"
+
+    run(go())

@@ -26,7 +26,7 @@ from collections import deque
 from typing import Any
 
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
@@ -37,12 +37,15 @@ HOLD_LIMIT = 1.0  # seconds; far longer than any screen here takes to mount
 class TypeAheadRelease(Message):
     """Held keys may go on when `hold` is still the current hold and `chain` is still
     quiet once the app reads this (a key that bubbled up to the app ran its binding just
-    before: Enter in a field posts Submitted to the field)."""
+    before: Enter in a field posts Submitted to the field). `rounds`: how many more times
+    it goes to the back of the app's queue first, so that what that binding asked of the
+    app runs before the next key (Widget.focus() moves the focus in a callback)."""
 
-    def __init__(self, hold: int, chain: list[DOMNode]) -> None:
+    def __init__(self, hold: int, chain: list[DOMNode], rounds: int = 1) -> None:
         super().__init__()
         self.hold = hold
         self.chain = chain
+        self.rounds = rounds
 
 
 class TypeAheadApp(App[None]):
@@ -56,6 +59,20 @@ class TypeAheadApp(App[None]):
         self._hold_since = 0.0
         self._watchdog_set = False
 
+    @property
+    def typing_ahead(self) -> bool:
+        """Are keys held (or is the last one still being handled)? Tests that send keys in
+        bursts wait for this to be False before they look (`keys_settled`)."""
+        return bool(self._hold or self._held)
+
+    async def keys_settled(self, timeout: float = 5.0) -> None:
+        """Wait until every key sent so far has been delivered and handled."""
+        import asyncio
+
+        end = time.monotonic() + timeout
+        while self.typing_ahead and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+
     # -- keys in ---------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
@@ -67,12 +84,18 @@ class TypeAheadApp(App[None]):
         await super().on_event(event)
 
     async def _deliver(self, key: events.Key) -> None:
+        if not self.screen_stack:
+            return                    # the app is closing: no screen to type into
         target: DOMNode = self.focused or self.screen
         await super().on_event(key)   # Textual's own: priority bindings, else forward
-        if key.is_forwarded and not self._hold:
-            hold = self._start_hold()
+        if self._hold:
+            return                    # the key changed the screen: that hold stands
+        hold = self._start_hold()
+        if key.is_forwarded:
             chain = [n for n in target.ancestors_with_self if n is not self]
             target.call_later(self._settle, hold, chain)
+        else:                         # a priority binding ran: after what it asked of us
+            self.post_message(TypeAheadRelease(hold, []))
 
     async def on_type_ahead_release(self, message: TypeAheadRelease) -> None:
         message.stop()
@@ -81,6 +104,10 @@ class TypeAheadApp(App[None]):
         busy = self._busy(message.chain)
         if busy is not None and not self._overdue():
             busy.call_later(self._settle, message.hold, message.chain)
+            return
+        if message.rounds > 0 and not self._overdue():
+            self.post_message(TypeAheadRelease(message.hold, message.chain,
+                                               message.rounds - 1))
             return
         self._hold = 0
         while self._held and not self._hold:
@@ -102,7 +129,7 @@ class TypeAheadApp(App[None]):
             return
         waited = time.monotonic() - self._hold_since
         if waited >= HOLD_LIMIT:
-            self.post_message(TypeAheadRelease(self._hold, []))
+            self.post_message(TypeAheadRelease(self._hold, [], 0))
         else:
             self._watchdog_set = True
             self.set_timer(HOLD_LIMIT - waited, self._watchdog)
@@ -136,7 +163,11 @@ class TypeAheadApp(App[None]):
     def _after_screen_change(self, hold: int) -> None:
         if hold != self._hold:
             return
-        screen: Screen[Any] = self.screen
+        try:
+            screen: Screen[Any] = self.screen
+        except ScreenStackError:  # the last screen went (the app is closing)
+            self._hold = 0
+            return
         screen.call_next(self._settle, hold, [screen])
 
     # -- every way the top screen changes --------------------------------------------------
