@@ -384,6 +384,8 @@ def test_text_typed_in_the_objective_dialog_is_kept_and_comes_back(
             assert dialog.query_one("#obj-measure", Input).value == draft["fields"]["measure"]
             assert any("Recovered your unsaved edit of objective" in str(n.message)
                        for n in app._notifications)
+            assert str(dialog.query_one("#objective-recovered", Static).render()).startswith(
+                "Recovered your unsaved edit from ")
             await pilot.press("ctrl+s")
             await settled(app, pilot)
             assert isinstance(app.screen, PlanScreen)

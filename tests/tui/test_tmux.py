@@ -1,12 +1,17 @@
-"""One scripted run of `planwise demo` in a real terminal (tmux at 80x24): send-keys in,
-capture-pane out. Skipped, saying why, where tmux is not installed.
+"""Scripted runs of planwise in a real terminal (tmux at 80x24): send-keys in,
+capture-pane out. Skipped, saying why, where tmux is not installed. The demo from the
+caseload to F1 and Ctrl+Q; the trainee's sign dialog (the focus marked without colour,
+Tab in the hint's order, keys typed with Ctrl+G landing in the name); keys typed with the
+key that opens the objective dialog, and the dialog's text after a hangup.
 
 `Tmux` is also used by test_recovery.py (SIGHUP in the middle of an edit)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -62,6 +67,10 @@ class Tmux:
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "main")
+
+    def styled(self) -> str:
+        """The screen with its escape codes (bold, reverse, underline, colours)."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", "main")
 
     def wait_for(self, *texts: str, timeout: float = 15.0) -> str:
         """Poll the screen until every text is on it."""
@@ -169,3 +178,143 @@ def test_demo_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     # (The shell's `echo $?` above is planwise's own exit status; tmux's
     # pane_dead_status was sometimes still empty after the pane died, so it is
     # not used.)
+
+
+_SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def reversed_text(styled: str) -> list[str]:
+    """The runs of text shown in reverse video (SGR 7), in screen order."""
+    runs: list[str] = []
+    for line in styled.splitlines():
+        reverse, current, pos = False, "", 0
+        for m in [*_SGR.finditer(line), None]:
+            chunk = line[pos:m.start() if m else len(line)]
+            if reverse:
+                current += chunk
+            if m is None:
+                break
+            codes = [c.split(":")[0] for c in m.group(1).split(";") if c] or ["0"]
+            now = reverse
+            if "0" in codes or "27" in codes:
+                now = False
+            if "7" in codes:
+                now = True
+            if reverse and not now and current.strip():
+                runs.append(current.strip())
+                current = ""
+            reverse, pos = now, m.end()
+        if current.strip():
+            runs.append(current.strip())
+    return runs
+
+
+@needs_tmux
+def test_sign_dialog_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
+    """The trainee's co-signature, without colour (NO_COLOR): the focused field's label is
+    in reverse video, Tab goes name > role and back as the hint says, a name typed with
+    Ctrl+G lands in the name, and once the supervisor signs the top line says so and
+    "supervisor required" is gone."""
+    pid = tmux.start(f"exec {PLANWISE} demo --trainee", app_env(tmp_path))
+    tmux.wait_for("Birch Demo (fictional)", "5 clients")
+    time.sleep(1.0)  # keys in the very first instant (see test_demo_in_a_real_terminal)
+    tmux.keys("Down")
+    time.sleep(0.2)
+    tmux.keys("Enter")
+    tmux.wait_for("Trauma and significant events", "Plan P2")
+    tmux.keys("p")
+    screen = tmux.wait_for("P2 v1 partly signed (therapist)", "supervisor required")
+    # Ctrl+G and the name in one write: keys typed while the dialog opens.
+    tmux.keys("C-g", "Dr Second")
+    screen = tmux.wait_for("Name    Dr Second", "Tab: name > role")
+    assert "Signatures: therapist signed (A. Trainee); supervisor (B. Supervisor)" in screen
+    assert "After this signature version 1 is SIGNED and IMMUTABLE" in screen
+    assert "▐*▌ supervisor" in screen           # the missing role, not the client
+    assert "Name" in reversed_text(tmux.styled())
+    tmux.keys("Tab")
+    time.sleep(0.3)
+    marks = reversed_text(tmux.styled())
+    assert "Role" in marks and "Name" not in marks
+    tmux.keys("Tab")                             # no SMART failure: two stops only
+    time.sleep(0.3)
+    marks = reversed_text(tmux.styled())
+    assert "Name" in marks and "Role" not in marks
+    tmux.keys("Enter")                           # Enter in the name signs
+    screen = tmux.wait_for("P2 v1 signed (therapist, supervisor)")
+    assert "supervisor required" not in screen
+    tmux.keys("C-q")
+    wait_exit(pid)
+
+
+@needs_tmux
+def test_objective_dialog_type_ahead_and_hangup(tmux: Tmux, tmp_path: Path) -> None:
+    """`e` and the new text in one write: the text lands in the objective field (before,
+    the keys read while the dialog composed its fields went nowhere). The terminal then
+    dies with the dialog open; started again, the plan editor opens the dialog with the
+    text, and Ctrl+S keeps it."""
+    from planwise.kb import load_knowledge
+    from planwise.store import plans
+    from planwise.store.clients import add_client
+    from planwise.store.db import Store
+    from planwise.tui.widgets.plan_dialogs import objective_draft_key
+    from tests.tui.conftest import EXAMPLES
+
+    path = tmp_path / "planwise.db"
+    c = Store(path).connect()
+    try:
+        client_id = add_client(c, "Robin Ahead (fictional)")
+        plan_id = plans.draft(c, client_id, str(EXAMPLES / "depression-alcohol.toml"),
+                              load_knowledge(), None)
+    finally:
+        c.close()
+
+    def kept() -> dict[str, object] | None:
+        from planwise.store.drafts import load_draft
+
+        conn = Store(path).connect()
+        try:
+            return load_draft(conn, "plan", objective_draft_key(plan_id))
+        finally:
+            conn.close()
+
+    def open_plan() -> int:
+        pid = tmux.start(f"exec {PLANWISE} --db {path}", app_env(tmp_path))
+        tmux.wait_for("Robin Ahead (fictional)", "1 client")
+        time.sleep(1.0)
+        tmux.keys("Enter")
+        tmux.wait_for("Trauma and significant events", f"Plan P{plan_id}")
+        tmux.keys("p")
+        return pid
+
+    pid = open_plan()
+    tmux.wait_for("S M A R T")
+    tmux.keys("e", "Write the plan with the client")
+    screen = tmux.wait_for("Objective    Write the plan with the client")
+    assert "Objective suicide_risk.safety_plan.write" in screen
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        draft = kept()
+        if draft and draft["fields"]["text"] == "Write the plan with the client":  # type: ignore[index]
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the dialog's text was never kept: {kept()!r}")
+    os.kill(pid, signal.SIGHUP)                  # the connection drops, dialog open
+    wait_exit(pid)
+    tmux.kill_server()
+
+    pid = open_plan()
+    screen = tmux.wait_for("Recovered your unsaved edit from",
+                           "Objective    Write the plan with the client")
+    tmux.keys("C-s")
+    tmux.wait_for("Write the plan with the client  [suicide_risk.safety_plan.write]")
+    tmux.keys("C-q")
+    wait_exit(pid)
+    assert kept() is None
+    c = Store(path).connect()
+    try:
+        doc = plans.load_doc_for(c, plan_id)
+    finally:
+        c.close()
+    assert [o.text for p in doc.problems for g in p.goals for o in g.objectives
+            if o.key == "suicide_risk.safety_plan.write"] == ["Write the plan with the client"]

@@ -111,7 +111,7 @@ class ObjectiveDialog(ModalScreen[ObjectiveItem | None]):
     def __init__(self, doc: PlanDoc, problem: Any, goal: Any, objective: ObjectiveItem,
                  min_weeks: dict[str, int], instruments: list[str], *,
                  plan: tuple[int, int, int] | None = None,
-                 typed: dict[str, str] | None = None) -> None:
+                 typed: dict[str, str] | None = None, recovered: str = "") -> None:
         super().__init__()
         self.doc = doc
         self.problem = problem
@@ -121,6 +121,7 @@ class ObjectiveDialog(ModalScreen[ObjectiveItem | None]):
         self.instruments = instruments
         self.plan = plan
         self.initial = typed or {}
+        self.recovered = recovered  # when the typed fields were kept, for the note
         self._composed = False
 
     def _start(self, name: str, value: str) -> str:
@@ -133,6 +134,9 @@ class ObjectiveDialog(ModalScreen[ObjectiveItem | None]):
             status = o.status
         with Vertical(classes="plan-dialog", id="objective-dialog"):
             yield Label(f"Objective {o.key}", classes="dialog-title", markup=False)
+            if self.recovered:
+                yield Static(f"Recovered your unsaved edit from {self.recovered}.",
+                             classes="dialog-note", id="objective-recovered")
             yield Static("", id="objective-smart")
             with Horizontal(classes="field"):
                 yield Label("Objective")
@@ -291,7 +295,7 @@ class ObjectiveEditing(Screen[None]):
     _editable: Callable[[], bool]
 
     def edit_objective(self, problem: Any, goal: Any, objective: ObjectiveItem,
-                       typed: dict[str, str] | None = None) -> None:
+                       typed: dict[str, str] | None = None, recovered: str = "") -> None:
         assert self.doc is not None and self.view is not None
         v = self.view
 
@@ -301,7 +305,8 @@ class ObjectiveEditing(Screen[None]):
 
         self.app.push_screen(ObjectiveDialog(
             self.doc, problem, goal, objective, v.min_weeks, v.instruments,
-            plan=(self.plan_id, v.version, v.client_id), typed=typed), done)
+            plan=(self.plan_id, v.version, v.client_id), typed=typed, recovered=recovered),
+            done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="objective-restore")
     def reopen_objective_dialog(self) -> None:
@@ -328,7 +333,7 @@ class ObjectiveEditing(Screen[None]):
         when = pm.when_text(str(draft.get("_updated_at", "")))
         self.notify(f"Recovered your unsaved edit of objective {found[2].key} from {when}.",
                     title="Recovered")
-        self.edit_objective(*found, typed=dict(draft.get("fields") or {}))
+        self.edit_objective(*found, typed=dict(draft.get("fields") or {}), recovered=when)
 
 
 class ScreenDecisionDialog(ModalScreen[str | None]):
