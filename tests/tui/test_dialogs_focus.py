@@ -366,6 +366,13 @@ def test_text_typed_in_the_objective_dialog_is_kept_and_comes_back(
             await pilot.press("tab", "tab")     # to the measure, all of it selected
             await pilot.press(*"diary on 5 of 7 days")
             await settle(app, pilot)
+            # What the crash handler would save is the same (tui/crash_drafts.py).
+            from planwise.tui.crash_drafts import open_drafts
+
+            drafts, failed = open_drafts(list(app.screen_stack))
+            mine = [d for d in drafts if d.key == key]
+            assert not failed and len(mine) == 1
+            assert mine[0].payload["fields"]["measure"] == "diary on 5 of 7 days"
             # the terminal dies here: the dialog is still open
 
     run(typing())

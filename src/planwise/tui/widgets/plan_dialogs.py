@@ -234,6 +234,18 @@ class ObjectiveDialog(ModalScreen[ObjectiveItem | None]):
         self.app.services.keep_draft("plan", objective_draft_key(plan_id),  # type: ignore
                                      payload, seq, client_id)
 
+    def unsaved_draft(self) -> Any:
+        """What is typed, for the crash handler to save (planwise.tui.crash_drafts)."""
+        from planwise.tui.crash_drafts import OpenDraft
+
+        if self.plan is None or not self._composed:
+            return None
+        plan_id, version, client_id = self.plan
+        return OpenDraft("plan", objective_draft_key(plan_id),
+                         {"base_version": version, "objective": self.objective.key,
+                          "fields": self.typed()}, client_id,
+                         f"the edit of objective {self.objective.key} on P{plan_id}")
+
     def _close(self, result: ObjectiveItem | None) -> None:
         if self.plan is not None:
             # A worker of the app: this dialog's own end with it.
