@@ -244,6 +244,55 @@ def test_open_session_note_and_client_information_are_saved(
     assert info is not None and info["values"]["pronouns"] == "they/them"
 
 
+def test_plan_revision_and_proposal_review_are_saved(
+        services: Services, make_app: Callable[[], PlanwiseApp], plan_id: int) -> None:
+    """A signed plan's edit (kept as the plan draft) and a decision on a proposal review
+    open above it: both saved as the drafts their screens restore."""
+    import tomllib
+
+    from planwise.store import plans
+    from planwise.tui.screens.plan import PlanScreen
+    from planwise.tui.screens.proposal import ProposalScreen
+    from tests.tui.conftest import EXAMPLES
+
+    plans.sign(services.conn(), plan_id, "therapist", "Dr Example")
+    cid = plans.get_plan(services.conn(), plan_id)["client_id"]
+    data = tomllib.loads((EXAMPLES / "depression-alcohol.toml").read_text())
+    seen: dict[str, Any] = {}
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.open_plan(plan_id)
+            await settle(app, pilot)
+            plan = app.screen
+            assert isinstance(plan, PlanScreen)
+            plan.query_one("#plan-tree").focus()
+            await pilot.press("t")   # a signed version: the edit is kept as a draft
+            await pilot.pause()
+            seen["doc"] = plan.doc.model_dump(mode="json", by_alias=True) if plan.doc else None
+            review = ProposalScreen(cid, data)
+            app.push_screen(review)
+            await settle(app, pilot)
+            await settle(app, pilot)
+            review.query_one("#proposal-tree").focus()
+            await pilot.press("down", "a")
+            await pilot.pause()
+            seen["review"] = review.review.to_json()
+            app._handle_exception(RuntimeError("boom"))
+            await pilot.pause()
+            text = crash_text(app)
+            assert f"✓ the edits of P{plan_id}" in text
+            assert f"✓ the proposal review of C{cid}" in text
+
+    with pytest.raises(RuntimeError):
+        run(go())
+    kept = load_draft(services.conn(), "plan", f"P{plan_id}")
+    assert kept is not None and kept["doc"] == seen["doc"] and kept["base_version"] == 1
+    review = load_draft(services.conn(), "proposal", f"C{cid}")
+    assert review is not None and review["review"] == seen["review"]
+
+
 def test_an_untouched_screen_leaves_no_draft(services: Services,
                                               make_app: Callable[[], PlanwiseApp],
                                               plan_id: int) -> None:

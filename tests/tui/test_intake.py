@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.screen import Screen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList, Select, Static
 
 from planwise.intake_io import intake_from_data
 from planwise.kb import load_knowledge
@@ -24,6 +25,7 @@ from planwise.tui.services import Services
 from planwise.tui.widgets.instrument_form import InstrumentForm
 from planwise.tui.widgets.intake_state import IntakeState
 from tests.tui.conftest import TODAY, run
+from tests.tui.test_tmux import PLANWISE, Tmux, app_env, needs_tmux
 
 
 class FakeProposal(Screen[None]):
@@ -458,6 +460,15 @@ def test_two_impressions_ticked_quickly(services: Services,
             assert screen.state.impressions == ["depression", "generalized_anxiety"]
             rows = [w.id for w in screen.query(".severity-row") if w.display]
             assert rows == ["sevrow-depression", "sevrow-generalized_anxiety"]
+            # Tab reaches each severity, on screen (the rows were cut to one line).
+            step = screen.query_one("#step-4").region
+            for cond in ("depression", "generalized_anxiety"):
+                await pilot.press("tab")
+                await settle(pilot)
+                assert app.focused is screen.query_one(f"#severity-{cond}", Select)
+                assert step.contains_region(app.focused.region), (app.focused.region, step)
+            screen.query_one("#impressions").focus()
+            await settle(pilot)
             # Unticked and ticked again at once: the row comes back, once.
             await pilot.press("space", "space", "up", "space", "space")
             await settle(pilot)
@@ -473,6 +484,36 @@ def test_two_impressions_ticked_quickly(services: Services,
     draft = services.load_intake_draft(cid)
     assert draft is not None
     assert draft["intake"]["clinician"]["impressions"] == ["generalized_anxiety"]
+
+
+def test_impressions_in_one_burst_keep_every_tick(services: Services,
+                                                  make_app: Callable[[], PlanwiseApp]) -> None:
+    """Keys arriving together (over SSH): three impressions ticked in one burst, none lost,
+    each with its severity row in the vocabulary's order; a severity chosen is kept."""
+    cid = add_client(services.conn(), "Rene Example (fictional)")
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await to_impressions(pilot, cid)
+            burst(app, "down", "down", "space", "up", "space", "up", "space")
+            await settle(pilot)
+            assert app.crash is None and app.screen is screen
+            want = [c for c in services.kb.vocab["conditions"]
+                    if services.kb.vocab["conditions"][c].intake][:3]
+            assert screen.state.impressions == want
+            assert [w.id for w in screen.query(".severity-row") if w.display] == [
+                f"sevrow-{c}" for c in want]
+            select = screen.query_one(f"#severity-{want[1]}", Select)
+            select.value = "severe"
+            await settle(pilot)
+            assert screen.state.severity == {want[1]: "severe"}
+
+    run(go())
+    draft = services.load_intake_draft(cid)
+    assert draft is not None and draft["severity"] == {
+        [c for c in services.kb.vocab["conditions"]
+         if services.kb.vocab["conditions"][c].intake][1]: "severe"}
 
 
 def burst(app: App[Any], *keys: str) -> None:
@@ -531,3 +572,49 @@ def test_the_intake_does_not_import_the_proposal_screen() -> None:
                 assert not (node.module or "").startswith(
                     ("planwise.tui.screens.proposal", "planwise.tui.screens.whatif")), path
                 assert "ProposalScreen" not in [a.name for a in node.names], path
+
+
+@needs_tmux
+def test_impressions_ticked_fast_in_a_real_terminal(tmp_path: Path) -> None:
+    """Issue 11 as found: planwise in tmux at 80x24, step 5, Space Down Space sent in one
+    write. It used to die with DuplicateIds: 'sevrow-depression', print a traceback with
+    the answers in its local variables and exit 0. Both impressions are ticked now,
+    each with its severity row, and Ctrl+Q quits with 0."""
+    db = tmp_path / "planwise.db"
+    c = Store(db).connect()
+    try:
+        add_client(c, "Tmux Example (fictional)")
+    finally:
+        c.close()
+    status = tmp_path / "status"
+    tmux = Tmux()
+    try:
+        tmux.start(f"{PLANWISE} --db {db}; echo $? > {status}", app_env(tmp_path),
+                   remain=True)
+        tmux.wait_for("Tmux Example (fictional)", "1 client")
+        time.sleep(1.0)  # keys in the first instant can be lost (see test_tmux.py)
+        tmux.keys("Enter")
+        tmux.wait_for("Records (Enter to open)")
+        tmux.keys("i")
+        tmux.wait_for("[1 Screening]", "counts as in scope")
+        for step in ("[2 Assessments]", "[3 Instruments]", "[4 Suicide risk]",
+                     "[5 History & context]"):
+            tmux.keys("C-n")
+            tmux.wait_for(step)
+        tmux.keys(*["Tab"] * 8)        # trauma ... client's goals, then the impressions
+        time.sleep(0.5)
+        tmux.keys("Space", "Down", "Space")   # one write: the keys arrive together
+        screen = tmux.wait_for("X▌ Depression", "X▌ Generalized anxiety")
+        assert "Traceback" not in screen and "DuplicateIds" not in screen
+        tmux.keys("Tab")               # to the severity rows, one per impression
+        tmux.wait_for("Severity: Depression")
+        tmux.keys("Tab")
+        tmux.wait_for("Severity: Generalized anxiety")
+        tmux.keys("C-q")
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not (status.exists() and status.read_text().strip()):
+            time.sleep(0.05)
+        assert status.read_text().strip() == "0", tmux.screen()
+        assert "Traceback" not in tmux.tmux("capture-pane", "-p", "-S", "-200", "-t", "main")
+    finally:
+        tmux.kill_server()

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 from textual import events, on, work
 from textual.app import SystemCommand
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker
 
 from planwise.errors import PlanwiseError
 from planwise.store.verify import verify as verify_records
-from planwise.tui import colours, keymap, toasts
+from planwise.tui import colours, keymap, textual_fixes, toasts
 from planwise.tui.crash import CrashReport, ReportingWorkers, allows, handle
 from planwise.tui.focus_marks import FocusMarksApp
 from planwise.tui.messages import WorkFailed
@@ -27,6 +28,8 @@ from planwise.tui.type_ahead import TypeAheadApp
 
 if TYPE_CHECKING:
     from planwise.config import Chosen
+
+textual_fixes.apply()
 
 
 class PlanwiseApp(TypeAheadApp, FocusMarksApp):
@@ -209,6 +212,21 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
 
     def _handle_exception(self, error: Exception) -> None:
         handle(self, error)  # instead of Textual's traceback with locals (crash.py)
+
+    def call_from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # A worker's result for a screen closed meanwhile has nowhere to go: dropped, not
+        # shown on widgets that are gone (NoMatches once the user had moved on; the
+        # monkey test found it). Checked on the interface thread, where screens close.
+        node = getattr(callback, "__self__", None)
+
+        def deliver() -> Any:
+            if isinstance(node, MessagePump) and node is not self and (
+                    not node.is_attached or node._closing or node._closed
+                    or getattr(node, "_pruning", False)):
+                return None
+            return callback(*args, **kwargs)
+
+        return super().call_from_thread(deliver)
 
     async def _dispatch_message(self, message: Message) -> None:
         # An error in the app's own handlers (every key passes through them) would end

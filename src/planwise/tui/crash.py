@@ -121,6 +121,8 @@ def handle(app: Any, error: BaseException) -> None:
     Called for every error Textual would otherwise print; never raises."""
     if getattr(app, "_exit", False) and app.crash is None:
         return  # after a normal quit: nothing left to lose, nothing to say
+    if app.crash is None and on_a_closed_widget(error):
+        return  # late work on a widget whose screen has closed: nothing left to show it on
     app._return_code = 1
     # Under Pilot the first error is raised again when the test ends, as Textual does.
     if app._exception is None and isinstance(error, Exception):
@@ -147,6 +149,32 @@ def handle(app: Any, error: BaseException) -> None:
         app.push_screen(CrashScreen(report))
     except Exception:
         app.exit(return_code=1)
+
+
+def on_a_closed_widget(error: BaseException) -> bool:
+    """A widget looked for (NoMatches) from a widget no longer on screen: the work (a
+    title watcher, a dialog's mount, a worker's result) arrived after the user closed
+    its screen, and there is nowhere left to show it. Only that: any other error, on a
+    closed screen or not, is a fault to report."""
+    from textual.css.query import NoMatches
+    from textual.dom import DOMNode
+
+    if not isinstance(root_cause(error), NoMatches):
+        return False
+    tb = root_cause(error).__traceback__
+    while tb is not None:
+        node = tb.tb_frame.f_locals.get("self")  # read to decide, never written anywhere
+        if isinstance(node, DOMNode) and _closed(node):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _closed(node: Any) -> bool:
+    if not node.is_attached:
+        return True
+    return any(getattr(n, "_closing", False) or getattr(n, "_closed", False)
+               or getattr(n, "_pruning", False) for n in node.ancestors_with_self)
 
 
 def allows(app: Any, action: str) -> bool:

@@ -80,8 +80,8 @@ def _plan(screen: Any) -> OpenDraft | None:
     view, doc = screen.view, screen.doc
     if view is None or doc is None:
         return None
-    if not (screen.dirty or screen.revising or screen._saving or screen._pending):
-        return None  # every edit of the draft version is saved
+    if not (screen.dirty or screen._saving or screen._pending):
+        return None  # every edit is saved (revising with no edit yet: nothing to keep)
     payload = {"doc": doc.model_dump(mode="json", by_alias=True), "base_version": view.version}
     return OpenDraft("plan", screen.key, payload, view.client_id, f"the edits of {screen.key}")
 

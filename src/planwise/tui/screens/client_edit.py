@@ -295,6 +295,7 @@ class ClientEditScreen(Screen[None]):
 
     def _not_saved(self) -> None:
         self._saving = False
+        self.edited()  # what was typed while it was being saved: in the draft now
 
     def _saved(self, changed: bool) -> None:
         self.notify(f"Client {self.key}: information saved." if changed

@@ -440,14 +440,15 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
         if not self.ready:
             return
         ticked = set(self.query_one("#assessments", SelectionList).selected)
-        before = self.state.chosen(self.kb)
+        before, choice = self.state.chosen(self.kb), dict(self.state.choice)
         for inst, _, _ in self.state.offered(self.kb):
             self.state.choice.pop(inst, None)
             if (inst in self.state.chosen(self.kb)) != (inst in ticked):
                 self.state.choice[inst] = inst in ticked
         if self.state.chosen(self.kb) != before:
             self._show_steps()
-            self.changed()
+        if self.state.chosen(self.kb) != before or self.state.choice != choice:
+            self.changed()  # the ticks are the draft's, even when the forms stay the same
 
     # -- step 3: instruments (widgets/intake_forms.py) -------------------------------------
     def _sync_forms(self) -> None:

@@ -245,6 +245,7 @@ class SessionScreen(Screen[None]):
 
     def _not_saved(self) -> None:
         self._saving = False
+        self.edited()  # what was typed while it was being saved: in the draft now
 
     def _saved(self, out: dict[str, Any]) -> None:
         text = f"Session saved: {count_text(out['number'], out['limit'])}."

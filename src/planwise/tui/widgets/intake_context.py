@@ -38,6 +38,10 @@ TEXTS = {"prior-treatment": "prior_treatment", "medications": "medications",
 class SeverityRows(Vertical):
     """One row (label, severity select) per ticked impression, in the vocabulary's order."""
 
+    # As tall as its rows: a Vertical takes the rest of the scroll (one line here), and
+    # the rows below that line were cut off, Tab then focusing a select nobody saw.
+    DEFAULT_CSS = "SeverityRows { height: auto; }"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rows: dict[str, Horizontal] = {}
