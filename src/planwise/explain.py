@@ -140,11 +140,14 @@ def _negated(p: Pattern, kb: KnowledgeBase) -> str:
     return f"no {what}" + (f" ({', '.join(tests)})" if tests else "")
 
 
-def _wrap(text: str, indent: str) -> str:
-    return textwrap.fill(text, width=78, initial_indent=indent, subsequent_indent=indent)
+WIDTH = 78
 
 
-def plan_order(prop: Proposal, kb: KnowledgeBase) -> list[str]:
+def _wrap(text: str, indent: str, width: int = WIDTH) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def plan_order(prop: Proposal, kb: KnowledgeBase, width: int = WIDTH) -> list[str]:
     """The problems in the order the plan addresses them, each with its basis, and the
     goals that wait, with when they may start and the rules that hold them back."""
     from planwise.render import BASIS_TEXT, ordered
@@ -154,17 +157,20 @@ def plan_order(prop: Proposal, kb: KnowledgeBase) -> list[str]:
     for n, prob in ordered(prop):
         basis = f" [{BASIS_TEXT[prob.basis]}]" if prob.basis in BASIS_TEXT else ""
         out.append(_wrap(f"{n}. {kb.label('conditions', prob.condition)} "
-                         f"({prob.severity}){basis}", "  "))
+                         f"({prob.severity}){basis}", "  ", width))
         for g in prob.goals:
             if g.deferred is not None:
                 waiting.append(f"- \u201c{g.text}\u201d is deferred until {g.deferred.until} "
                                f"(rules: {', '.join(g.deferred.because)})")
-    out += [textwrap.fill(w, width=78, initial_indent="  ", subsequent_indent="    ")
+    out += [textwrap.fill(w, width=width, initial_indent="  ", subsequent_indent="    ")
             for w in waiting]
     return out + [""]
 
 
-def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> str:
+def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase,
+            width: int = WIDTH) -> str:
+    """The walk-through, wrapped to `width` (the interface asks for it unwrapped, with a
+    very large width, and wraps it to the screen)."""
     mem = evaluation.memory
     out: list[str] = []
     intake = scored.intake
@@ -175,7 +181,8 @@ def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> 
     for s in scored.scores:
         out.append(_wrap("- " + sentence({"fact": "score", "instrument": s.instrument,
                                           "total": s.total, "band": s.band}, kb)
-                         + (f"; flags: {', '.join(s.flags)}" if s.flags else ""), "  "))
+                         + (f"; flags: {', '.join(s.flags)}" if s.flags else ""), "  ",
+                         width))
     for c in intake.screening.concerns:
         out.append("  - " + sentence({"fact": "concern", "name": c}, kb))
     for c in intake.clinician.impressions:
@@ -191,7 +198,7 @@ def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> 
             out.append(STAGE_TITLES[current])
             out.append("")
             if current == "severity":
-                out.append(_wrap(RISK_NOTE, "  "))
+                out.append(_wrap(RISK_NOTE, "  ", width))
                 out.append("")
         rule = kb.rule(f.rule)
         assert rule is not None
@@ -202,22 +209,22 @@ def explain(evaluation: Evaluation, scored: ScoredIntake, kb: KnowledgeBase) -> 
             described.append(_case_detail(p, fact) if fact["fact"] == "case"
                              else sentence(fact, kb))
         described += [_negated(p, kb) for p in rule.patterns if p.negated]
-        out.append(_wrap("Because " + "; and ".join(described) + ",", "  "))
-        out.append(_wrap(f"rule {rule.id} says: {rule.entry.says}", "  "))
-        out.append(_wrap(f"Source: {rule.entry.source}.", "    "))
+        out.append(_wrap("Because " + "; and ".join(described) + ",", "  ", width))
+        out.append(_wrap(f"rule {rule.id} says: {rule.entry.says}", "  ", width))
+        out.append(_wrap(f"Source: {rule.entry.source}.", "    ", width))
         if f.derived:
             derived = [sentence(mem.facts[n], kb) for n in f.derived]
-            out.append(_wrap("So: " + "; ".join(derived) + ".", "    "))
+            out.append(_wrap("So: " + "; ".join(derived) + ".", "    ", width))
         out.append("")
     used = sorted({r for rs in mem.because.values() for r in rs if r.startswith("engine.")})
     if used:
         out.append("Steps the engine takes itself")
         for step in used:
-            out.append(_wrap(f"- {step}: {BUILTIN_STEPS[step]}", "  "))
+            out.append(_wrap(f"- {step}: {BUILTIN_STEPS[step]}", "  ", width))
         out.append("")
     prop = evaluation.proposal
     if prop is not None and prop.problems:
-        out += plan_order(prop, kb)
+        out += plan_order(prop, kb, width)
     if prop is not None:
         out.append(f"In all: {len(prop.problems)} problem(s), "
                    f"{sum(len(x.goals) for x in prop.problems)} goal(s), "

@@ -123,6 +123,7 @@ SCREENS = {
     "why": _open(_proposal, "down", "w"),
     "plan_editor": _open(_plan),
     "sign_dialog": _open(_plan, "ctrl+g"),
+    "walkthrough": _open(_plan, "W"),
     "session_note": _open(lambda app, ids: app.new_session(ids["plan"])),
     "scores": _open(lambda app, ids: app.push_screen(ScoresScreen(ids["client"]))),
     "review": _open(lambda app, ids: app.review_plan(ids["plan"])),

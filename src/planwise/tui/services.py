@@ -276,12 +276,13 @@ class Services:
         evaluation = evaluate(scored, self.profile, self.kb)
         return evaluation.proposal, evaluation, scored
 
-    def walkthrough(self, intake_id: int) -> str:
-        """`planwise explain` of a stored intake: how the engine reached its proposal."""
+    def walkthrough(self, intake_id: int, width: int = 10_000) -> str:
+        """`planwise explain` of a stored intake: how the engine reached its proposal; by
+        default one line a paragraph (the screen wraps it to its width)."""
         from planwise.explain import explain
 
         _proposal, evaluation, scored = self.evaluate(self.stored_intake_data(intake_id))
-        return explain(evaluation, scored, self.kb)
+        return explain(evaluation, scored, self.kb, width=width)
 
     def stored_intake_data(self, intake_id: int) -> dict[str, Any]:
         from planwise.store.clients import get_intake

@@ -2,18 +2,35 @@
 plan editor). How the engine reached its proposal, step by step, the way a supervisor
 would take a trainee through it: what is known, then each rule that fired with the facts
 it matched, what it says, its source and what it concluded; the order of the plan; the
-totals. The engine runs in a worker on the stored intake (planwise.explain.explain)."""
+totals. The engine runs in a worker on the stored intake (planwise.explain.explain),
+which gives it one line a paragraph; the screen wraps it to its own width (78 columns at
+most, as the command line does), keeping each paragraph's indent."""
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from planwise.tui import keymap
+
+WIDTH = 78  # `planwise explain`'s own width
+
+
+def wrapped(text: str, width: int) -> str:
+    """Each paragraph (line) wrapped to `width` with its own indent on every line."""
+    out = []
+    for line in text.splitlines():
+        indent = line[:len(line) - len(line.lstrip())]
+        out.append(textwrap.fill(line.strip(), width, initial_indent=indent,
+                                 subsequent_indent=indent, break_on_hyphens=False)
+                   if line.strip() else "")
+    return "\n".join(out)
 
 
 class WalkthroughScreen(Screen[None]):
@@ -33,7 +50,8 @@ class WalkthroughScreen(Screen[None]):
         super().__init__()
         self.plan_id = plan_id
         self.intake_id = intake_id
-        self.text: str | None = None
+        self.text: str | None = None   # as the engine gave it: one line a paragraph
+        self.width = WIDTH
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,7 +71,13 @@ class WalkthroughScreen(Screen[None]):
 
     def show(self, text: str) -> None:
         self.text = text
-        self.query_one("#walkthrough-text", Static).update(Text(text))
+        self.query_one("#walkthrough-text", Static).update(Text(wrapped(text, self.width)))
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The indents follow the terminal: at 60 columns as clean as at 80.
+        self.width = max(30, min(WIDTH, event.size.width - 2))
+        if self.text is not None:
+            self.show(self.text)
 
     def action_back(self) -> None:
         self.app.pop_screen()
