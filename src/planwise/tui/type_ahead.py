@@ -21,6 +21,7 @@ never settles cannot swallow the keyboard.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from typing import Any
@@ -67,8 +68,6 @@ class TypeAheadApp(App[None]):
 
     async def keys_settled(self, timeout: float = 5.0) -> None:
         """Wait until every key sent so far has been delivered and handled."""
-        import asyncio
-
         end = time.monotonic() + timeout
         while self.typing_ahead and time.monotonic() < end:
             await asyncio.sleep(0.005)
