@@ -618,3 +618,43 @@ def test_impressions_ticked_fast_in_a_real_terminal(tmp_path: Path) -> None:
         assert "Traceback" not in tmux.tmux("capture-pane", "-p", "-S", "-200", "-t", "main")
     finally:
         tmux.kill_server()
+
+
+def test_discard_leaves_even_with_help_opened_meanwhile(
+        services: Services, make_app: Callable[[], PlanwiseApp],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Esc, d, then F1 before the draft was deleted: the intake closed the help instead
+    of itself (dismiss pops whatever is on top) and stayed open without its draft."""
+    import threading
+
+    from planwise.tui.screens.help import HelpScreen
+
+    cid = add_client(services.conn(), "Toni Example (fictional)")
+    release = threading.Event()
+    delete = services.delete_intake_draft
+
+    def slow_delete(client_id: int) -> None:
+        release.wait(5)
+        delete(client_id)
+
+    monkeypatch.setattr(services, "delete_intake_draft", slow_delete)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_intake(pilot, cid)
+            await pilot.press("space")
+            await settle(pilot)
+            await pilot.press("escape", "d")
+            await pilot.pause()
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            release.set()
+            await settle(pilot)
+            assert app.crash is None
+            kinds = [type(s).__name__ for s in app.screen_stack]
+            assert "IntakeScreen" not in kinds and "HelpScreen" not in kinds, kinds
+
+    run(go())
+    assert services.load_intake_draft(cid) is None

@@ -525,3 +525,53 @@ def test_typing_while_a_save_fails_stays_in_the_draft(monkey_services: Services,
     asyncio_run(go())
     draft = load_draft(services.conn(), "client", f"C{CLIENT}")
     assert draft is not None and draft["values"]["pronouns"].endswith("they")
+
+
+def test_a_screen_opened_while_the_plan_saves_does_not_stay_behind(
+        monkey_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl+S on the review of a new intake, then F1 while the plan was being saved: the
+    save closed the help instead of the review, and left the review and the new
+    intake's form (its draft deleted: the intake was stored) under the plan."""
+    import threading
+    import tomllib
+
+    from planwise.tui.screens.help import HelpScreen
+    from planwise.tui.screens.intake import IntakeScreen
+    from planwise.tui.screens.plan import PlanScreen
+    from planwise.tui.screens.proposal import ProposalScreen
+    from tests.tui.conftest import EXAMPLES
+
+    services = monkey_services
+    release = threading.Event()
+    save = services.save_proposal_as_plan
+
+    def slow_save(*args: Any) -> Any:
+        release.wait(5)
+        return save(*args)
+
+    monkeypatch.setattr(services, "save_proposal_as_plan", slow_save)
+    data = tomllib.loads((EXAMPLES / "depression-alcohol.toml").read_text())
+
+    async def go() -> None:
+        app = PlanwiseApp(services, blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.new_intake(5)            # the demo's Elm, who has no intake yet
+            await settle(app, pilot)
+            assert isinstance(app.screen, IntakeScreen)
+            app.review_new_intake(5, data)
+            await settle(app, pilot)
+            assert isinstance(app.screen, ProposalScreen) and app.screen.loaded
+            await pilot.press("ctrl+s")
+            await handled(app, pilot)
+            await pilot.press("f1")
+            await handled(app, pilot)
+            assert isinstance(app.screen, HelpScreen)
+            release.set()
+            await settle(app, pilot)
+            assert app.crash is None
+            kinds = [type(s).__name__ for s in app.screen_stack]
+            assert isinstance(app.screen, PlanScreen), kinds
+            assert "ProposalScreen" not in kinds and "IntakeScreen" not in kinds, kinds
+
+    asyncio_run(go())

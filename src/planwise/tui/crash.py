@@ -121,7 +121,11 @@ def handle(app: Any, error: BaseException) -> None:
     Called for every error Textual would otherwise print; never raises."""
     if getattr(app, "_exit", False) and app.crash is None:
         return  # after a normal quit: nothing left to lose, nothing to say
-    if app.crash is None and on_a_closed_widget(error):
+    try:
+        late = app.crash is None and on_a_closed_widget(error)
+    except Exception:
+        late = False
+    if late:
         return  # late work on a widget whose screen has closed: nothing left to show it on
     app._return_code = 1
     # Under Pilot the first error is raised again when the test ends, as Textual does.

@@ -282,7 +282,8 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
     def _discarded(self) -> None:
         self.notify("Intake draft discarded.")
         if self in self.app.screen_stack:
-            self.pop_until_active()  # a dialog opened meanwhile goes too: leaving was asked
+            while self.app.screen_stack[-1] is not self:  # a dialog opened meanwhile goes
+                self.app.pop_screen()                     # too: leaving was asked
             self.dismiss(None)
 
     # -- the suicide-risk decision ---------------------------------------------------------

@@ -91,6 +91,14 @@ class ProposalSaving(Screen[None]):
         for note in notes:
             self.notify(f"Not saved: {note}", severity="warning", timeout=8)
         app = self.app
+        if self not in app.screen_stack:  # left while saving: the plan opens all the same
+            app.open_plan(plan_id)  # type: ignore[attr-defined]
+            return
+        # A screen opened over the review while it saved (help, why) goes first: popping
+        # by position took it for the review, and left the review and the stored
+        # intake's form open under the plan (the monkey test found it).
+        while app.screen_stack[-1] is not self:  # at once (pop_until_active waits)
+            app.pop_screen()
         below_is_intake = self._intake_below()
         app.pop_screen()
         if below_is_intake:
