@@ -173,8 +173,11 @@ class IntakeScreen(Screen[dict[str, Any] | None]):
             self.compute_suggestions(list(state.concerns))
         self.go(state.step, save=False)
         if recovered_at is not None:
-            self.notify(f"Recovered unsaved intake from {local_time(recovered_at)}.",
-                        title="Draft restored")
+            # In the title line, where it stays while the intake is open: a toast is gone
+            # in seconds, covered the form line at 80x24, and the clinician must know
+            # these answers are a recovered draft.
+            when = local_time(recovered_at)
+            self.sub_title = f"C{self.client_id}: Recovered unsaved intake from {when}"
 
     def changed(self) -> None:
         """Something was entered: save the whole intake as the draft, in a worker."""
