@@ -15,7 +15,8 @@ from planwise.intake_io import ScoredIntake
 from planwise.kb.loader import KnowledgeBase
 from planwise.kb.patterns import Pattern, Ref
 from planwise.models.proposal import Proposal
-from planwise.rules.pipeline import BUILTIN_STEPS, Evaluation
+from planwise.rules.pipeline import Evaluation
+from planwise.rules.steps import BUILTIN_STEPS
 
 STAGE_TITLES = {
     "severity": "Step 1. From scores and answers to severity and suicide risk",

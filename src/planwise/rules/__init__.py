@@ -14,8 +14,9 @@ from planwise.kb.loader import KnowledgeBase
 from planwise.models.profile import Profile
 from planwise.models.proposal import Proposal
 from planwise.rules.backends import ENGINES, backend_for, durable_available
-from planwise.rules.pipeline import BUILTIN_STEPS, Evaluation
+from planwise.rules.pipeline import Evaluation
 from planwise.rules.progress_review import ReviewEvaluation, evaluate_review, review
+from planwise.rules.steps import BUILTIN_STEPS
 
 
 def evaluate(scored: ScoredIntake, profile: Profile | None, kb: KnowledgeBase,
