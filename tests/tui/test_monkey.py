@@ -575,3 +575,50 @@ def test_a_screen_opened_while_the_plan_saves_does_not_stay_behind(
             assert "ProposalScreen" not in kinds and "IntakeScreen" not in kinds, kinds
 
     asyncio_run(go())
+
+
+def test_enter_twice_in_the_export_dialog_writes_once(monkey_services: Services,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """Enter, Enter in the export dialog's file name: two writes, and the second closed
+    the dialog a second time (InvalidStateError from its result)."""
+    import threading
+
+    from textual.widgets import Input
+
+    from planwise.tui.screens.export import ExportDialog
+    from planwise.tui.screens.plan import PlanScreen
+
+    services = monkey_services
+    release = threading.Event()
+    calls: list[str] = []
+    export = services.plan_export
+
+    def slow_export(plan_id: int, fmt: str, path: str) -> str:
+        calls.append(path)
+        release.wait(5)
+        return export(plan_id, fmt, path)
+
+    monkeypatch.setattr(services, "plan_export", slow_export)
+
+    async def go() -> None:
+        app = PlanwiseApp(services, blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.open_plan(PLAN)
+            await settle(app, pilot)
+            app.export_plan(PLAN)
+            await settle(app, pilot)
+            dialog = app.screen
+            assert isinstance(dialog, ExportDialog)
+            dialog.query_one("#export-path", Input).value = str(tmp_path / "plan.md")
+            dialog.query_one("#export-path", Input).focus()
+            send_burst(app, ["enter", "enter"])
+            await handled(app, pilot)
+            release.set()
+            await settle(app, pilot)
+            assert app.crash is None and isinstance(app.screen, PlanScreen)
+
+    asyncio_run(go())
+    assert calls == [str(tmp_path / "plan.md")]
+    assert (tmp_path / "plan.md").read_text().startswith("# Treatment plan P1")

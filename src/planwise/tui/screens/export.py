@@ -39,6 +39,7 @@ class ExportDialog(ModalScreen[str | None]):
         super().__init__()
         self.plan_id = plan_id
         self.version: int | None = None
+        self.writing = False  # one write at a time: Enter twice wrote twice, closed twice
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="plan-dialog", id="export-dialog"):
@@ -95,15 +96,25 @@ class ExportDialog(ModalScreen[str | None]):
         if not path:
             self.notify("Give a file name.", severity="warning")
             return
+        if self.writing:
+            return
+        self.writing = True
         self.write(self.fmt(), path)
 
     @work(thread=True, exit_on_error=False, group="export")
     def write(self, fmt: str, path: str) -> None:
-        written = self.app.services.plan_export(self.plan_id, fmt, path)  # type: ignore[attr-defined]
+        try:
+            written = self.app.services.plan_export(  # type: ignore[attr-defined]
+                self.plan_id, fmt, path)
+        except BaseException:
+            self.app.call_from_thread(setattr, self, "writing", False)
+            raise
         self.app.call_from_thread(self._written, written)
 
     def _written(self, written: str) -> None:
         self.app.notify(f"Written to {written} (mode 0600).", title="Exported", timeout=10)
+        while self.app.screen_stack[-1] is not self:  # help opened meanwhile: closed too
+            self.app.pop_screen()
         self.dismiss(written)
 
     def action_cancel(self) -> None:
