@@ -76,12 +76,15 @@ class FieldsDialog(ModalScreen[dict[str, Any] | None]):
     def action_save(self) -> None:
         values, problem = self.check(self._raw())
         if problem:
-            self.query_one("#fields-error", Static).update(problem)
+            self.show_problem(problem)
             name = field_of(problem, self.fields)
             if name is not None:
                 self.query_one(f"#field-{name}", Input).focus()
             return
         self.dismiss(values)
+
+    def show_problem(self, problem: str) -> None:
+        self.query_one("#fields-error", Static).update(problem)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
