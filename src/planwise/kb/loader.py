@@ -10,9 +10,7 @@ Every error is a KnowledgeError naming the file, the entry id and the line.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +30,8 @@ from planwise.facts import (
     STAGES,
 )
 from planwise.instruments import Instrument, load_instruments
+from planwise.kb.located import knowledge_error as _kerr
+from planwise.kb.overrides import clinic_changes
 from planwise.kb.patterns import Conclusion, Pattern, PatternError, Ref, parse_then, parse_when
 from planwise.kb.schema import (
     GoalEntry,
@@ -228,36 +228,6 @@ class KnowledgeBase:
         return set(self.vocab.get(kind, {}))
 
 
-def _kerr(msg: str, file: Path, text: str, entry: str | None, fld: str | None) -> KnowledgeError:
-    item = re.match(r"^(when|then)\[(\d+)\]", fld or "")
-    if item:
-        line = _item_line(text, entry, item.group(1), int(item.group(2)))
-    else:
-        key = fld.split(".")[-1].split("[")[0] if fld else None
-        line = find_line(text, entry_id=entry, key=key)
-    return KnowledgeError(msg, file=str(file), entry=entry, field=fld, line=line)
-
-
-def _item_line(text: str, entry: str | None, key: str, index: int) -> int | None:
-    """The line of the index-th condition (or conclusion) of a rule, one per line."""
-    start = find_line(text, entry_id=entry, key=key)
-    if start is None:
-        return None
-    lines = text.splitlines()
-    if lines[start - 1].count("{ fact") > index or not lines[start - 1].rstrip().endswith("["):
-        return start
-    seen = -1
-    for i in range(start, len(lines)):
-        stripped = lines[i].lstrip()
-        if stripped.startswith("]"):
-            break
-        if stripped.startswith("{"):
-            seen += 1
-            if seen == index:
-                return i + 1
-    return start
-
-
 def _pydantic_error(exc: ValidationError, data: dict[str, Any], file: Path, text: str,
                     section: str | None = None) -> KnowledgeError:
     err = exc.errors()[0]
@@ -411,7 +381,7 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         primary.update(layer.primary_measures)
         risk_flags.update(layer.risk_flags)
     instruments = load_instruments(dirs)
-    replaced, overrides = _clinic_changes(layers, instruments, load_instruments(()) if dirs
+    replaced, overrides = clinic_changes(layers, instruments, load_instruments(()) if dirs
                                           else instruments)
     for name, inst in sorted(instruments.items()):
         digest.update(name.encode())
@@ -468,66 +438,6 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         index += 1
     _check_structure(kb)
     return kb
-
-
-def _clinic_changes(layers: list[_Raw], instruments: dict[str, Instrument],
-                    shipped_instruments: dict[str, Instrument]
-                    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
-    """Shipped rules and goals that clinic folders redefine, and the safety-critical
-    changes among them. A safety-critical rule, goal or instrument that a clinic
-    disables or replaces without an `[[overrides]]` entry (id and reason) is refused:
-    a clinic can extend the knowledge but never weaken a safety rule in silence."""
-    shipped = layers[0]
-    patterns = [kp for layer in layers for kp in layer.safety]
-
-    def critical(kind: str, ident: str) -> bool:
-        return any(k == kind and fnmatch.fnmatchcase(ident, p) for k, p in patterns)
-
-    declared: dict[str, tuple[str, Path, str]] = {}
-    for layer in layers[1:]:
-        declared.update(layer.overrides)
-    used: set[str] = set()
-    replaced: list[tuple[str, str]] = []
-    overrides: list[tuple[str, str, str, str]] = []
-
-    def change(kind: str, ident: str, what: str, path: Path, text: str) -> None:
-        key = f"instrument:{ident}" if kind == "instrument" else ident
-        if not critical(kind, ident):
-            return
-        if key not in declared:
-            raise _kerr(f"{what} safety-critical {kind} {ident}: a clinic folder may do this "
-                        f"only with an [[overrides]] entry (id = \"{key}\", reason = \"...\"), "
-                        "and every proposal then carries a knowledge_override warning",
-                        path, text, None if kind == "instrument" else ident, None)
-        used.add(key)
-        overrides.append((key, what, declared[key][0], str(declared[key][1])))
-
-    for layer in layers[1:]:
-        for table, kind in ((layer.rules, "rule"), (layer.goals, "goal")):
-            for ident, (entry, path, text) in table.items():
-                source = shipped.rules if kind == "rule" else shipped.goals
-                if ident not in source:
-                    continue
-                replaced.append((ident, str(path)))
-                what = "disables" if not entry.enabled else "replaces"
-                change(kind, ident, what, path, text)
-    for ident, inst in instruments.items():
-        if ident in shipped_instruments and inst != shipped_instruments[ident]:
-            if critical("instrument", ident):
-                key = f"instrument:{ident}"
-                if key not in declared:
-                    raise KnowledgeError(
-                        f"replaces safety-critical instrument {ident} (its scoring or flags "
-                        "decide suicide risk or a withdrawal referral): a clinic folder may do "
-                        f"this only with an [[overrides]] entry (id = \"{key}\", "
-                        "reason = \"...\")", file=f"a clinic folder's instruments/ ({ident})")
-                used.add(key)
-                overrides.append((key, "replaces", declared[key][0], str(declared[key][1])))
-    for key, (_reason, path, text) in declared.items():
-        if key not in used:
-            raise _kerr(f"override {key} changes nothing safety-critical: remove it, or check "
-                        "the id", path, text, None, "overrides")
-    return replaced, overrides
 
 
 def _review_measures(kb: KnowledgeBase, primary: dict[str, tuple[str, Path, str]],
