@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from planwise.cli.client_cmds import db_option, open_conn
 from planwise.cli.common import echo, engine_option, knowledge_option, profile_option
+
+if TYPE_CHECKING:
+    from planwise.store.db import Conn
 
 # A version number SQLite can hold (a 30-digit one overflowed: exit 1 before).
 VERSION = click.IntRange(1, 1_000_000)
@@ -54,10 +59,15 @@ def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str |
 
 @plan_group.command("export")
 @click.argument("plan")
-@click.option("--format", "fmt", type=click.Choice(["toml", "markdown", "json"]), default="toml",
-              show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["toml", "markdown", "json", "pdf"]),
+              default="toml", show_default=True,
               help="toml: the editable plan file; markdown: the readable plan document; "
-                   "json: the full record.")
+                   "json: the full record; pdf: the printable document (needs --output).")
+@click.option("--audience", type=click.Choice(["record", "client"]), default="record",
+              show_default=True,
+              help="With --format pdf: the clinical record, or the client's copy in plain "
+                   "language (what each of you will do, sessions, crisis contacts, "
+                   "signature lines).")
 @click.option("--version", "version", type=VERSION, help="A past version (default: the current "
                                                          "one).")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
@@ -65,7 +75,7 @@ def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str |
                    "link is refused unless --force.")
 @click.option("--force", is_flag=True, help="With --output: write through a symbolic link.")
 @click.pass_context
-def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
+def plan_export(ctx: click.Context, plan: str, fmt: str, audience: str, version: int | None,
                 output: str | None, force: bool) -> None:
     """Export a plan version: TOML to edit and give back to `plan import`, or a complete
     document (markdown or JSON) with the client's current information and trauma overview
@@ -77,11 +87,16 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
         planwise plan export P1 --format toml > p1.toml
         planwise plan export P1 --format markdown --output p1.md
         planwise plan export P1 --format markdown --output shared/p1.md --force
+        planwise plan export P1 --format pdf --output p1.pdf
+        planwise plan export P1 --format pdf --audience client --output p1-client.pdf
     """
     from planwise.store import ids, plans
 
     conn = open_conn(ctx)
     pid = ids.parse("plan", plan)
+    if fmt == "pdf" or audience != "record":
+        _export_pdf(conn, pid, fmt, audience, version, output, force)
+        return
     if fmt == "toml":
         text = plans.export_toml(conn, pid, version)
     else:
@@ -100,6 +115,25 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, version: int | None,
         echo(text.rstrip())
     # On stderr, so stdout stays the document (or the one line above): a copy of the head
     # kept with the export shows later whether the records were rewritten since.
+    echo(head_text(conn.raw), err=True)
+
+
+def _export_pdf(conn: Conn, pid: int, fmt: str, audience: str, version: int | None,
+                output: str | None, force: bool) -> None:
+    from planwise.errors import InputError
+    from planwise.store import ids
+
+    if fmt != "pdf":
+        raise InputError("--audience is for --format pdf (the client's copy is a PDF)")
+    if not output:
+        raise InputError("--format pdf needs --output FILE (a PDF is not for the terminal)")
+    from planwise.documents.plan_pdf import plan_pdf
+    from planwise.store.export import write_private
+    from planwise.store.integrity import head_text
+
+    write_private(output, plan_pdf(conn, pid, version, audience), follow_symlink=force)
+    what = "client's copy" if audience == "client" else "clinical record"
+    echo(f"{ids.fmt('plan', pid)} {what} written to {output}")
     echo(head_text(conn.raw), err=True)
 
 

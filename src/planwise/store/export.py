@@ -465,8 +465,9 @@ def render_markdown(rec: PlanRecord) -> str:
 
 # --- files ------------------------------------------------------------------------------
 
-def write_private(path: str, text: str, *, follow_symlink: bool = False) -> None:
-    """Write text to path with mode 0600 (an existing file is replaced and made 0600).
+def write_private(path: str, text: str | bytes, *, follow_symlink: bool = False) -> None:
+    """Write text (or a PDF's bytes) to path with mode 0600 (an existing file is replaced
+    and made 0600).
 
     A symbolic link at `path` is refused unless `follow_symlink` (`--force`): it could
     point the plan, health information, at another file. O_NOFOLLOW makes the check
@@ -487,6 +488,7 @@ def write_private(path: str, text: str, *, follow_symlink: bool = False) -> None
     except OSError as exc:  # a name too long, no permission, a link that appeared
         raise InputError(f"cannot write: {exc.strerror or exc.__class__.__name__}",
                          file=path) from None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    with os.fdopen(fd, "wb") as fh:
         os.fchmod(fh.fileno(), 0o600)
-        fh.write(text)
+        fh.write(data)
