@@ -137,3 +137,47 @@ def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: s
             flags = f"\tflags: {', '.join(r['flags'])}" if r["flags"] else ""
             echo(f"{ids.fmt('measure', r['id'])}\t{r['date']}\t{r['total']}\t{r['band']}\t"
                  f"{where}\t{change}{flags}")
+
+
+@measure_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
+              help="Output format (CSV, one header row; columns in docs/documents.md).")
+@click.option("--records", type=click.Choice(["measures", "sessions", "feedback"]),
+              default="measures", show_default=True,
+              help="measures: every score with its change class against the baseline; "
+                   "sessions: each session against the limit; feedback: each session's "
+                   "feedback form.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Write each client as a stable pseudonym (PW-...) instead of the id, and "
+                   "plans by their place among the client's plans.")
+@click.option("--since", "since", metavar="YYYY-MM-DD",
+              help="Only rows dated on or after this day (change is still judged against "
+                   "the baseline, however old).")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to FILE (mode 0600) instead of printing. A symbolic link is "
+                   "refused unless --force.")
+@click.option("--force", is_flag=True, help="With --output: write through a symbolic link.")
+@click.pass_context
+def measure_export(ctx: click.Context, fmt: str, records: str, pseudonymise: bool,
+                   since: str | None, output: str | None, force: bool) -> None:
+    """Export the whole caseload's measures (or sessions, or feedback) as CSV: ids or
+    pseudonyms, dates and numbers only, never names or notes.
+
+    \b
+    Example:
+        planwise measure export --format csv --pseudonymise --output measures.csv
+        planwise measure export --records sessions --since 2027-01-01 > sessions.csv
+    """
+    from planwise.dates import parse_date
+    from planwise.documents.csv_export import to_csv
+
+    day = parse_date(since, "--since") if since is not None else None
+    conn = open_conn(ctx)
+    text = to_csv(conn, records, day, pseudonymise)
+    if output:
+        from planwise.store.export import write_private
+
+        write_private(output, text, follow_symlink=force)
+        echo(f"{text.count(chr(10)) - 1} {records} rows written to {output}")
+    else:
+        echo(text.rstrip("\n"))

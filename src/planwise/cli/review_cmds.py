@@ -208,11 +208,18 @@ def review_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, engine:
 @click.command("timeline")
 @click.argument("plan")
 @date_option
-@format_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "ics"]), default="text",
+              show_default=True,
+              help="ics: the review date and open objectives' target dates as an iCalendar "
+                   "file of all-day events, naming the plan, not the client.")
+@click.option("--name", "with_name", is_flag=True,
+              help="With --format ics: put the client's name in each event's title.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="With --format ics: write to FILE (mode 0600) instead of printing.")
 @db_option
 @click.pass_context
-def timeline_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str,
-                 db_path: str | None) -> None:
+def timeline_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, with_name: bool,
+                 output: str | None, db_path: str | None) -> None:
     """Sessions used and left against the authorised limit, the open objectives with their
     anticipated dates (overdue ones marked), and a warning when the sessions left cannot
     cover them.
@@ -221,15 +228,39 @@ def timeline_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str,
     Example:
         planwise timeline P1
         planwise timeline P1 --date 2027-02-01 --format json
+        planwise timeline P1 --format ics --output p1.ics
     """
     from planwise.store import ids
     from planwise.store.course import load_course
     from planwise.timeline import render_text, timeline
 
     _ctx(ctx, db_path)
+    if fmt == "ics" or with_name or output:
+        _timeline_ics(ctx, plan, fmt, with_name, output)
+        return
     today = _day(day)
     tl = timeline(load_course(open_conn(ctx), ids.parse("plan", plan), today))
     echo(tl.model_dump_json(indent=2) if fmt == "json" else render_text(tl))
+
+
+def _timeline_ics(ctx: click.Context, plan: str, fmt: str, with_name: bool,
+                  output: str | None) -> None:
+    from planwise.documents import ics
+    from planwise.documents.pdf_base import generated_at
+    from planwise.errors import InputError
+    from planwise.store import ids
+
+    if fmt != "ics":
+        raise InputError("--name and --output are for --format ics")
+    pid = ids.parse("plan", plan)
+    data = ics.render(ics.events(open_conn(ctx), pid, with_name), generated_at())
+    if output:
+        from planwise.store.export import write_private
+
+        write_private(output, data, follow_symlink=False)
+        echo(f"{ids.fmt('plan', pid)} calendar written to {output}")
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
 
 
 # --- dashboard ------------------------------------------------------------------------
