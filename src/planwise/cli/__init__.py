@@ -22,6 +22,7 @@ from planwise.cli.backup_cmd import backup_cmd
 from planwise.cli.client_cmds import client_group
 from planwise.cli.config_cmd import config_cmd
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
+from planwise.cli.keys_cmd import keys_group
 from planwise.cli.knowledge_cmds import knowledge_group
 from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
@@ -141,6 +142,7 @@ cli.add_command(client_group)
 cli.add_command(plan_group)
 cli.add_command(session_group)
 cli.add_command(measure_group)
+cli.add_command(keys_group)
 cli.add_command(review_cmd)
 cli.add_command(timeline_cmd)
 cli.add_command(dashboard_cmd)

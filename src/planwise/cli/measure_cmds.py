@@ -131,12 +131,94 @@ def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: s
             where = (f"session {r['session']} ({ids.fmt('session', r['session_id'])})"
                      if r["session_id"] is not None else
                      f"intake {ids.fmt('intake', r['intake_id'])}"
-                     if r["intake_id"] is not None else "measure")
+                     if r["intake_id"] is not None else
+                     "remote" if r["source"] == "remote" else "measure")
             change = ("baseline" if r["change"] is None
                       else "since baseline: " + measures.change_words(r["change"]))
             flags = f"\tflags: {', '.join(r['flags'])}" if r["flags"] else ""
             echo(f"{ids.fmt('measure', r['id'])}\t{r['date']}\t{r['total']}\t{r['band']}\t"
                  f"{where}\t{change}{flags}")
+
+
+@measure_group.command("request")
+@click.argument("client")
+@click.argument("instruments", metavar="INSTRUMENT[,INSTRUMENT]")
+@click.option("--feedback", is_flag=True, help="Add the end-of-session feedback form.")
+@click.option("--expires", default="14d", show_default=True, metavar="14d|2w|YYYY-MM-DD",
+              help="When the request expires (1 to 90 days from today).")
+@click.option("--output", "output", required=True, type=click.Path(dir_okay=False),
+              metavar="FILE.html", help="The packet to write (a new file, mode 0600).")
+@knowledge_option
+@click.pass_context
+def measure_request(ctx: click.Context, client: str, instruments: str, feedback: bool,
+                    expires: str, output: str, knowledge_dirs: tuple[str, ...]) -> None:
+    """Write a questionnaire packet for a client to answer away from the session: one
+    HTML file that opens offline in any browser and seals the answers to the practice's
+    key (docs/remote.md). Only instruments whose licence allows their item text can be
+    sent; the others are refused with the reason. The request is stored and used once.
+
+    \b
+    Example:
+        planwise measure request C1 phq9,gad7 --feedback --expires 14d --output c1.html
+    """
+    from pathlib import Path
+
+    from planwise.dates import today
+    from planwise.instruments import load_instruments
+    from planwise.remote.issue import issue, split_names
+    from planwise.store import ids
+
+    cid = ids.parse("client", client)
+    catalog = load_instruments([Path(d) for d in knowledge_dirs])
+    r = issue(open_conn(ctx), cid, split_names(instruments), feedback, expires, Path(output),
+              today(), catalog)
+    echo(f"{r['id']}: {', '.join(r['instruments'])}{' + feedback' if r['feedback'] else ''}"
+         f" for {ids.fmt('client', cid)}, issued {r['issued']}, expires {r['expires']}")
+    echo(f"written {r['file']} (send it to the client; it holds no name)")
+    echo(f"sealed to the key with fingerprint {r['fingerprint']}")
+    if not r["contacts_configured"]:
+        echo("note: no crisis_contacts in the config file; the page shows only the "
+             "emergency-number text (docs/remote.md)")
+
+
+@measure_group.command("import")
+@click.argument("source", metavar="FILE|-")
+@knowledge_option
+@click.pass_context
+def measure_import(ctx: click.Context, source: str, knowledge_dirs: tuple[str, ...]) -> None:
+    """Import a client's sealed response (a file, or - for standard input): checks it
+    (request known, unused and unexpired; sealed to the practice and intact; only what
+    was requested, every answer in range; completed between the request and today),
+    then stores the measures dated on completion and marks the request used. An answer
+    that signals risk puts the client first on `planwise dashboard`.
+
+    \b
+    Example:
+        planwise measure import response.txt
+        pbpaste | planwise measure import -
+    """
+    import sys
+    from pathlib import Path
+
+    from planwise.dates import today
+    from planwise.errors import InputError
+    from planwise.instruments import load_instruments
+    from planwise.remote.importer import describe, import_response
+    from planwise.remote.seal import MAX_TEXT
+
+    if source == "-":
+        text = sys.stdin.read(MAX_TEXT + 1)
+    else:
+        path = Path(source)
+        try:
+            with path.open(encoding="utf-8", errors="replace") as f:
+                text = f.read(MAX_TEXT + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read the response ({exc.strerror})",
+                             file=source) from None
+    catalog = load_instruments([Path(d) for d in knowledge_dirs])
+    result = import_response(open_conn(ctx), text, today(), catalog)
+    echo(describe(result, catalog))
 
 
 @measure_group.command("export")

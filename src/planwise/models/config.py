@@ -22,3 +22,13 @@ class ConfigFile(BaseModel):
                                   description="Clinic knowledge folders, in order.")
     theme: Text | None = Field(None, description="The interface's theme: ansi, or a "
                                                  "Textual theme name.")
+    # Remote questionnaires (planwise.remote.practice, docs/remote.md).
+    practice: Text | None = Field(None, description="The practice's name, shown on the "
+                                                    "questionnaire pages clients receive.")
+    crisis_contacts: list[Text] = Field(default_factory=list, max_length=20,
+                                        description="Crisis contacts shown on a remote "
+                                                    "questionnaire when an answer signals "
+                                                    "risk, one line each.")
+    key_passphrase_file: Text | None = Field(None, description="A file whose first line "
+                                                               "protects the practice's "
+                                                               "private key.")

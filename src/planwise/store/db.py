@@ -30,6 +30,7 @@ from typing import Any
 
 from planwise.errors import InputError
 from planwise.paths import make_private_dir
+from planwise.remote import schema as remote_schema
 from planwise.store import integrity
 from planwise.store.locks import busy_error, is_busy
 
@@ -294,10 +295,14 @@ CREATE TABLE IF NOT EXISTS attention_cache (
     # signatures on anything but the current version, changed ids. Rows already there are
     # chained after the script (`_AFTER`).
     (8, integrity.migration_8(locked)),
+    # Remote questionnaire requests and responses; measures.source may be 'remote' (the
+    # CHECK is loosened in place after the script, `_AFTER`). planwise.remote.schema.
+    (10, remote_schema.MIGRATION_10),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # Python steps run right after a migration's script, in the same transaction.
-_AFTER: dict[int, Callable[[sqlite3.Connection], Any]] = {8: integrity.chain_existing}
+_AFTER: dict[int, Callable[[sqlite3.Connection], Any]] = {
+    8: integrity.chain_existing, 10: remote_schema.allow_remote_source}
 
 
 def now() -> str:

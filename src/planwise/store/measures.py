@@ -197,7 +197,8 @@ def find_instrument(name: str, instruments: Mapping[str, Instrument]) -> Instrum
 
 def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: str | None,
                 instruments: dict[str, Instrument] | None = None,
-                session_id: int | None = None) -> dict[str, Any]:
+                session_id: int | None = None,
+                remote_request: str | None = None) -> dict[str, Any]:
     """Score and store one administration of an instrument for a client.
 
     `answers` is what `Instrument.score` takes, or the command-line text
@@ -241,7 +242,9 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
             from planwise.dates import today
 
             day = today().isoformat()
-        source = "session" if session_id is not None else "measure"
+        # A remote response's measures name their request in the (chained) audit row.
+        source = ("session" if session_id is not None else
+                  "remote" if remote_request is not None else "measure")
         mid = c.insert("measures", {
             "client_id": client_id, "instrument": inst.id, "date": day,
             "total": scored.total, "band": scored.band, "flags": json.dumps(scored.flags),
@@ -255,6 +258,7 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
                 plan_id=plan_id, detail={
                     "instrument": inst.id, "date": day, "total": scored.total,
                     "source": source, "session": session_id,
+                    **({"request": remote_request} if remote_request else {}),
                     "change_class": change["change_class"] if change else None})
     return {"id": mid, "instrument": inst.id, "name": inst.name, "date": day,
             "total": scored.total, "band": scored.band, "band_label": scored.band_label,
