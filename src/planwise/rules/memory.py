@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from planwise.facts import fact_key
+from planwise.facts import FACT_TYPES
 
 Fact = dict[str, Any]
 
@@ -47,7 +47,7 @@ class Memory:
 
     def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
         """Store a fact; return its number and whether it is new."""
-        key = fact_key(fact)
+        key = content_key(fact)
         if key in self.by_key:
             n = self.by_key[key]
             for rule in because or []:
@@ -103,10 +103,15 @@ class Memory:
 
     def canonical_firings(self, stage_order: dict[str, int]) -> list[Firing]:
         """Firings in an order both engines agree on: stage, chain depth, rule, facts."""
+        seen: dict[int, str] = {}
 
         def content(n: int) -> str:
-            return json.dumps({k: v for k, v in self.facts[n].items() if k != "n"},
-                              sort_keys=True)
+            # A fact is matched by many firings: written out once per evaluation.
+            text = seen.get(n)
+            if text is None:
+                text = seen[n] = json.dumps(
+                    {k: v for k, v in self.facts[n].items() if k != "n"}, sort_keys=True)
+            return text
 
         return sorted(
             self.firings,
@@ -115,13 +120,43 @@ class Memory:
         )
 
 
-def fire_rule(memory: Memory, rule: Any, bound: dict[str, Fact]) -> list[Fact]:
-    """A compiled rule fired with these facts bound: its conclusions filled in and recorded;
-    returns the new facts (both engines' callback, for proposals and reviews alike)."""
+def content_key(fact: Fact) -> tuple[Any, ...]:
+    """Identity of a fact by content (two rules deriving the same fact share it): its type
+    and its attributes' values in the vocabulary's order. Every fact has every attribute
+    of its type (planwise.facts.make_fact), so this is `fact_key` without sorting."""
+    return (fact["fact"], *(tuple(v) if isinstance(v, list) else v
+                            for v in map(fact.__getitem__, FACT_TYPES[fact["fact"]])))
+
+
+# A conclusion's fact with its literal values and defaults filled in, kept per
+# conclusion (the knowledge is immutable once loaded); id() keys, the conclusion
+# itself kept in the value so that its id is not reused.
+_templates: dict[int, tuple[Any, Fact, bool]] = {}
+
+
+def _conclusion_fact(conclusion: Any, bound: dict[str, Fact]) -> Fact:
     from planwise.facts import make_fact
     from planwise.kb.patterns import fill
 
-    derived = [make_fact(c.fact, **fill(c.values, bound)) for c in rule.conclusions]
+    hit = _templates.get(id(conclusion))
+    if hit is None:
+        literal = not any(isinstance(v, str) and "{" in v for v in conclusion.values.values())
+        hit = (conclusion, make_fact(conclusion.fact, **conclusion.values), literal)
+        if len(_templates) < 100_000:
+            _templates[id(conclusion)] = hit
+    _c, template, literal = hit
+    # Lists are copied, as make_fact does: no fact shares one with another or the template.
+    fact = {k: list(v) if isinstance(v, list) else v for k, v in template.items()}
+    if not literal:
+        for attr, value in fill(conclusion.values, bound).items():
+            fact[attr] = list(value) if isinstance(value, list) else value
+    return fact
+
+
+def fire_rule(memory: Memory, rule: Any, bound: dict[str, Fact]) -> list[Fact]:
+    """A compiled rule fired with these facts bound: its conclusions filled in and recorded;
+    returns the new facts (both engines' callback, for proposals and reviews alike)."""
+    derived = [_conclusion_fact(c, bound) for c in rule.conclusions]
     matched = [bound[p.alias]["n"] for p in rule.patterns if not p.negated]
     return memory.fire(rule.id, rule.index, matched, derived)
 
@@ -133,6 +168,14 @@ def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:
     from planwise.rules.describe import brief
 
     order = {s: i for i, s in enumerate(stages)}
-    return [TraceEntry(rule=f.rule, matched=[brief(memory.facts[n]) for n in f.matched],
-                       derived=[brief(memory.facts[n]) for n in f.derived])
+    briefs: dict[int, str] = {}
+
+    def said(n: int) -> str:
+        text = briefs.get(n)
+        if text is None:
+            text = briefs[n] = brief(memory.facts[n])
+        return text
+
+    return [TraceEntry(rule=f.rule, matched=[said(n) for n in f.matched],
+                       derived=[said(n) for n in f.derived])
             for f in memory.canonical_firings(order)]
