@@ -270,7 +270,7 @@ def _timeline_ics(ctx: click.Context, plan: str, fmt: str, with_name: bool,
 @format_option
 @click.option("--flag", "flag", type=click.Choice(
     ["risk_reemerging", "deteriorated", "not_on_track", "objectives_overdue",
-     "session_limit_near", "review_due"]), help="Only clients with this flag.")
+     "session_limit_near", "review_due", "remote_risk"]), help="Only clients with this flag.")
 @click.option("--limit", "limit", type=click.IntRange(min=1), help="At most N clients.")
 @knowledge_option
 @db_option
@@ -296,3 +296,19 @@ def dashboard_cmd(ctx: click.Context, day: str | None, fmt: str, flag: str | Non
         echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         echo(render_text(rows))
+        _remote_requests(ctx, _day(day))
+
+
+def _remote_requests(ctx: click.Context, day: Any) -> None:
+    """Remote questionnaires sent and not answered yet, pending or expired (docs/remote.md)."""
+    import sqlite3
+
+    from planwise.remote.requests import render_unused, unused
+
+    try:
+        rows = unused(open_conn(ctx), day)
+    except sqlite3.OperationalError:  # read-only database older than migration 10
+        return
+    if rows:
+        echo(f"\nremote questionnaires not answered yet ({len(rows)}):")
+        echo(render_unused(rows))

@@ -57,12 +57,16 @@ if TYPE_CHECKING:
 
 __all__ = ["LABELS", "URGENCY", "attention", "render_text"]
 
+# A remote questionnaire's answer that signalled risk (planwise.remote.requests): above
+# every flag, for clients with or without a plan, until a session is held after it.
+REMOTE_RISK = "remote_risk"
 # Most urgent first.
 URGENCY = ("risk_reemerging", "deteriorated", "not_on_track", "objectives_overdue",
            "session_limit_near", "review_due")
 LABELS = {"risk_reemerging": "risk re-emerging", "deteriorated": "deteriorated",
           "not_on_track": "not on track", "objectives_overdue": "objectives overdue",
-          "session_limit_near": "session limit near", "review_due": "review due"}
+          "session_limit_near": "session limit near", "review_due": "review due",
+          REMOTE_RISK: "remote risk"}
 CACHE_FORMAT = 3  # part of every stamp: a new format rebuilds every row
 
 # Attribute access as the Course's Point, Series, ObjectiveCourse and Course (what
@@ -356,9 +360,32 @@ def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | Non
         out.append({"client": ids.fmt("client", client_id), "client_id": client_id,
                     "name": name, "plan": ids.fmt("plan", plan_id), "plan_id": plan_id,
                     "flags": list(reasons), "reasons": reasons})
+    if flag in (None, REMOTE_RISK):
+        _remote_risk(c, out, flag)
     # attention lists the flags most urgent first (its ATTENTION_FLAGS = URGENCY).
-    out.sort(key=lambda r: (_RANK[r["flags"][0]], -len(r["flags"]), r["client_id"]))
+    out.sort(key=lambda r: (_RANK.get(r["flags"][0], -1), -len(r["flags"]), r["client_id"]))
     return out if limit is None else out[:limit]
+
+
+def _remote_risk(c: Conn, out: list[dict[str, Any]], flag: str | None) -> None:
+    from planwise.remote.requests import RISK_REASON, risk_clients
+
+    try:
+        risky = risk_clients(c)
+    except sqlite3.OperationalError:  # a database older than migration 10, read-only
+        return
+    if flag == REMOTE_RISK:
+        out.clear()
+    rows = {r["client_id"]: r for r in out}
+    for cid, hit in risky.items():
+        row = rows.get(cid)
+        if row is None:
+            row = {"client": ids.fmt("client", cid), "client_id": cid, "name": hit["name"],
+                   "plan": None, "plan_id": None, "flags": [], "reasons": {}}
+            out.append(row)
+        row["flags"].insert(0, REMOTE_RISK)
+        row["reasons"][REMOTE_RISK] = f"{RISK_REASON} ({hit['request']}, completed " \
+                                      f"{hit['completed']})"
 
 
 def render_text(rows: list[dict[str, Any]]) -> str:
@@ -366,7 +393,7 @@ def render_text(rows: list[dict[str, Any]]) -> str:
         return "no clients need attention"
     lines = []
     for r in rows:
-        lines.append(f"{r['client']}\t{r['plan']}\t{r['name']}\t"
+        lines.append(f"{r['client']}\t{r['plan'] or '-'}\t{r['name']}\t"
                      + ", ".join(LABELS[f] for f in r["flags"]))
         for f in r["flags"]:
             lines.append(f"\t{LABELS[f]}: {r['reasons'][f]}")
