@@ -21,6 +21,7 @@ from planwise.cli import global_options
 from planwise.cli.backup_cmd import backup_cmd
 from planwise.cli.client_cmds import client_group
 from planwise.cli.config_cmd import config_cmd
+from planwise.cli.db_cmds import db_group
 from planwise.cli.engine_cmds import explain_cmd, recommend_cmd
 from planwise.cli.keys_cmd import keys_group
 from planwise.cli.knowledge_cmds import knowledge_group
@@ -149,6 +150,7 @@ cli.add_command(dashboard_cmd)
 cli.add_command(audit_cmd)
 cli.add_command(backup_cmd)
 cli.add_command(verify_cmd)
+cli.add_command(db_group)
 cli.add_command(config_cmd)
 global_options.install(cli)
 

@@ -16,8 +16,9 @@ def verify_cmd(db_path: str | None) -> None:
     version) and the audit log; every trigger, table and index as planwise defines it.
 
     Prints one line per broken record (table and id, never its content) and exits 1,
-    or prints the chain head: keep a copy of it outside the database and compare
-    later (someone who can rewrite the file can also recompute the chain).
+    or prints the chain head and whether the file is encrypted (SQLCipher) or plain
+    SQLite: keep a copy of the head outside the database and compare later (someone
+    who can rewrite the file can also recompute the chain).
 
     \b
     Example:
@@ -33,7 +34,8 @@ def verify_cmd(db_path: str | None) -> None:
     path = Path(db_path) if db_path else default_db_path()
     if not path.is_file():
         raise InputError("no planwise database here (nothing to verify)", file=str(path))
-    with Store(path).connect() as conn:
+    store = Store(path)
+    with store.connect() as conn:
         report = verify(conn.raw)
     for problem in report.problems:
         echo(str(problem))
@@ -43,4 +45,4 @@ def verify_cmd(db_path: str | None) -> None:
                            "docs/store.md, Tamper evidence)")
     head = "empty" if report.head is None else f"#{report.head[0]} {report.head[1]}"
     echo(f"ok: schema and triggers as planwise defines them, {report.entries} records in "
-         f"the chain\nchain head: {head}")
+         f"the chain\nchain head: {head}\ndatabase: {store.kind}")

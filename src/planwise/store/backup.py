@@ -11,6 +11,10 @@
 - The copy's records are then checked like `planwise verify` (the hash chain, the
   triggers, the schema). The copy is kept either way (it is faithful to the live
   database); the problems are returned for the command to report (exit 1).
+- An encrypted database's copy is encrypted with the same key (the backup API copies
+  its pages as they are); `backup_key` encrypts the copy under another passphrase
+  (or a plain database's copy), through `sqlcipher_export` (store/convert.py).
+  `check_backup` opens a backup read-only and checks it the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planwise.errors import InputError, PlanwiseError
+from planwise.store import crypto, keys
+from planwise.store.crypto import Key
 from planwise.store.db import APP_ID, Store, check_file
 from planwise.store.verify import Report
 from planwise.store.verify import verify as verify_records
@@ -44,6 +50,7 @@ class BackupResult:
     versions: int
     problems: tuple[str, ...] = ()        # `planwise verify` on the copy: broken records
     head: tuple[int, str] | None = None   # the copy's chain head
+    kind: str = crypto.KIND_LABEL["plain"]
 
 
 def resolve_dest(dest: str | Path, force: bool = False) -> Path:
@@ -60,9 +67,11 @@ def resolve_dest(dest: str | Path, force: bool = False) -> Path:
     return path
 
 
-def _copy(source: sqlite3.Connection, target: Path) -> None:
-    """The online backup proper: every page of `source` into the (empty) file `target`."""
-    dst = sqlite3.connect(str(target))
+def _copy(source: sqlite3.Connection, target: Path, key: Key | None = None) -> None:
+    """The online backup proper: every page of `source` into the (empty) file `target`
+    (an encrypted source's pages, encrypted, under the same `key`)."""
+    dst = (crypto.connect(target, key, check=False) if key is not None
+           else sqlite3.connect(str(target)))
     try:
         source.backup(dst)
         # The copy is one self-contained file: no -wal next to it.
@@ -71,12 +80,20 @@ def _copy(source: sqlite3.Connection, target: Path) -> None:
         dst.close()
 
 
-def verify(path: Path) -> tuple[list[str], dict[str, int]]:
+def _open_ro(path: Path, key: Key | None) -> sqlite3.Connection:
+    if key is not None:
+        return crypto.connect(path, key, readonly=True)
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+
+def verify(path: Path, key: Key | None = None) -> tuple[list[str], dict[str, int]]:
     """(problems, counts) of a copy, read-only. No problems means a good planwise store."""
     problems: list[str] = []
     counts: dict[str, int] = {}
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = _open_ro(path, key)
+    except crypto.WrongKey:
+        return ["the key does not open the copy"], counts
     except sqlite3.Error as exc:
         return [f"cannot open the copy ({exc.__class__.__name__})"], counts
     try:
@@ -108,8 +125,10 @@ def _remove(path: Path) -> None:
             os.unlink(str(path) + suffix)
 
 
-def backup(db: str | Path | None, dest: str | Path, force: bool = False) -> BackupResult:
-    """Copy the live database `db` to `dest` with the online backup API and verify it."""
+def backup(db: str | Path | None, dest: str | Path, force: bool = False,
+           backup_key: Key | None = None) -> BackupResult:
+    """Copy the live database `db` to `dest` with the online backup API and verify it
+    (`backup_key`: encrypted under that key instead, module docstring)."""
     target = resolve_dest(dest, force)
     store_path = Path(db) if db is not None else None
     if store_path is None:
@@ -126,15 +145,22 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False) -> Back
     _remove(tmp)
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
+    live_key = keys.cached(store_path)
+    copy_key = backup_key or live_key
     try:
-        with store.connect() as conn:
-            _copy(conn.raw, tmp)
+        if backup_key is not None:
+            from planwise.store.convert import export
+
+            export(store_path, live_key, tmp, backup_key)
+        else:
+            with store.connect() as conn:
+                _copy(conn.raw, tmp, live_key)
         os.chmod(tmp, 0o600)
-        problems, counts = verify(tmp)
+        problems, counts = verify(tmp, copy_key)
         if problems:
             raise BackupError(f"the backup failed its check ({problems[0]}); the copy was "
                               f"removed and {target} was not written")
-        report = _verify_records(tmp)
+        report = _verify_records(tmp, copy_key)
         if force:
             os.replace(tmp, target)
         else:  # never replace a file that appeared meanwhile
@@ -153,17 +179,41 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False) -> Back
                    detail={"clients": counts["clients"], "plans": counts["plans"],
                            "versions": counts["versions"],
                            "verify_problems": len(report.problems),
-                           "chain_head": report.head[0] if report.head else None})
+                           "chain_head": report.head[0] if report.head else None,
+                           "encrypted": copy_key is not None})
     return BackupResult(path=target, size=target.stat().st_size,
                         schema_version=counts["schema_version"], clients=counts["clients"],
                         plans=counts["plans"], versions=counts["versions"],
-                        problems=tuple(str(p) for p in report.problems), head=report.head)
+                        problems=tuple(str(p) for p in report.problems), head=report.head,
+                        kind=crypto.KIND_LABEL["plain" if copy_key is None else "encrypted"])
 
 
-def _verify_records(path: Path) -> Report:
+def _verify_records(path: Path, key: Key | None = None) -> Report:
     """`planwise verify` on the copy, read-only."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    con = _open_ro(path, key)
     try:
         return verify_records(con)
     finally:
         con.close()
+
+
+def check_backup(path: Path, key: Key | None = None) -> BackupResult:
+    """`planwise backup --verify FILE`: a backup opened read-only and checked like a new
+    one (integrity, application id, counts, `planwise verify`). An encrypted one needs
+    `key`, else its passphrase from keys.py; the file is never written."""
+    if not path.is_file():
+        raise InputError("no backup here", file=str(path))
+    encrypted = crypto.kind(path) == "encrypted"
+    if encrypted and key is None:
+        key = keys.key_for(path)
+    elif not encrypted:
+        key = None
+    problems, counts = verify(path, key)
+    if problems:
+        raise BackupError(f"{path}: the backup failed its check ({problems[0]})")
+    report = _verify_records(path, key)
+    return BackupResult(path=path, size=path.stat().st_size,
+                        schema_version=counts["schema_version"], clients=counts["clients"],
+                        plans=counts["plans"], versions=counts["versions"],
+                        problems=tuple(str(p) for p in report.problems), head=report.head,
+                        kind=crypto.KIND_LABEL["encrypted" if encrypted else "plain"])

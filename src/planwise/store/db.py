@@ -31,7 +31,8 @@ from typing import Any
 from planwise.errors import InputError
 from planwise.paths import make_private_dir
 from planwise.remote import schema as remote_schema
-from planwise.store import integrity
+from planwise.store import crypto, integrity, keys
+from planwise.store.fts import migration_9
 from planwise.store.locks import busy_error, is_busy
 
 APP_ID = 0x504C4E57  # "PLNW"
@@ -323,16 +324,18 @@ def _not_planwise(path: Path, why: str) -> InputError:
     return InputError(f"not a planwise database ({why}); nothing was written", file=str(path))
 
 
-def check_file(path: Path) -> bool:
-    """Raise InputError unless path is absent, empty, or a planwise database. True if new."""
+def check_file(path: Path, *, ask: bool = True) -> bool:
+    """Raise InputError unless path is absent, empty, or a planwise database. True if new.
+    An encrypted file is opened with its key (store/keys.py; `ask`: may the front end
+    ask for the passphrase), which is then remembered for the connections."""
     try:
-        return _check_file(path)
+        return _check_file(path, ask)
     except OSError as exc:  # a name too long, a folder without permission
         raise InputError(f"cannot open: {exc.strerror or exc.__class__.__name__}",
                          file=str(path)) from None
 
 
-def _check_file(path: Path) -> bool:
+def _check_file(path: Path, ask: bool = True) -> bool:
     if not path.exists():
         return True
     if path.is_dir():
@@ -344,6 +347,8 @@ def _check_file(path: Path) -> bool:
         raise InputError(f"cannot read: {exc.__class__.__name__}", file=str(path)) from None
     if not header:
         return True
+    if not header.startswith(SQLITE_HEADER) and crypto.kind(path) == "encrypted":
+        return _check_encrypted(path, ask)
     if not header.startswith(SQLITE_HEADER) or len(header) < 100:
         raise _not_planwise(path, "not a SQLite file")
     app_id = int.from_bytes(header[68:72], "big")
@@ -363,6 +368,27 @@ def _check_file(path: Path) -> bool:
             raise _not_planwise(path, "unreadable SQLite file") from None
         if n == 0:
             return True
+    raise _not_planwise(path, "another application's database")
+
+
+def _check_encrypted(path: Path, ask: bool) -> bool:
+    """An encrypted file (no SQLite header): its key, then the same checks as a plain one."""
+    key = keys.key_for(path, ask=ask)
+    try:
+        conn = crypto.connect(path, key, timeout=busy_timeout())
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            n = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise busy_error(path) from None
+        raise _not_planwise(path, "unreadable encrypted file") from None
+    if app_id == APP_ID:
+        return False
+    if app_id == 0 and n == 0:
+        return True
     raise _not_planwise(path, "another application's database")
 
 
@@ -456,7 +482,11 @@ def busy_timeout() -> float:
 
 def _raw_connect(path: Path) -> sqlite3.Connection:
     wait = busy_timeout()
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=wait)
+    key = keys.cached(path)  # an encrypted file: its key was found when the Store checked it
+    if key is not None:
+        conn = crypto.connect(path, key, timeout=wait, check=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=wait)
     integrity.register(conn)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
@@ -466,7 +496,7 @@ def _raw_connect(path: Path) -> sqlite3.Connection:
 class Store:
     """A checked, migrated planwise database file. Cheap to keep; connect per thread."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, ask: bool = True) -> None:
         if str(path) == ":memory:":
             # sqlite3 would open a database in memory and the check below create an empty
             # file called ':memory:' (one was committed once): planwise keeps records in a
@@ -474,7 +504,8 @@ class Store:
             raise InputError("planwise keeps its records in a file: ':memory:' is not a "
                              "database path (use a file in a temporary folder)")
         self.path = Path(path) if path is not None else default_db_path()
-        check_file(self.path)
+        if check_file(self.path, ask=ask):
+            keys.key_for_new(self.path)  # encrypted when a passphrase was chosen (keys.py)
         make_private_dir(self.path.parent)
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
@@ -493,6 +524,16 @@ class Store:
         finally:
             conn.close()
         _chmod_files(self.path)
+
+    @property
+    def encrypted(self) -> bool:
+        return keys.cached(self.path) is not None
+
+    @property
+    def kind(self) -> str:
+        """What `planwise verify` and the interface say: "encrypted (SQLCipher)" or
+        "plain SQLite"."""
+        return crypto.KIND_LABEL["encrypted" if self.encrypted else "plain"]
 
     def connect(self) -> Conn:
         """A new connection for the calling thread. Do not pass it to another thread."""
