@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from planwise.cli.client_cmds import client_group
+from planwise.cli.keys_cmd import keys_group
 from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
 from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
@@ -20,7 +21,7 @@ def commands() -> list[tuple[list[str], click.Command]]:
     out: list[tuple[list[str], click.Command]] = [
         (["audit"], audit_cmd), (["review"], review_cmd), (["timeline"], timeline_cmd),
         (["dashboard"], dashboard_cmd)]
-    for group in (client_group, plan_group, session_group, measure_group):
+    for group in (client_group, plan_group, session_group, measure_group, keys_group):
         out.append(([group.name or ""], group))
         for name, cmd in group.commands.items():
             out.append(([group.name or "", name], cmd))

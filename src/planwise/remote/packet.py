@@ -135,7 +135,7 @@ def build(request: dict[str, Any], practice_name: str, contacts: list[str] | tup
              f"{_count(len(instruments), feedback)} before {request['expires']}. It takes a "
              "few minutes. Everything stays on this device until you send the sealed "
              "answers yourself.")
-    values = {"CSP": html.escape(csp(script, style)), "TITLE": html.escape(title),
+    values = {"CSP": html.escape(csp(script, style), quote=False), "TITLE": html.escape(title),
               "INTRO": html.escape(intro), "REQUEST_JSON": _json_in_script(head),
               "FORM_JSON": _json_in_script(form), "STYLE": style, "SCRIPT": script}
     # One pass, so a practice name cannot bring in a placeholder of its own.
