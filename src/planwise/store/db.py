@@ -296,6 +296,10 @@ CREATE TABLE IF NOT EXISTS attention_cache (
     # signatures on anything but the current version, changed ids. Rows already there are
     # chained after the script (`_AFTER`).
     (8, integrity.migration_8(locked)),
+    # Full-text search over client names, intake summaries and session notes
+    # (planwise.store.fts; planwise.store.search): the script builds the index for the rows
+    # already there, and its triggers keep it in step.
+    (9, migration_9()),
     # Remote questionnaire requests and responses; measures.source may be 'remote' (the
     # CHECK is loosened in place after the script, `_AFTER`). planwise.remote.schema.
     (10, remote_schema.MIGRATION_10),
