@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from planwise.cli.client_cmds import client_group
+from planwise.cli.db_cmds import db_group
 from planwise.cli.keys_cmd import keys_group
 from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
@@ -21,7 +22,8 @@ def commands() -> list[tuple[list[str], click.Command]]:
     out: list[tuple[list[str], click.Command]] = [
         (["audit"], audit_cmd), (["review"], review_cmd), (["timeline"], timeline_cmd),
         (["dashboard"], dashboard_cmd)]
-    for group in (client_group, plan_group, session_group, measure_group, keys_group):
+    for group in (client_group, plan_group, session_group, measure_group, db_group,
+                  keys_group):
         out.append(([group.name or ""], group))
         for name, cmd in group.commands.items():
             out.append(([group.name or "", name], cmd))
@@ -45,6 +47,7 @@ def test_help_does_not_import_store() -> None:
             "CliRunner().invoke(cli, ['session', 'add', '--help']); "
             "CliRunner().invoke(cli, ['measure', 'add', '--help']); "
             "CliRunner().invoke(cli, ['measure', 'list', '--help']); "
+            "CliRunner().invoke(cli, ['db', 'encrypt', '--help']); "
             "print(sorted(m for m in sys.modules if m.startswith(('sqlite_utils', "
             "'planwise.store', 'textual', 'durable'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
