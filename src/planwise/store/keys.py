@@ -38,6 +38,10 @@ class WrongPassphrase(InputError):
     """The passphrase does not open the file: exit 2, the file untouched."""
 
 
+class PassphraseNeeded(InputError):
+    """An encrypted file (or not SQLite at all) and no passphrase to try: exit 2."""
+
+
 def set_asker(asker: Asker | None) -> None:
     global _asker
     _asker = asker
@@ -193,9 +197,10 @@ def key_for(path: Path | str, *, ask: bool = True) -> Key:
             except WrongPassphrase:
                 why = "wrong passphrase"
         raise wrong(path, "the passphrase given")
-    raise InputError("not a planwise database (not SQLite), or an encrypted one and no "
-                     f"passphrase was given: set {PASSPHRASE_ENV} to a private file holding it, "
-                     "or run the command on a terminal; nothing was written", file=str(path))
+    raise PassphraseNeeded("not a planwise database (not SQLite), or an encrypted one and no "
+                           f"passphrase was given: set {PASSPHRASE_ENV} to a private file holding "
+                           "it, or run the command on a terminal; nothing was written",
+                           file=str(path))
 
 
 def _on_terminal() -> bool:

@@ -26,7 +26,8 @@ def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | 
 
         checked_theme(theme, BUILTIN_THEMES)
     services = Services.open(db_path, demo=demo, profile_path=profile_path,
-                             knowledge_dirs=knowledge_dirs)
+                             knowledge_dirs=knowledge_dirs,
+                             first_run=not demo and _first_run(db_path))
     try:
         app = PlanwiseApp(services, theme=theme)
         app.run()
@@ -36,3 +37,18 @@ def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | 
         from planwise.tui.crash import InterfaceCrashed, exit_message
 
         raise InterfaceCrashed(exit_message(app.crash))
+
+
+def _first_run(db_path: Path | None) -> bool:
+    """`planwise` (`make run`) on a fresh machine: the default database does not exist yet,
+    so the interface offers to encrypt it (screens/passphrase.py). A database named by
+    --db, PLANWISE_DB or the config file, or a passphrase file, is created as it is
+    (tests and scripts never meet the question)."""
+    from platformdirs import user_data_dir
+
+    from planwise.store.keys import passphrase_file
+
+    if db_path is None or Path(db_path).exists():
+        return False
+    default = Path(user_data_dir("planwise")) / "planwise.db"
+    return Path(db_path).absolute() == default.absolute() and passphrase_file() is None

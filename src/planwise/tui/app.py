@@ -65,8 +65,24 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
             colours.drop_colours(self)
 
     def on_mount(self) -> None:
+        if self.services.locked is not None:  # encrypted, or a first run: ask first
+            from planwise.tui.screens.passphrase import PassphraseScreen
+
+            self.push_screen(PassphraseScreen(self.services.locked,
+                                              first_run=self.services.first_run),
+                             lambda _: self._open_caseload())
+            return
+        self._open_caseload()
+
+    def _open_caseload(self) -> None:
+        if self.services.store.encrypted:  # the status every screen's header shows
+            self.title = f"{self.TITLE} (encrypted)"
         self.push_screen(CaseloadScreen())
         self.check_records()
+        if self.services.chose_plain:
+            self.notify("Plain SQLite: not encrypted. Keep it on an encrypted disk, or run "
+                        "`planwise db encrypt` later.", title="Database", severity="warning",
+                        stay=True)
 
     # -- `planwise verify` at start: records changed outside planwise are said at once --
     @work(thread=True, exit_on_error=False, group="verify")
@@ -170,6 +186,10 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
                 screen.action_refresh()
         self.open_client(client_id)
 
+    def action_database(self) -> None:
+        store = self.services.store
+        self.notify(f"{store.path}\n{store.kind}", title="Database", markup=False)
+
     def action_go_caseload(self) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
@@ -195,6 +215,9 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
         yield SystemCommand("New client", "Add a client to the caseload", self.action_new_client)
         yield SystemCommand("Caseload", "Back to the list of clients", self.action_go_caseload)
         yield SystemCommand("Help", "The keys of the area in focus", self.action_help)
+        if self.services.locked is None:
+            yield SystemCommand("Database", "Which file, and whether it is encrypted",
+                                self.action_database)
         yield from self._screen_commands(screen)
         yield from super().get_system_commands(screen)
 

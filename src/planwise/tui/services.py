@@ -78,11 +78,16 @@ class Services:
 
     _UNSET: Any = object()
 
-    def __init__(self, store: Store, kb: KnowledgeBase | None = None,
+    def __init__(self, store: Store | None, kb: KnowledgeBase | None = None,
                  profile: Profile | None | Any = _UNSET, temp_dir: Path | None = None, *,
                  knowledge_dirs: tuple[str, ...] = (), profile_path: str | None = None
                  ) -> None:
-        self.store = store
+        self._store = store
+        # An encrypted database waiting for its passphrase, or a new one for the choice of
+        # one (first_run): the interface asks first (screens/passphrase.py), then unlock().
+        self.locked: Path | None = None
+        self.first_run = False
+        self.chose_plain = False
         self._kb = kb
         self._profile = profile
         self._knowledge_dirs = knowledge_dirs
@@ -139,23 +144,39 @@ class Services:
 
     @classmethod
     def open(cls, db_path: Path | None, *, demo: bool = False, profile_path: str | None = None,
-             knowledge_dirs: tuple[str, ...] = ()) -> Services:
+             knowledge_dirs: tuple[str, ...] = (), first_run: bool = False) -> Services:
         """Open (and migrate) the database before the interface starts, so a bad
         --db is reported on the terminal like any other input error. A profile or
         knowledge folder named on the command line is checked now too; the
-        configured defaults load in the background."""
+        configured defaults load in the background. An encrypted database without a
+        passphrase file, and a new one on a first run, wait for the interface to ask
+        (`locked`)."""
         temp_dir = None
         if demo:
             from planwise.tui.demo import make_folder
 
             temp_dir = make_folder()
             db_path = temp_dir / "demo.db"
+        from planwise.store.db import default_db_path
+        from planwise.store.keys import PassphraseNeeded
+
+        path = Path(db_path) if db_path is not None else default_db_path()
+        locked: Path | None = None
         try:
-            store = Store(db_path)
+            store: Store | None = None
+            if first_run and not demo:
+                locked = path
+            else:
+                try:
+                    store = Store(path, ask=False)
+                except PassphraseNeeded:
+                    locked = path
             # The demo's folder goes with the services: close() removes it (it was never
             # passed on, so quitting the demo left its database behind).
             services = cls(store, knowledge_dirs=knowledge_dirs, profile_path=profile_path,
                            temp_dir=temp_dir)
+            services.locked = locked
+            services.first_run = locked is not None and first_run
             # Everything the workers will import, imported now, before the interface
             # starts: a worker importing a package while the interface thread imported
             # one raced inside Python's import system (KeyError on a half-imported
@@ -172,6 +193,32 @@ class Services:
                 remove(temp_dir)
             raise
         return services
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the database is still locked")  # no screen reads before unlock
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
+
+    def unlock(self, passphrase: str) -> None:
+        """Open the locked database with `passphrase` (WrongPassphrase: nothing opened or
+        changed). On a first run, create it: encrypted with it, or plain when empty."""
+        from planwise.store import crypto, keys
+
+        path = self.locked
+        assert path is not None
+        if self.first_run:
+            if passphrase:
+                keys.remember(path, crypto.new_key(passphrase))
+            self.chose_plain = not passphrase
+        else:
+            keys.unlock(path, passphrase)
+        self._store = Store(path, ask=False)
+        self.locked = None
 
     def conn(self) -> Conn:
         """This thread's connection."""
@@ -198,7 +245,7 @@ class Services:
 
     @property
     def db_path(self) -> Path:
-        return self.store.path
+        return self.locked or self.store.path
 
     # -- caseload ---------------------------------------------------------------------
     def caseload(self, search: str = "", limit: int = CASELOAD_LIMIT,
