@@ -224,6 +224,9 @@ class Instrument(_Model):
     flags: list[FlagRule] = []
     items: list[Item] = []
     change: ChangeRules | None = None  # published figures for judging change (docs/progress.md)
+    # The LOINC code of the total score, where LOINC has one that planwise has checked
+    # (docs/instruments.md, "LOINC codes"); the FHIR export codes Observations with it.
+    loinc: str | None = Field(default=None, pattern=r"^[0-9]{1,7}-[0-9]$")
 
     # --- convenience -------------------------------------------------------
 
@@ -544,6 +547,17 @@ def _fail(message: str, path: Path, text: str, entry: str | None, loc: Sequence[
     )
 
 
+def loinc_check_digit_ok(code: str) -> bool:
+    """LOINC's mod-10 check digit (the digit after the hyphen; the LOINC Users' Guide):
+    from the right, every other digit is doubled and the digits of the results summed."""
+    body, _, check = code.partition("-")
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d // 10 + d % 10
+    return (10 - total % 10) % 10 == int(check)
+
+
 def _check(inst: Instrument, path: Path, text: str) -> None:
     """Cross-field checks pydantic cannot express field by field."""
 
@@ -552,6 +566,8 @@ def _check(inst: Instrument, path: Path, text: str) -> None:
 
     sc = inst.scoring
     n = sc.items
+    if inst.loinc is not None and not loinc_check_digit_ok(inst.loinc):
+        fail(f"{inst.loinc} is not a LOINC code: its check digit is wrong (a typo?)", "loinc")
     if path.stem != inst.id:
         fail(f"the file name must be the instrument id ({inst.id}.toml)", "id")
     if [o.value for o in inst.options] != sorted({o.value for o in inst.options}):

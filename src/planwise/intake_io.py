@@ -225,6 +225,11 @@ def check_and_score(intake: Intake, kb: KnowledgeBase) -> ScoredIntake:
         if cond not in conditions:
             raise InputError(f"unknown condition {excerpt(cond)}",
                              field=f"clinician.severity.{field_key(cond)}")
+    if intake.clinician.diagnoses:  # the code table loads only for an intake with codes
+        from planwise import icd
+
+        for i, code in enumerate(intake.clinician.diagnoses):
+            icd.check(code, field=f"clinician.diagnoses[{i}]")
     scores = []
     for inst_id, answers in intake.instruments.items():
         if inst_id not in kb.instruments:

@@ -59,10 +59,11 @@ def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str |
 
 @plan_group.command("export")
 @click.argument("plan")
-@click.option("--format", "fmt", type=click.Choice(["toml", "markdown", "json", "pdf"]),
+@click.option("--format", "fmt", type=click.Choice(["toml", "markdown", "json", "fhir", "pdf"]),
               default="toml", show_default=True,
               help="toml: the editable plan file; markdown: the readable plan document; "
-                   "json: the full record; pdf: the printable document (needs --output).")
+                   "json: the full record; fhir: a FHIR R4 Bundle"
+                   "; pdf: the printable document (needs --output).")
 @click.option("--audience", type=click.Choice(["record", "client"]), default="record",
               show_default=True,
               help="With --format pdf: the clinical record, or the client's copy in plain "
@@ -73,10 +74,13 @@ def plan_draft(ctx: click.Context, client: str, intake: str, profile_path: str |
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Write to FILE (created with mode 0600) instead of printing. A symbolic "
                    "link is refused unless --force.")
+@click.option("--pseudonymise", is_flag=True,
+              help="With --format fhir: no name, contact, address or birth date; the "
+                   "client is a stable pseudonym (docs/documents.md).")
 @click.option("--force", is_flag=True, help="With --output: write through a symbolic link.")
 @click.pass_context
 def plan_export(ctx: click.Context, plan: str, fmt: str, audience: str, version: int | None,
-                output: str | None, force: bool) -> None:
+                output: str | None, force: bool, pseudonymise: bool) -> None:
     """Export a plan version: TOML to edit and give back to `plan import`, or a complete
     document (markdown or JSON) with the client's current information and trauma overview
     at the top, objectives, treatment, referrals, signatures and the version's reason.
@@ -87,6 +91,7 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, audience: str, version:
         planwise plan export P1 --format toml > p1.toml
         planwise plan export P1 --format markdown --output p1.md
         planwise plan export P1 --format markdown --output shared/p1.md --force
+        planwise plan export P1 --format fhir --pseudonymise --output p1.fhir.json
         planwise plan export P1 --format pdf --output p1.pdf
         planwise plan export P1 --format pdf --audience client --output p1-client.pdf
     """
@@ -96,6 +101,9 @@ def plan_export(ctx: click.Context, plan: str, fmt: str, audience: str, version:
     pid = ids.parse("plan", plan)
     if fmt == "pdf" or audience != "record":
         _export_pdf(conn, pid, fmt, audience, version, output, force)
+        return
+    if fmt == "fhir" or pseudonymise:
+        _export_fhir(conn, pid, fmt, version, pseudonymise, output, force)
         return
     if fmt == "toml":
         text = plans.export_toml(conn, pid, version)
@@ -137,27 +145,65 @@ def _export_pdf(conn: Conn, pid: int, fmt: str, audience: str, version: int | No
     echo(head_text(conn.raw), err=True)
 
 
+def _export_fhir(conn: Conn, pid: int, fmt: str, version: int | None, pseudonymise: bool,
+                 output: str | None, force: bool) -> None:
+    from planwise.errors import InputError
+    from planwise.store import ids
+
+    if fmt != "fhir":
+        raise InputError("--pseudonymise is for --format fhir")
+    from planwise.documents.fhir import export_fhir
+    from planwise.store.integrity import head_text
+    from planwise.store.lint import code_warnings
+    from planwise.store.plans import load_doc_for
+
+    text = export_fhir(conn, pid, version, pseudonymise=pseudonymise)
+    if output:
+        from planwise.store.export import write_private
+
+        write_private(output, text + "\n", follow_symlink=force)
+        echo(f"{ids.fmt('plan', pid)} written to {output}")
+    else:
+        echo(text)
+    # A bundle goes to payers: say on stderr which problems it carries without a billable
+    # code (the same warnings as `plan lint --payer`).
+    for w in code_warnings(load_doc_for(conn, pid, version), payer=True):
+        echo(f"warning: {w}", err=True)
+    echo(head_text(conn.raw), err=True)
+
+
 @plan_group.command("lint")
 @click.argument("plan")
 @click.option("--version", "version", type=VERSION, help="A past version (default: the current "
                                                          "one).")
+@click.option("--payer", is_flag=True,
+              help="Also warn of problems without an ICD-10-CM code (a payer-facing "
+                   "export such as --format fhir carries them uncoded).")
 @click.pass_context
-def plan_lint(ctx: click.Context, plan: str, version: int | None) -> None:
+def plan_lint(ctx: click.Context, plan: str, version: int | None,
+              payer: bool) -> None:
     """Check every objective is SMART (Specific, Measurable, Attainable, Relevant,
     Time-bound); one line per problem (objective, letter, why), then "N problems".
     `plan sign` refuses a plan with problems unless --force.
+    Then warnings on the problems' ICD-10-CM codes (letter "code": a category
+    that is not billable; with --payer, a problem without a code), which never
+    block signing.
 
     \b
     Example:
         planwise plan lint P1
+        planwise plan lint P1 --payer
     """
     from planwise.store import ids
-    from planwise.store.lint import lint_plan, summary
+    from planwise.store.lint import code_warnings, lint_plan, summary
+    from planwise.store.plans import load_doc_for
 
-    findings = lint_plan(open_conn(ctx), ids.parse("plan", plan), version)
-    for f in findings:
+    conn, pid = open_conn(ctx), ids.parse("plan", plan)
+    findings = lint_plan(conn, pid, version)
+    warnings = code_warnings(load_doc_for(conn, pid, version), payer)
+    for f in findings + warnings:
         echo(str(f))
-    echo(summary(findings))
+    echo(summary(findings, warnings))
 
 
 @plan_group.command("diff")

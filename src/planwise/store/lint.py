@@ -26,6 +26,10 @@ cut-off that no concern, impression or diagnosis names) must be confirmed by
 the clinician (`confirmed = true`) or rejected with a reason. `plan sign`
 refuses such a plan even with --force: confirming or rejecting takes one key,
 and a plan must not treat an unconfirmed screen as a diagnosis.
+
+Apart from the findings, warnings on the problems' ICD-10-CM codes (`code_warnings`,
+letter `code`): a non-billable category, and, for a payer-facing export, a problem
+without a code. `plan lint` prints them after the findings; they never block signing.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ MIN_ACTION_WORDS = 4  # as planwise.kb.quality.MIN_ACTION_WORDS
 MIN_WEEKS = 1
 LETTERS = "SMART"
 SCREEN = "screen"    # the letter of an unconfirmed screen-only problem (not forceable)
+CODE = "code"        # a warning on a problem's ICD-10-CM code (code_warnings; never blocks)
 
 _NUMBER_WORDS = re.compile(  # as planwise.kb.quality._NUMBER_WORDS
     r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|half|twice|daily|weekly|"
@@ -211,6 +216,36 @@ def lint_plan(c: Conn, plan_id: int, version: int | None = None) -> list[Finding
     return lint_version(c, plan, v)
 
 
-def summary(findings: list[Finding]) -> str:
+# --- code warnings -----------------------------------------------------------------------
+
+def code_warnings(doc: PlanDoc, payer: bool = False) -> list[Finding]:
+    """Warnings on the problems' ICD-10-CM codes (letter CODE): a category that is not
+    billable (it has subdivisions; a claim needs one of them), and with `payer` (a
+    payer-facing export, e.g. FHIR) a problem with no code at all. Warnings never block
+    signing: `lint_doc`'s findings do. The code table loads only when a problem has a code.
+    Unknown codes never get here: importing the plan refuses them (planwise.icd)."""
+    out: list[Finding] = []
+    for p in doc.problems:
+        if _rejected(p):
+            continue
+        name = p.condition.replace("_", " ")
+        if p.code is None:
+            if payer:
+                out.append(Finding(p.key or "?", CODE, f"{name} has no ICD-10-CM code: a "
+                                   "payer-facing export carries it uncoded (add code = "
+                                   '"..." to the problem in the plan file)'))
+            continue
+        from planwise import icd
+
+        if icd.known(p.code) and not icd.billable(p.code):
+            out.append(Finding(p.key or "?", CODE, f"{p.code} is an ICD-10-CM category, not "
+                               "a billable code: a claim needs one of its subdivisions"))
+    return out
+
+
+def summary(findings: list[Finding], warnings: list[Finding] | None = None) -> str:
     n = len(findings)
-    return f"{n} problem{'' if n == 1 else 's'}"
+    out = f"{n} problem{'' if n == 1 else 's'}"
+    if warnings:
+        out += f", {len(warnings)} warning{'' if len(warnings) == 1 else 's'}"
+    return out

@@ -141,6 +141,9 @@ class ProblemItem(PlanItem):
     # The clinician's decision on a screen_only problem: true once confirmed (lint refuses
     # to sign a screen_only problem that is neither confirmed nor rejected).
     confirmed: bool | None = None
+    # ICD-10-CM (from the intake's coded diagnoses, or typed): checked against the code
+    # table on import (planwise.icd); payer-facing exports carry it (docs/documents.md).
+    code: str | None = None
 
 
 class TreatmentItem(PlanItem):

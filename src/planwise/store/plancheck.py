@@ -127,6 +127,10 @@ def check_plan_doc(doc: PlanDoc, kb: KnowledgeBase | None = None, file: str | No
     for i, p in enumerate(doc.problems):
         _vocab(kb, "conditions", p.condition, f"problems[{i}].condition", "condition", file,
                memo)
+        if p.code is not None:
+            from planwise import icd
+
+            icd.check(p.code, file=file, field=f"problems[{i}].code")
         for j, g in enumerate(p.goals):
             gp = f"problems[{i}].goals[{j}]"
             for k, o in enumerate(g.objectives):

@@ -59,7 +59,7 @@ _META = {"key", "origin", "rejection_reason", "because"}
 _CHILDREN = {"goals", "objectives", "interventions"}
 # Whole-plan reasoning fields, stored only when set: a plan drafted before them keeps its
 # rows (and their comparison with the proposal) exactly as they were.
-_OPTIONAL = ("basis", "priority", "phase", "deferred", "confirmed")
+_OPTIONAL = ("basis", "priority", "phase", "deferred", "confirmed", "code")
 # The clinician's decisions stored with an item's data: not an edit of the proposal.
 _DECISIONS = ("confirmed",)
 _MODELS: dict[str, type[BaseModel]] = {
@@ -326,7 +326,21 @@ def _proposed_doc(scored: Any, profile: Profile | None, kb: KnowledgeBase, engin
     except OverflowError:  # an intake dated near 9999: its plan's dates cannot exist
         raise InputError("the intake's date leaves no room for the plan's review and target "
                          "dates; check the intake's date", field="date") from None
+    _codes_from_intake(doc, scored.intake.clinician.diagnoses, kb)
     return doc
+
+
+def _codes_from_intake(doc: PlanDoc, diagnoses: Any, kb: KnowledgeBase) -> None:
+    """Each problem gets the first of the intake's ICD-10-CM codes whose prefix names its
+    condition (as the engine reads them): the code the clinician gave travels with it."""
+    if not diagnoses:
+        return
+    from planwise.rules.inputs import _condition_of_code, icd10_prefixes
+
+    prefixes = icd10_prefixes(kb)
+    for p in doc.problems:
+        p.code = next((c for c in diagnoses if _condition_of_code(c, prefixes) == p.condition),
+                      None)
 
 
 def import_plan(c: Conn, plan_id: int, file: str, reason: str | None = None,
