@@ -124,7 +124,8 @@ def save_drafts(services: Any, drafts: list[OpenDraft]) -> list[DraftOutcome]:
             seq = time.monotonic_ns()
             if d.kind == "intake" and d.client_id is not None:
                 services.save_intake_draft(d.client_id, d.payload, seq)
-            elif d.kind == "proposal" and d.client_id is not None:
+            elif d.kind == "proposal" and d.client_id is not None and "/" not in d.key:
+                # (C1/dialog, a dialog's text over the review, is kept beside it below)
                 services.save_proposal_draft(d.client_id, d.payload)
             else:
                 services.keep_draft(d.kind, d.key, d.payload, seq, d.client_id)

@@ -60,19 +60,32 @@ DRAFT_TEXT = {
     "plan": "Unsaved edits of plan {key} (draft saved {when}): Enter opens the plan",
     "client": "Unsaved client information (draft saved {when}): Enter or e continues it",
 }
+DIALOG_ONLY = ("Text typed in a proposal review's dialog (saved {when}): Enter reopens the "
+               "review with it")
 
 
 def draft_lines(drafts: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(option id, text) for each of the client's drafts (kind, key, updated_at)."""
+    """(option id, text) for each of the client's drafts (kind, key, updated_at), newest
+    first. A dialog's draft (P3/dialog, P3/objective, C1/dialog: tui/dialog_drafts.py) is
+    part of its screen's line; alone, it gets the line its screen would have."""
+    from planwise.tui.dialog_drafts import base_key
     from planwise.tui.widgets.plan_model import when_text
 
-    out = []
+    out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
     for d in drafts:
         kind, key = str(d["kind"]), str(d["key"])
-        if kind not in DRAFT_TEXT:
+        base = base_key(key)
+        if kind not in DRAFT_TEXT or (kind, base) in seen:
             continue
-        ref = f"draft:{kind}" + (f":{key[1:]}" if key.startswith("P") else "")
-        out.append((ref, DRAFT_TEXT[kind].format(key=key, when=when_text(d["updated_at"]))))
+        seen.add((kind, base))
+        if kind == "proposal" and base != key and \
+                not any(str(o["kind"]) == kind and str(o["key"]) == base for o in drafts):
+            out.append(("draft:proposal-dialog", DIALOG_ONLY.format(
+                when=when_text(d["updated_at"]))))
+            continue
+        ref = f"draft:{kind}" + (f":{base[1:]}" if base.startswith("P") else "")
+        out.append((ref, DRAFT_TEXT[kind].format(key=base, when=when_text(d["updated_at"]))))
     return out
 
 
@@ -203,12 +216,30 @@ class ClientScreen(Screen[None]):
             from planwise.tui.screens.proposal import ProposalScreen
 
             app.push_screen(ProposalScreen.from_draft(self.client_id))
+        elif kind == "proposal-dialog":
+            self._open_dialog_intake()
         elif kind == "session":
             app.new_session(int(plan))
         elif kind == "plan":
             app.open_plan(int(plan))
         elif kind == "client":
             app.edit_client_info(self.client_id)
+
+    @work(thread=True, exit_on_error=False, group="client-draft")
+    def _open_dialog_intake(self) -> None:
+        """A proposal dialog's text without the review's draft: the review of the intake
+        it was typed over (which opens the dialog again), or a new intake's."""
+        from planwise.tui.dialog_drafts import kept_dialog
+
+        draft = kept_dialog(self.app.services, "proposal",  # type: ignore[attr-defined]
+                            f"C{self.client_id}")
+        intake = draft["action"].get("intake") if draft is not None else None
+        app: Any = self.app
+        if isinstance(intake, int):
+            app.call_from_thread(app.open_intake_proposal, self.client_id, intake)
+        else:
+            app.call_from_thread(self.notify, "The review that text was typed in was never "
+                                 "saved; its intake is gone.", severity="warning")
 
     def _latest_plan(self) -> int | None:
         if self.overview and self.overview["plans"]:

@@ -120,6 +120,7 @@ class PlanScreen(ObjectiveEditing, PlanItemActions):
         self.build_tree()
         self.show_head()
         self.reopen_objective_dialog()  # one left open by a crash or a hangup
+        self.reopen_dialog()
 
     def show_head(self) -> None:
         v = self.view

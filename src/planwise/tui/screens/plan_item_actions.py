@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from textual import work
+
+from planwise.tui.dialog_drafts import DialogKeep, drop_kept, kept_dialog
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.plan_saving import PlanSaving
 from planwise.tui.widgets import plan_items as items
@@ -39,6 +42,43 @@ class PlanItemActions(PlanSaving):
                 "levels_of_care": set(kb.vocab["levels_of_care"]),
                 "instruments": set(kb.instruments)}
 
+    # -- the draft of an open dialog (tui/dialog_drafts.py) ----------------------------
+    def _keep(self, action: dict[str, Any]) -> DialogKeep:
+        client_id = self.view.client_id if self.view is not None else None
+        return DialogKeep("plan", f"P{self.plan_id}", client_id,
+                          f"a dialog of the plan editor of P{self.plan_id}", action)
+
+    @work(thread=True, exit_on_error=False, group="dialog-restore")
+    def reopen_dialog(self) -> None:
+        """After the plan is shown: a dialog left open, opened again with its text."""
+        draft = kept_dialog(self.app.services, "plan",  # type: ignore[attr-defined]
+                            f"P{self.plan_id}")
+        if draft is not None:
+            self.app.call_from_thread(self._reopen_typed, draft)
+
+    def _reopen_typed(self, draft: dict[str, Any]) -> None:
+        action, values = draft["action"], draft["values"]
+        do, key = action.get("do"), str(action.get("item", ""))
+        found = items.find(self.doc, key) if self.doc is not None and key else None
+        if do in ("edit", "reject", "add", "decide") and not self._editable():
+            return  # older plan edits first (Ctrl+D); the dialog's text stays kept
+        if do == "edit" and found is not None and found[0] in EDIT_FIELDS:
+            self.edit_item(found[0], key, values)
+        elif do == "reject" and found is not None:
+            self._reject(found[0], key, str(values.get("text", "")), recovered=True)
+        elif do == "add" and str(action.get("what")) in ADD_FIELDS and self.doc is not None:
+            self._add(str(action["what"]), action.get("goal"), values)
+        elif do == "decide" and self.doc is not None and \
+                any(p.key == key for p in self.doc.problems):
+            self._reject_problem(key, str(action.get("name", "the problem")),
+                                 str(values.get("text", "")), recovered=True)
+        else:
+            drop_kept(self.app, "plan", f"P{self.plan_id}")  # its item is gone
+            return
+        when = pm.when_text(str(draft.get("_updated_at", "")))
+        self.notify(f"Reopened the dialog you were typing in, with its text from {when}.",
+                    title="Recovered")
+
     def _decided_item(self) -> tuple[str, str] | None:
         sel = self.selected()
         if sel is None or self.doc is None or sel[0] not in items.DECIDED:
@@ -55,7 +95,7 @@ class PlanItemActions(PlanSaving):
         if key:
             self.call_after_refresh(self.move_to_key, key)
 
-    def edit_item(self, kind: str, key: str) -> None:
+    def edit_item(self, kind: str, key: str, typed: dict[str, Any] | None = None) -> None:
         assert self.doc is not None
         found = items.find(self.doc, key)
         if found is None or not self._editable():
@@ -72,7 +112,8 @@ class PlanItemActions(PlanSaving):
         self.app.push_screen(FieldsDialog(
             f"Edit {what}", fields, items.values(kind, item),
             lambda raw: check_values(fields, raw, vocab=vocab),
-            note="Kept in the plan as edited; the proposal's version stays on record."), done)
+            note="Kept in the plan as edited; the proposal's version stays on record.",
+            keep_as=self._keep({"do": "edit", "item": key}), typed=typed), done)
 
     def action_reject_item(self) -> None:
         sel = self._decided_item()
@@ -86,7 +127,9 @@ class PlanItemActions(PlanSaving):
             self.notify(f"Removed the {kind} you added.")
             self._changed()
             return
+        self._reject(kind, key, item.rejection_reason or "")
 
+    def _reject(self, kind: str, key: str, value: str, recovered: bool = False) -> None:
         def given(reason: str | None) -> None:
             if reason and self.doc is not None and items.find(self.doc, key) is not None:
                 items.reject(self.doc, key, reason)
@@ -98,8 +141,8 @@ class PlanItemActions(PlanSaving):
         what = "the treatment block" if kind == "treatment" else f"this {kind}"
         self.app.push_screen(TextPrompt(
             f"Reject {what}", placeholder="Reason (required)",
-            value=item.rejection_reason or "",
-            note="The reason is kept in the plan and in its export."), given)
+            value=value, note="The reason is kept in the plan and in its export.",
+            keep_as=self._keep({"do": "reject", "item": key}), recovered=recovered), given)
 
     def action_accept_item(self) -> None:
         sel = self._decided_item()
@@ -140,6 +183,9 @@ class PlanItemActions(PlanSaving):
             return
         if not self._editable():
             return
+        self._add(what, goal_key)
+
+    def _add(self, what: str, goal_key: str | None, typed: dict[str, Any] | None = None) -> None:
         fields = ADD_FIELDS[what]
         vocab = self._vocab()
 
@@ -156,7 +202,8 @@ class PlanItemActions(PlanSaving):
             else {}
         self.app.push_screen(FieldsDialog(
             f"Add {'an' if what[0] in 'aeiou' else 'a'} {what}", fields, defaults,
-            lambda raw: check_values(fields, raw, vocab=vocab)), done)
+            lambda raw: check_values(fields, raw, vocab=vocab),
+            keep_as=self._keep({"do": "add", "what": what, "goal": goal_key}), typed=typed), done)
 
     # -- a problem found on a screen alone (c) ---------------------------------------
     def action_decide_screen(self) -> None:
@@ -181,16 +228,21 @@ class PlanItemActions(PlanSaving):
             if choice is None or not self._editable():
                 return
             if choice == "reject":
-                self.app.push_screen(TextPrompt(
-                    f"Reject {name}", placeholder="Reason (required)",
-                    value=problem.rejection_reason or "",
-                    note="The problem and everything under it leave the plan's work; the "
-                         "reason is kept in the plan."),
-                    lambda reason: self._decide(problem.key or "", "reject", reason))
+                self._reject_problem(problem.key or "", name, problem.rejection_reason or "")
                 return
             self._decide(problem.key or "", choice)
 
         self.app.push_screen(ScreenDecisionDialog(problem, name, evidence), decided)
+
+    def _reject_problem(self, key: str, name: str, value: str,
+                        recovered: bool = False) -> None:
+        self.app.push_screen(TextPrompt(
+            f"Reject {name}", placeholder="Reason (required)", value=value,
+            note="The problem and everything under it leave the plan's work; the "
+                 "reason is kept in the plan.",
+            keep_as=self._keep({"do": "decide", "item": key, "name": name}),
+            recovered=recovered),
+            lambda reason: self._decide(key, "reject", reason))
 
     def _decide(self, key: str, choice: str, reason: str | None = None) -> None:
         assert self.doc is not None

@@ -24,26 +24,17 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, OptionList, Static, Tree
 
 from planwise.tui import keymap
-from planwise.tui.screens.dialogs import TextPrompt
-from planwise.tui.screens.proposal_saving import ProposalSaving
-from planwise.tui.widgets.plan_item_dialogs import FieldsDialog
-from planwise.tui.widgets.proposal_dialogs import ItemDialog
+from planwise.tui.screens.proposal_dialogs import ProposalDialogs
 from planwise.tui.widgets.proposal_model import (
-    ADD_FIELDS,
-    ADD_UNDER,
-    EDIT_FIELDS,
-    PANEL_KINDS,
     Item,
     Review,
-    check_values,
     items_from_proposal,
 )
 from planwise.tui.widgets.proposal_panel import ProposalPanel, instrument_name
-from planwise.tui.widgets.proposal_tree import LEGEND, ProposalTree, body, detail_lines
+from planwise.tui.widgets.proposal_tree import LEGEND, ProposalTree, detail_lines
 
 
 def _when(stamp: str) -> str:
@@ -51,7 +42,7 @@ def _when(stamp: str) -> str:
     return stamp.replace("T", " ")[:16] + " UTC" if stamp else "earlier"
 
 
-class ProposalScreen(ProposalSaving):
+class ProposalScreen(ProposalDialogs):
     HELP_AREA = "proposal"
     BINDINGS = keymap.bindings("proposal")
     DEFAULT_CSS = """
@@ -176,6 +167,7 @@ class ProposalScreen(ProposalSaving):
         self.loaded = True
         self.refresh_view()
         self.query_one("#proposal-tree", Tree).focus()
+        self.reopen_dialog()  # one left open by a crash or a hangup
 
     def answers_changed(self, data: dict[str, Any] | None) -> None:
         """The hand-back from the what-if copy of the answers: re-evaluate with them.
@@ -311,32 +303,6 @@ class ProposalScreen(ProposalSaving):
             return None
         return it
 
-    def _title(self, it: Item) -> str:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        if it.kind == "problem":
-            return f"problem {kb.label('conditions', it.condition)}"
-        if it.kind in PANEL_KINDS:
-            what = "the treatment block" if it.kind == "treatment" else it.kind
-            return f"{what} \u201c{body(self.review, it, kb)}\u201d"
-        return f"{it.kind} \u201c{self.review.current(it.key).get('text', '')}\u201d"
-
-    def _vocab(self) -> dict[str, set[str]]:
-        kb = self.app.services.kb  # type: ignore[attr-defined]
-        return {"modalities": set(kb.vocab["modalities"]),
-                "referral_kinds": set(kb.vocab["referral_kinds"]),
-                "levels_of_care": set(kb.vocab["levels_of_care"]),
-                "instruments": set(kb.instruments)}
-
-    def _form(self, title: str, kind: str, fields: tuple[str, ...], values: dict[str, Any],
-              note: str = "") -> ModalScreen[dict[str, Any] | None]:
-        """The tree's items keep their dialog; the panel's (up to six fields) the compact
-        one, so that they fit at 80x24."""
-        vocab = self._vocab()
-        check = lambda raw: check_values(fields, raw, vocab=vocab)  # noqa: E731
-        if kind in PANEL_KINDS:
-            return FieldsDialog(title, fields, values, check, note=note)
-        return ItemDialog(title, fields, values, check, note=note)
-
     # -- decisions ------------------------------------------------------------------------
     def _changed(self) -> None:
         self.refresh_view()
@@ -356,101 +322,6 @@ class ProposalScreen(ProposalSaving):
             self.notify(f"Confirmed: {kb.label('conditions', it.condition).lower()} is a "
                         "problem in the plan (you confirmed the screen).")
         self._changed()
-
-    def action_reject(self) -> None:
-        it = self._selected_item("Reject")
-        if it is None:
-            return
-        if it.added:
-            self.review.remove_added(it.key)
-            self.notify("Removed the item you added.")
-            self._changed()
-            return
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self.review.reject(it.key, reason)
-                self._changed()
-
-        under = " and everything under it" if it.kind in ("problem", "goal") else ""
-        self.app.push_screen(TextPrompt(
-            f"Reject {self._title(it)}", placeholder="Reason (required)",
-            value=self.review.reason(it.key) or "",
-            note=f"Rejects this {it.kind}{under}. The reason is kept in the plan."), done)
-
-    def action_edit(self) -> None:
-        it = self._selected_item("Edit")
-        if it is None:
-            return
-        fields = EDIT_FIELDS[it.kind]
-
-        def done(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                self.review.edit(it.key, values)
-                self._changed()
-
-        self.app.push_screen(self._form(
-            f"Edit {self._title(it)}", it.kind, fields, self.review.current(it.key),
-            note="Editing back to the proposal's values makes it accepted again."), done)
-
-    def action_add(self) -> None:
-        panel = self.query_one("#proposal-panel", ProposalPanel)
-        if self.loaded and self.focused is panel:
-            chosen = panel.selected_item()
-            self._add(None, "assessment" if chosen is not None and chosen.kind == "assessment"
-                      else "referral")
-            return
-        it = self._selected_item("Add")
-        if it is None:
-            return
-        if it.kind in ADD_UNDER:
-            parent, kind = it, ADD_UNDER[it.kind]
-            if kind == "objective":
-                self._ask_objective_or_intervention(parent)
-                return
-        else:
-            parent_item = self.review.get(it.parent or "")
-            if parent_item is None:
-                return
-            parent, kind = parent_item, it.kind
-        self._add(parent, kind)
-
-    def _ask_objective_or_intervention(self, goal: Item) -> None:
-        def chosen(answer: str | None) -> None:
-            if answer is None:
-                return
-            a = answer.strip().lower()
-            if a.startswith("o"):
-                self._add(goal, "objective")
-            elif a.startswith("i"):
-                self._add(goal, "intervention")
-            else:
-                self.notify("Type o for an objective or i for an intervention.")
-
-        self.app.push_screen(TextPrompt("Add under this goal", placeholder="o or i",
-                                        note="o: an objective (the client will ...); "
-                                             "i: an intervention (the therapist will ...)"),
-                             chosen)
-
-    def _add(self, parent: Item | None, kind: str) -> None:
-        if parent is not None and (self.review.reason(parent.key)
-                                   or self.review.rejected_ancestor(parent.key)):
-            self.notify(f"The {parent.kind} is rejected: accept it (a) before adding to it.")
-            return
-        fields = ADD_FIELDS[kind]
-
-        def done(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                item = self.review.add(kind, parent.key if parent else None, values)
-                self._changed()
-                if parent is not None:
-                    self.call_after_refresh(self._move_to, item.key)
-
-        defaults = {"target_weeks": "4"} if kind == "objective" else \
-            {"urgency": "routine"} if kind == "referral" else {}
-        article = "an" if kind[0] in "aeiou" else "a"
-        title = f"Add {article} {kind}" + (f" to {self._title(parent)}" if parent else "")
-        self.app.push_screen(self._form(title, kind, fields, defaults), done)
 
     # -- why ------------------------------------------------------------------------------
     def action_why(self) -> None:

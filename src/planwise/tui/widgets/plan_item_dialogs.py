@@ -16,12 +16,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from planwise.tui import keymap
+from planwise.tui.dialog_drafts import DialogKeep, KeepsTyped
 from planwise.tui.widgets.item_fields import FIELD_LABELS, SHORT_LABELS, field_of, shown
 
 Check = Callable[[dict[str, Any]], tuple[dict[str, Any], str | None]]
 
 
-class FieldsDialog(ModalScreen[dict[str, Any] | None]):
+class FieldsDialog(KeepsTyped, ModalScreen[dict[str, Any] | None]):
     HELP_AREA = "item_dialog"
     BINDINGS = keymap.bindings("item_dialog")
     DEFAULT_CSS = """
@@ -35,13 +36,18 @@ class FieldsDialog(ModalScreen[dict[str, Any] | None]):
     """
 
     def __init__(self, title: str, fields: tuple[str, ...], values: dict[str, Any],
-                 check: Check, note: str = "") -> None:
+                 check: Check, note: str = "", keep_as: DialogKeep | None = None,
+                 typed: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.dialog_title = title
         self.fields = fields
-        self.values = values
+        # What was typed before a crash or hangup (the draft) over the item's own values.
+        self.values = {**values, **{k: v for k, v in (typed or {}).items() if k in fields}}
         self.check = check
         self.note = note
+        self.keep_as = keep_as
+        self.recovered = typed is not None   # typing goes on after the text brought back
+        self._opened: dict[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fields-dialog"):
@@ -53,16 +59,26 @@ class FieldsDialog(ModalScreen[dict[str, Any] | None]):
                     yield Label(SHORT_LABELS.get(name, FIELD_LABELS.get(name, name)
                                                  .split(" (")[0]))
                     yield Input(value=shown(self.values.get(name, "")), id=f"field-{name}",
-                                placeholder=FIELD_LABELS.get(name, name), compact=True)
+                                placeholder=FIELD_LABELS.get(name, name), compact=True,
+                                select_on_focus=not self.recovered)
             yield Static("", id="fields-error", markup=False)
             yield Static("Enter: next field, accept on the last; Ctrl+S: accept; Esc: cancel",
                          classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one(f"#field-{self.fields[0]}", Input).focus()
+        self._opened = self.typed()
 
     def _raw(self) -> dict[str, Any]:
+        return dict(self.typed())
+
+    def typed(self) -> dict[str, str]:
         return {n: self.query_one(f"#field-{n}", Input).value for n in self.fields}
+
+    @on(Input.Changed)
+    def changed(self) -> None:
+        if self._opened is not None and self.typed() != self._opened:
+            self.keep_typed()
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
@@ -81,10 +97,12 @@ class FieldsDialog(ModalScreen[dict[str, Any] | None]):
             if name is not None:
                 self.query_one(f"#field-{name}", Input).focus()
             return
+        self.drop_typed()
         self.dismiss(values)
 
     def show_problem(self, problem: str) -> None:
         self.query_one("#fields-error", Static).update(problem)
 
     def action_cancel(self) -> None:
+        self.drop_typed()
         self.dismiss(None)

@@ -27,7 +27,8 @@ class ItemDialog(FieldsDialog):
                 yield Static(self.note, classes="dialog-note")
             for name in self.fields:
                 yield Label(FIELD_LABELS.get(name, name))
-                yield Input(value=str(self.values.get(name, "")), id=f"field-{name}")
+                yield Input(value=str(self.values.get(name, "")), id=f"field-{name}",
+                            select_on_focus=not self.recovered)
             yield Static("Enter: next field, then accept; Esc: cancel", classes="dialog-keys")
 
     def show_problem(self, problem: str) -> None:

@@ -1,0 +1,192 @@
+"""Issue 11, item 2: text typed into an open dialog is part of the draft. A reason typed in
+a reject prompt, a referral being edited, an intervention being added, in the plan editor
+or the proposal review, survives a crash or a hangup: opening the same screen again opens
+the dialog with the text as it was. Before, only the objective dialog kept its text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.widgets import Input
+
+from planwise.store.clients import add_client, add_intake_data
+from planwise.store.plans import load_doc_for
+from planwise.tui.app import PlanwiseApp
+from planwise.tui.crash_drafts import OpenDraft, open_drafts, save_drafts
+from planwise.tui.screens.client import draft_lines
+from planwise.tui.screens.dialogs import TextPrompt
+from planwise.tui.screens.plan import PlanScreen
+from planwise.tui.screens.proposal import ProposalScreen
+from planwise.tui.services import Services
+from planwise.tui.widgets.plan_item_dialogs import FieldsDialog
+from tests.tui.conftest import run, settle
+from tests.tui.test_editing import cursor_to, example, open_plan, open_review
+
+
+async def settled(app: PlanwiseApp, pilot: Any) -> None:
+    for _ in range(3):
+        await settle(app, pilot)
+
+
+def test_plan_editor_dialog_text_is_kept_and_comes_back(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    before = load_doc_for(services.conn(), plan_id)
+    referral = before.referrals[0]
+    key = f"P{plan_id}/dialog"
+
+    async def typing() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_plan(app, pilot, plan_id)
+            await cursor_to(app, pilot, screen, referral.key or "")
+            await pilot.press("e")
+            await settle(app, pilot)
+            assert isinstance(app.screen, FieldsDialog)
+            assert services.kept_draft("plan", key) is None   # nothing typed: no draft
+            field = app.screen.query_one("#field-reason", Input)
+            field.focus()
+            await pilot.press("end", *" and a second opinion")
+            await settled(app, pilot)
+            drafts, failed = open_drafts(list(app.screen_stack))
+            mine = [d for d in drafts if d.key == key]
+            assert not failed and len(mine) == 1
+            assert mine[0].payload["values"]["reason"].endswith(" and a second opinion")
+            # the terminal dies here, the dialog open
+
+    run(typing())
+    draft = services.kept_draft("plan", key)
+    assert draft is not None and draft["action"] == {"do": "edit", "item": referral.key}
+    typed = draft["values"]["reason"]
+    assert typed.endswith(" and a second opinion")
+
+    async def again() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.open_plan(plan_id)
+            await settled(app, pilot)
+            dialog = app.screen
+            assert isinstance(dialog, FieldsDialog), [str(n.message) for n in app._notifications]
+            assert dialog.query_one("#field-reason", Input).value == typed
+            assert any("Reopened the dialog you were typing in" in str(n.message)
+                       for n in app._notifications)
+            await pilot.press("ctrl+s")
+            await settled(app, pilot)
+            assert isinstance(app.screen, PlanScreen)
+
+    run(again())
+    assert services.kept_draft("plan", key) is None       # closed: forgotten
+    doc = load_doc_for(services.conn(), plan_id)
+    saved = next(r for r in doc.referrals if r.key == referral.key)
+    assert saved.reason == typed and saved.origin == "proposed_edited"
+
+
+def test_plan_editor_cancelled_dialog_leaves_no_draft(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    doc = load_doc_for(services.conn(), plan_id)
+    referral = doc.referrals[0]
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_plan(app, pilot, plan_id)
+            await cursor_to(app, pilot, screen, referral.key or "")
+            await pilot.press("minus")
+            await settle(app, pilot)
+            assert isinstance(app.screen, TextPrompt)
+            await pilot.press(*"no service near")
+            await settled(app, pilot)
+            assert services.kept_draft("plan", f"P{plan_id}/dialog") is not None
+            await pilot.press("escape")
+            await settled(app, pilot)
+
+    run(go())
+    assert services.kept_draft("plan", f"P{plan_id}/dialog") is None
+
+
+def test_proposal_reject_reason_is_kept_and_comes_back(
+        make_app: Callable[[], PlanwiseApp], services: Services) -> None:
+    client = add_client(services.conn(), "Dialog Draft (fictional)")
+    intake_id = add_intake_data(services.conn(), client, example(), services.kb)
+    key = f"C{client}/dialog"
+    chosen: dict[str, str] = {}
+
+    async def typing() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_review(app, pilot,
+                                       ProposalScreen.from_stored_intake(client, intake_id))
+            await pilot.press("down", "down")               # a goal of the first problem
+            await settle(app, pilot)
+            selected = screen._selected_key()
+            assert selected is not None
+            chosen["key"] = selected
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert isinstance(app.screen, TextPrompt)
+            await pilot.press(*"client wants to wait")
+            await settled(app, pilot)
+
+    run(typing())
+    draft = services.kept_draft("proposal", key)
+    assert draft is not None
+    assert draft["action"] == {"do": "reject", "item": chosen["key"], "intake": intake_id}
+    assert draft["values"] == {"text": "client wants to wait"}
+    # The review itself had no decision yet: its own draft is absent, and the client page
+    # still offers the text (it reopens the review of the intake it was typed over).
+    assert services.load_proposal_draft(client) is None
+    lines = draft_lines(services.conn().query(
+        "SELECT kind, key, updated_at FROM drafts WHERE client_id = ?", [client]))
+    assert [ref for ref, _ in lines] == ["draft:proposal-dialog"]
+
+    async def again() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_review(app, pilot,
+                                       ProposalScreen.from_stored_intake(client, intake_id))
+            await settled(app, pilot)
+            prompt = app.screen
+            assert isinstance(prompt, TextPrompt)
+            assert prompt.query_one("#prompt-input", Input).value == "client wants to wait"
+            await pilot.press(*" a month", "enter")
+            await settled(app, pilot)
+            assert app.screen is screen
+            assert screen.review.reason(chosen["key"]) == "client wants to wait a month"
+
+    run(again())
+    assert services.kept_draft("proposal", key) is None
+
+
+def test_client_page_folds_a_dialog_draft_into_its_screen_line() -> None:
+    """Before: a kept objective dialog (P3/objective) was listed as 'plan P3/objective'
+    and Enter on it failed to open plan '3/objective'."""
+    rows = [{"kind": "plan", "key": "P3/objective", "updated_at": "2026-12-07T10:00:00+00:00"},
+            {"kind": "plan", "key": "P3", "updated_at": "2026-12-07T09:00:00+00:00"},
+            {"kind": "plan", "key": "P4/dialog", "updated_at": "2026-12-07T08:00:00+00:00"},
+            {"kind": "proposal", "key": "C1/dialog", "updated_at": "2026-12-07T07:00:00+00:00"},
+            {"kind": "proposal", "key": "C1", "updated_at": "2026-12-07T06:00:00+00:00"}]
+    lines = draft_lines(rows)
+    assert [ref for ref, _ in lines] == ["draft:plan:3", "draft:plan:4", "draft:proposal"]
+    assert "plan P3 " in lines[0][1] and "plan P4 " in lines[1][1]
+
+
+def test_crash_save_keeps_a_proposal_dialog_beside_the_review() -> None:
+    """The crash handler wrote a proposal dialog's text over the review's own draft."""
+    calls: list[tuple[str, Any]] = []
+
+    class FakeServices:
+        def save_proposal_draft(self, client_id: int, payload: dict[str, Any]) -> None:
+            calls.append(("proposal", payload))
+
+        def keep_draft(self, kind: str, key: str, payload: dict[str, Any], seq: int,
+                       client_id: int | None = None) -> None:
+            calls.append((f"{kind} {key}", payload))
+
+    review = OpenDraft("proposal", "C1", {"review": {}}, 1, "the review")
+    dialog = OpenDraft("proposal", "C1/dialog", {"action": {}, "values": {"text": "x"}}, 1,
+                       "a dialog")
+    outcomes = save_drafts(FakeServices(), [review, dialog])
+    assert all(o.saved for o in outcomes)
+    assert calls == [("proposal", {"review": {}}),
+                     ("proposal C1/dialog", {"action": {}, "values": {"text": "x"}})]
