@@ -15,13 +15,14 @@ from planwise.cli.keys_cmd import keys_group
 from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
 from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
+from planwise.cli.search_cmd import search_cmd
 from planwise.cli.session_cmds import session_group
 
 
 def commands() -> list[tuple[list[str], click.Command]]:
     out: list[tuple[list[str], click.Command]] = [
         (["audit"], audit_cmd), (["review"], review_cmd), (["timeline"], timeline_cmd),
-        (["dashboard"], dashboard_cmd)]
+        (["dashboard"], dashboard_cmd), (["search"], search_cmd)]
     for group in (client_group, plan_group, session_group, measure_group, db_group,
                   keys_group):
         out.append(([group.name or ""], group))
@@ -47,6 +48,7 @@ def test_help_does_not_import_store() -> None:
             "CliRunner().invoke(cli, ['session', 'add', '--help']); "
             "CliRunner().invoke(cli, ['measure', 'add', '--help']); "
             "CliRunner().invoke(cli, ['measure', 'list', '--help']); "
+            "CliRunner().invoke(cli, ['search', '--help']); "
             "CliRunner().invoke(cli, ['db', 'encrypt', '--help']); "
             "print(sorted(m for m in sys.modules if m.startswith(('sqlite_utils', "
             "'planwise.store', 'textual', 'durable'))))")

@@ -29,6 +29,7 @@ from planwise.cli.measure_cmds import measure_group
 from planwise.cli.plan_cmds import audit_cmd, plan_group
 from planwise.cli.review_cmds import dashboard_cmd, review_cmd, timeline_cmd
 from planwise.cli.schema_cmd import schema_cmd
+from planwise.cli.search_cmd import search_cmd
 from planwise.cli.session_cmds import session_group
 from planwise.cli.verify_cmd import verify_cmd
 from planwise.errors import InputError, PlanwiseError
@@ -150,6 +151,7 @@ cli.add_command(dashboard_cmd)
 cli.add_command(audit_cmd)
 cli.add_command(backup_cmd)
 cli.add_command(verify_cmd)
+cli.add_command(search_cmd)
 cli.add_command(db_group)
 cli.add_command(config_cmd)
 global_options.install(cli)
