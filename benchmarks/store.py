@@ -12,6 +12,8 @@ through the store's own API:
 - plan save: a draft edit through `plans.import_plan` (TOML file parsed,
   validated, origins resolved, optimistic check, items rewritten, audited)
 - session add: `sessions.add_session` (when the sessions table exists)
+- full-text search: `search.search(conn, TEXT)` over the 100,000 session notes (realistic
+  text, benchmarks/search_notes.py) by kind of query, beside a LIKE scan of the notes
 - verify: `planwise verify` on the whole file (the hash chain over every clinical
   record, each signed version's digest, the schema and triggers), 3 runs
 
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from search_notes import measure_search, note  # benchmarks/search_notes.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "depression-alcohol.toml"
@@ -167,11 +170,11 @@ def build(path: Path, n_clients: int, n_versions: int, n_sessions: int,
         raw.execute("BEGIN IMMEDIATE")
         per = max(1, n_sessions // len(pids))
         session_rows = []
+        texts = random.Random(13)  # the notes' own generator: the other figures' draws stay
         for pid in pids:
             for n in range(1, per + 1):
                 session_rows.append((pid, current[pid], n, f"2026-{1 + n // 28 % 12:02d}-"
-                                     f"{1 + n % 28:02d}", f"Session note {n}: reviewed the "
-                                     "week, practised the skill, set homework.", 12, stamp))
+                                     f"{1 + n % 28:02d}", note(texts, n), 12, stamp))
         raw.executemany("INSERT INTO sessions (plan_id, version_id, number, date, note, "
                         "session_limit, created_at) VALUES (?,?,?,?,?,?,?)", session_rows)
         first = raw.execute("SELECT min(id) FROM sessions WHERE plan_id >= ?",
@@ -270,6 +273,8 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
         report("session add", adds, 20)
     else:
         print("session add      skipped: no sessions table (session notes not migrated yet)")
+    if has_sessions(c.raw):
+        measure_search(c, report)
     checks = []
     for _ in range(3):
         t = time.perf_counter()
