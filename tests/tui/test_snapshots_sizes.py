@@ -1,6 +1,6 @@
 """Every main screen at 80x24 and at 60x20 (issue 11, item 6): the caseload, the client's
 page, the five intake steps, the proposal review, Why, the plan editor, the sign dialog,
-the session note, the scores, the review and F1 help. Fixed data (one fictional client, a
+the session note, the scores, the review, F1 help and the crash screen. Fixed data (one fictional client, a
 plan drafted from the example intake, a PHQ-9 given again), a fixed 'today' and clock,
 blinking off.
 
@@ -107,6 +107,18 @@ def _plan(app: PlanwiseApp, ids: dict[str, int]) -> None:
     app.open_plan(ids["plan"])
 
 
+def _crash(app: PlanwiseApp, ids: dict[str, int]) -> None:
+    """The one screen after an internal error (tui/crash.py), with what a crash in the
+    intake would report: the draft saved, the log's place."""
+    from planwise.tui.crash import CrashReport, CrashScreen
+    from planwise.tui.crash_drafts import DraftOutcome
+
+    report = CrashReport("KeyError in intake_forms.py line 120 (tick)",
+                         Path("/home/therapist/.local/state/planwise/log/crash-20261129.log"),
+                         [DraftOutcome(f"the new intake of C{ids['client']}", True)])
+    app.push_screen(CrashScreen(report))
+
+
 # To step 3 with no concern ticked: the ASQ is the one instrument (y/n answers).
 TO_FORMS = ("settle", "ctrl+n", "settle", "ctrl+n", "settle")
 
@@ -128,6 +140,7 @@ SCREENS = {
     "scores": _open(lambda app, ids: app.push_screen(ScoresScreen(ids["client"]))),
     "review": _open(lambda app, ids: app.review_plan(ids["plan"])),
     "help": _open(_plan, "f1"),
+    "crash": _open(_crash),
 }
 
 
