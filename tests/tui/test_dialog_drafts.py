@@ -190,3 +190,40 @@ def test_crash_save_keeps_a_proposal_dialog_beside_the_review() -> None:
     assert all(o.saved for o in outcomes)
     assert calls == [("proposal", {"review": {}}),
                      ("proposal C1/dialog", {"action": {}, "values": {"text": "x"}})]
+
+
+def test_the_walkthrough_is_one_key_away_in_the_proposal_review(
+        make_app: Callable[[], PlanwiseApp], services: Services) -> None:
+    """Before: W worked in the plan editor only; the proposal under review, what-if
+    answers included, had no walk-through."""
+    from textual.widgets import Static
+
+    from planwise.explain import explain
+    from planwise.intake_io import intake_from_data
+    from planwise.rules import evaluate
+    from planwise.tui.screens.walkthrough import WalkthroughScreen
+
+    client = add_client(services.conn(), "Walk Through (fictional)")
+    data = example()
+    data["instruments"]["phq9"] = [3] * 9             # answers never stored: a new review
+    scored = intake_from_data(data, services.kb)
+    expected = explain(evaluate(scored, None, services.kb), scored, services.kb)
+
+    def letters(t: str) -> list[str]:
+        return sorted("".join(t.split()))
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_review(app, pilot, ProposalScreen(client, data))
+            await pilot.press("W")
+            await settled(app, pilot)
+            assert isinstance(app.screen, WalkthroughScreen)
+            assert app.screen.sub_title == f"Walk-through: the proposal review of C{client}"
+            text = str(app.screen.query_one("#walkthrough-text", Static).render())
+            assert letters(text) == letters(expected)
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert app.screen is screen
+
+    run(go())

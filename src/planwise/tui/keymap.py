@@ -42,6 +42,9 @@ KEYMAP: dict[str, list[Key]] = {
         Key("caseload.new_client", "n", "new_client", "New client"),
         Key("caseload.open", "enter", "open_client", "Open", show=False),
         Key("caseload.search", "slash", "focus_search", "Search"),
+        Key("caseload.search_notes", "ctrl+f", "search_notes",
+            "Search the records' words: session notes, intake summaries, names",
+            short="Notes", priority=True),
         Key("caseload.attention", "a", "attention_only",
             "Only the clients needing attention (again: all)", short="Needs attention"),
         Key("caseload.refresh", "f5", "reload", "Refresh", show=False),
@@ -58,6 +61,17 @@ KEYMAP: dict[str, list[Key]] = {
             "Next client needing attention (most urgent first)", short="Attention"),
         Key("client.edit", "e", "edit_info", "Edit info", show=False),
         Key("client.export", "x", "export_plan", "Export", show=False),
+        Key("client.search_notes", "ctrl+f", "search_notes",
+            "Search this client's session notes and intake summaries", show=False,
+            priority=True),
+    ],
+    "search": [
+        Key("search.back", "escape", "back", "Back"),
+        Key("search.open", "enter", "open", "Open the client of the highlighted record",
+            short="Open"),
+        Key("search.results", "down", "results", "To the results", show=False),
+        Key("search.query", "ctrl+f", "query", "Back to the search words", short="Words",
+            priority=True),
     ],
     "scores": [
         Key("scores.back", "escape", "back", "Back"),
@@ -112,6 +126,9 @@ KEYMAP: dict[str, list[Key]] = {
         Key("proposal.back", "escape", "back",
             "Back (after a what-if: back to the real answers)", short="Back"),
         Key("proposal.panel", "tab", "app.focus_next", "Tree / side panel", show=False),
+        Key("proposal.walkthrough", "W", "walkthrough",
+            "Walk-through: how the engine reached this proposal, rule by rule (planwise "
+            "explain)", show=False),
     ],
     "why": [
         Key("why.back", "escape", "back", "Back"),

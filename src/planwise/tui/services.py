@@ -49,26 +49,21 @@ class CaseRow:
         return self.session_limit - self.sessions_used
 
 
+# The page of clients first (the name index gives them in order, LIMIT stops the scan),
+# then each listed client's latest plan, its current version and sessions by index: the
+# plans of the whole caseload are never grouped (with 10,000 clients that took ~30 ms a
+# keystroke; now under 1 ms).
 _CASELOAD_SQL = """
-WITH latest_plan AS (
-    SELECT client_id, max(id) AS plan_id FROM plans GROUP BY client_id
-), current_version AS (
-    SELECT pv.plan_id, max(pv.version) AS version
-    FROM plan_versions pv JOIN latest_plan lp ON lp.plan_id = pv.plan_id
-    GROUP BY pv.plan_id
-)
 SELECT c.id, c.name, pv.risk_level, pv.review_date,
        json_extract(i.data, '$.context.session_limit') AS session_limit,
-       (SELECT count(*) FROM sessions s WHERE s.plan_id = lp.plan_id) AS sessions_used
-FROM clients c
-LEFT JOIN latest_plan lp ON lp.client_id = c.id
-LEFT JOIN current_version cv ON cv.plan_id = lp.plan_id
-LEFT JOIN plan_versions pv ON pv.plan_id = lp.plan_id AND pv.version = cv.version
-LEFT JOIN plans p ON p.id = lp.plan_id
+       (SELECT count(*) FROM sessions s WHERE s.plan_id = p.id) AS sessions_used
+FROM (SELECT c.id, c.name FROM clients c {where}
+      ORDER BY c.name COLLATE NOCASE, c.id LIMIT ?) c
+LEFT JOIN plans p ON p.id = (SELECT max(id) FROM plans WHERE client_id = c.id)
+LEFT JOIN plan_versions pv ON pv.plan_id = p.id
+     AND pv.version = (SELECT max(version) FROM plan_versions WHERE plan_id = p.id)
 LEFT JOIN intakes i ON i.id = p.intake_id
-{where}
 ORDER BY c.name COLLATE NOCASE, c.id
-LIMIT ?
 """
 
 
@@ -326,9 +321,13 @@ class Services:
     def walkthrough(self, intake_id: int, width: int = 10_000) -> str:
         """`planwise explain` of a stored intake: how the engine reached its proposal; by
         default one line a paragraph (the screen wraps it to its width)."""
+        return self.walkthrough_of(self.stored_intake_data(intake_id), width)
+
+    def walkthrough_of(self, intake_data: dict[str, Any], width: int = 10_000) -> str:
+        """The same for answers held in memory (the proposal review's)."""
         from planwise.explain import explain
 
-        _proposal, evaluation, scored = self.evaluate(self.stored_intake_data(intake_id))
+        _proposal, evaluation, scored = self.evaluate(intake_data)
         return explain(evaluation, scored, self.kb, width=width)
 
     def stored_intake_data(self, intake_id: int) -> dict[str, Any]:

@@ -352,6 +352,17 @@ class ProposalScreen(ProposalDialogs):
             ctx = {"kind": it.kind, "condition": it.condition, "goal": it.goal}
         self.app.push_screen(WhyScreen(title, because, ctx, self.evaluation, kb))
 
+    def action_walkthrough(self) -> None:
+        """W: `planwise explain` for the answers under review, on its own screen."""
+        from planwise.tui.screens.walkthrough import WalkthroughScreen
+
+        if not self.loaded or self.intake_data is None:
+            return
+        what = f"the proposal review of C{self.client_id}" + (
+            " (what-if answers)" if self.real is not None else "")
+        self.app.push_screen(WalkthroughScreen(None, self.intake_id,
+                                               copy.deepcopy(self.intake_data), what))
+
     # -- what-if --------------------------------------------------------------------------
     def action_change_answers(self) -> None:
         from planwise.tui.screens.whatif import WhatIfIntakeScreen

@@ -1,5 +1,6 @@
 """The walk-through: `planwise explain` for the plan's intake, in the interface (W in the
-plan editor). How the engine reached its proposal, step by step, the way a supervisor
+plan editor), or for the answers under review (W in the proposal review, what-if changes
+included). How the engine reached its proposal, step by step, the way a supervisor
 would take a trainee through it: what is known, then each rule that fired with the facts
 it matched, what it says, its source and what it concluded; the order of the plan; the
 totals. The engine runs in a worker on the stored intake (planwise.explain.explain),
@@ -9,6 +10,7 @@ most, as the command line does), keeping each paragraph's indent."""
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from rich.text import Text
 from textual import events, work
@@ -46,10 +48,13 @@ class WalkthroughScreen(Screen[None]):
         scrollbar-size-vertical: 1; }
     """
 
-    def __init__(self, plan_id: int, intake_id: int) -> None:
+    def __init__(self, plan_id: int | None, intake_id: int | None,
+                 data: dict[str, Any] | None = None, what: str = "") -> None:
         super().__init__()
         self.plan_id = plan_id
         self.intake_id = intake_id
+        self.data = data     # answers held in memory (the proposal review's), else stored
+        self.what = what or f"P{plan_id}, intake I{intake_id}"
         self.text: str | None = None   # as the engine gave it: one line a paragraph
         self.width = WIDTH
 
@@ -60,13 +65,17 @@ class WalkthroughScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"Walk-through: P{self.plan_id}, intake I{self.intake_id}"
+        self.sub_title = f"Walk-through: {self.what}"
         self.query_one("#walkthrough-scroll").focus()
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="walkthrough")
     def load(self) -> None:
-        text = self.app.services.walkthrough(self.intake_id)  # type: ignore[attr-defined]
+        services = self.app.services  # type: ignore[attr-defined]
+        if self.data is not None:
+            text = services.walkthrough_of(self.data)
+        else:
+            text = services.walkthrough(self.intake_id)
         self.app.call_from_thread(self.show, text)
 
     def show(self, text: str) -> None:
