@@ -14,6 +14,7 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     root: Path = tmp_path_factory.mktemp("user")
     mp.setenv("PLANWISE_CACHE_DIR", str(root / "cache"))
     mp.setenv("PLANWISE_CONFIG_DIR", str(root / "config"))
+    mp.setenv("PLANWISE_KEYS_DIR", str(root / "keys"))  # the practice's key pair (remote)
     mp.delenv("PLANWISE_PROFILE", raising=False)
     yield
     mp.undo()

@@ -114,7 +114,19 @@ def files(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[
     client.write_text(ok(["--db", db, "client", "export", "C1"], capsys))
     plan = tmp_path / "p1.toml"
     plan.write_text(ok(["--db", db, "plan", "export", "P1"], capsys))
-    return {"client": client, "plan": plan}
+    return {"client": client, "plan": plan, "response": _remote_response(db, tmp_path, capsys)}
+
+
+def _remote_response(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A response to a request issued on `db`, sealed as the page would (docs/remote.md)."""
+    from tests.remote_helpers import packet_json, payload, sealed
+
+    packet = tmp_path / "issued.html"
+    ok(["--db", db, "measure", "request", "C1", "phq9", "--output", packet], capsys)
+    req = packet_json(packet.read_text(encoding="utf-8"))
+    response = tmp_path / "response.txt"
+    response.write_text(sealed(req, payload(req, completed=TODAY)), encoding="utf-8")
+    return response
 
 
 def commands() -> list[tuple[str, click.Command, frozenset[str]]]:
@@ -155,6 +167,8 @@ def args(path: str, files: dict[str, Path], tmp_path: Path) -> list[Any]:
         "session list": ["P1"],
         "measure add": ["C1", "phq9", "--answers", "1,1,0,1,0,1,0,0,0", "--date", TODAY],
         "measure list": ["C1"],
+        "measure request": ["C1", "phq9", "--output", tmp_path / "packet.html"],
+        "measure import": [files["response"]], "keys show": [], "keys rotate": [],
         "review": ["P1"], "timeline": ["P1"], "dashboard": [],
         "backup": [tmp_path / "backup.db"], "verify": [],
     }
@@ -171,13 +185,13 @@ def test_the_commands_use_what_they_should() -> None:
     uses_db = {p for p, u in USES.items() if "db" in u}
     assert uses_db == {p for p in USES if p.split()[0] in (
         "client", "plan", "session", "measure", "review", "timeline", "dashboard", "audit",
-        "backup", "verify", "config")}
+        "backup", "verify", "config", "keys")}
     assert {p for p, u in USES.items() if "profile" in u} == {
         "demo", "config", "recommend", "explain", "plan draft"}
     assert {p for p, u in USES.items() if "knowledge" in u} == {
         "demo", "config", "recommend", "explain", "knowledge check", "knowledge list",
         "knowledge show", "client intake", "plan draft", "plan import", "session add",
-        "measure add", "review", "dashboard"}
+        "measure add", "measure request", "measure import", "review", "dashboard"}
     assert {p for p, u in USES.items() if "theme" in u} == {"demo", "config"}
 
 
