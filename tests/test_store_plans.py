@@ -399,3 +399,51 @@ def test_a_plan_stored_before_the_reasoning_still_reads_and_saves_unchanged(
     assert run.ok("plan", "import", "P1", str(f)) == "P1 version 1 unchanged"
     assert items(run) == before
     assert run.ok("plan", "lint", "P1").endswith("0 problems")
+
+
+def test_draft_save_writes_only_the_changed_rows_and_ends_as_a_full_write(
+        run: Runner, tmp_path: Path) -> None:
+    # P1 is a draft edited in place; P2 (another client, the same intake) is signed, so the
+    # same edits make its version 2 by inserting every row: the two must hold the same rows.
+    draft(run)
+    run.ok("client", "add", "--name", "Sam Example")
+    run.ok("client", "intake", "C2", str(EXAMPLE))
+    run.ok("plan", "draft", "C2", "I2", "--engine", "reference")
+    run.ok("plan", "sign", "P2", "--role", "therapist", "--name", "A. Clinician", "--force")
+    def rows(plan: int, version: int = 1) -> dict[str, dict[str, Any]]:
+        return {r["key"]: r for r in run.rows(
+            "SELECT i.* FROM plan_items i JOIN plan_versions v ON v.id = i.version_id "
+            "WHERE v.plan_id = ? AND v.version = ?", [plan, version])}
+
+    before = rows(1)
+    f, doc = export(run, tmp_path)
+    goal = doc["problems"][0]["goals"][0]
+    goal["objectives"][0]["measure"] = "weekly count of uses, at least 3 by week 4"
+    goal["objectives"].reverse()  # every position in the goal moves
+    goal["objectives"].append({"text": "Walk daily", "client_tasks": ["walk 20 minutes"],
+                               "measure": "5 walks a week for 4 weeks",
+                               "interventions": [goal["interventions"][0]["key"]]})
+    doc["referrals"][0].update(origin="proposed_rejected", rejection_reason="sees a GP")
+    assert run.ok("plan", "import", "P1", str(write(f, doc))) == "P1 version 1 saved"
+    doc["plan"], doc["client"] = "P2", "C2"
+    doc["row_version"] = tomllib.loads(run.ok("plan", "export", "P2", "--format",
+                                              "toml"))["row_version"]
+    run.ok("plan", "import", "P2", str(write(tmp_path / "p2.toml", doc)), "--reason", "same")
+
+    def content(plan: int, version: int) -> list[dict[str, Any]]:
+        return run.rows("SELECT i.kind, i.key, i.parent_key, i.position, i.origin, "
+                        "i.rejection_reason, i.proposed, i.data, i.because FROM plan_items i "
+                        "JOIN plan_versions v ON v.id = i.version_id WHERE v.plan_id = ? AND "
+                        "v.version = ? ORDER BY i.position", [plan, version])
+
+    assert content(1, 1) == content(2, 2)
+    # A row whose content is the same is the same row (not deleted and inserted again).
+    after = rows(1)
+    same = [k for k in before if {**after[k], "id": 0} == {**before[k], "id": 0}]
+    assert same and all(after[k]["id"] == before[k]["id"] for k in same)
+    assert "added.objective.1" in after and len(after) == len(before) + 1
+    # A further edit that deletes the added objective leaves no trace of it.
+    f, doc = export(run, tmp_path, "again.toml")
+    doc["problems"][0]["goals"][0]["objectives"].pop()
+    run.ok("plan", "import", "P1", str(write(f, doc)))
+    assert set(rows(1)) == set(before)

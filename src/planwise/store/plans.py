@@ -201,6 +201,28 @@ def _insert_rows(c: Conn, version_id: int, rows: list[dict[str, Any]]) -> None:
         [(version_id, *(r.get(col) for col in cols)) for r in rows])
 
 
+def _rewrite_rows(c: Conn, version_id: int, current: list[dict[str, Any]],
+                  rows: list[dict[str, Any]]) -> None:
+    """A draft's items become `rows`, touching only the rows that differ (by key, unique in
+    a version): an edit of one objective writes one row, not the whole plan (each write
+    runs the signed-version triggers). The result is the same rows as deleting every item
+    and inserting `rows`; nothing reads item ids."""
+    old = {r["key"]: r for r in current}
+    new = {r["key"]: r for r in rows}
+    gone = [k for k in old if k not in new]
+    if gone:
+        c.raw.executemany("DELETE FROM plan_items WHERE version_id = ? AND key = ?",
+                          [(version_id, k) for k in gone])
+    changed = [r for k, r in new.items() if k in old and old[k] != r]
+    if changed:
+        cols = sorted(set().union(*changed) - {"key"})
+        c.raw.executemany(
+            f"UPDATE plan_items SET {', '.join(f'{col} = ?' for col in cols)} "
+            "WHERE version_id = ? AND key = ?",
+            [(*(r.get(col) for col in cols), version_id, r["key"]) for r in changed])
+    _insert_rows(c, version_id, [r for k, r in new.items() if k not in old])
+
+
 def draft(c: Conn, client_id: int, intake: str, kb: KnowledgeBase, profile: Profile | None,
           engine: str = "auto") -> int:
     """Run the engine on a stored intake (I3) or an intake file, store plan version 1.
@@ -420,12 +442,11 @@ def save_doc(c: Conn, plan_id: int, doc: PlanDoc, reason: str | None = None,
             action = "plan.version"
         else:
             version = cur["version"]
-            c.raw.execute("DELETE FROM plan_items WHERE version_id = ?", [cur["id"]])
             c.raw.execute("UPDATE plan_versions SET start_date = ?, review_date = ?, "
                           "risk_level = ?, row_version = row_version + 1 WHERE id = ?",
                           [meta["start_date"], meta["review_date"], meta["risk_level"],
                            cur["id"]])
-            _insert_rows(c, cur["id"], rows)
+            _rewrite_rows(c, cur["id"], current, rows)
             action = "plan.edit"
         c.audit(action, "plan", ids.fmt("plan", plan_id), client_id=plan["client_id"],
                 plan_id=plan_id, detail={"version": version, "changed": changed,
