@@ -97,8 +97,11 @@ def shifted(items: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
 
 
 def build(path: Path, n_clients: int, rng: random.Random) -> None:
+    from planwise.store.integrity import register
+
     tpl = template(path)
     raw = sqlite3.connect(str(path), isolation_level=None)
+    register(raw)  # the chain's triggers call planwise's SQL functions
     raw.execute("PRAGMA foreign_keys = ON")
     t0 = time.perf_counter()
     raw.execute("BEGIN IMMEDIATE")

@@ -143,3 +143,52 @@ def test_dashboard_command(run: Runner) -> None:
                             "reasons"}
     assert run.ok("dashboard", "--date", "2027-01-05") == "no clients need attention"
     assert "--date" in run.fails("dashboard", "--date", "03/01/2027")
+
+
+def fresh(run: Runner, day: dt.date) -> list[dict[str, Any]]:
+    """The caseload computed from the records alone (nothing kept from an earlier call)."""
+    with Store(run.db).connect() as c:
+        c.raw.execute("DELETE FROM attention_cache")
+        return attention(c, day)
+
+
+def test_kept_rows_and_quiet_windows_agree_with_a_fresh_computation(run: Runner) -> None:
+    # Kept on one day, read on others: before it (records later than the day), the same
+    # day, the day before and after the quiet client's first objective falls due
+    # (2027-03-03), its first review due (6 weeks from 2027-02-24) and much later.
+    days = [dt.date.fromisoformat(d) for d in (
+        "2027-02-25", "2027-03-01", "2027-03-03", "2027-03-04", "2027-04-06", "2027-04-07",
+        "2027-06-30")]
+    expected = {day: fresh(run, day) for day in days}
+    for day in days:
+        assert flags_of(expected[day]) == full_flags(run, day)
+    for kept_on in days:
+        fresh(run, kept_on)  # the cache holds what this day computed
+        for day in days:
+            with Store(run.db).connect() as c:
+                assert attention(c, day) == expected[day], (kept_on, day)
+    # The quiet client was skipped from its kept window, not recomputed: its row says
+    # quiet through its first objective's date, from the start, review every 6 weeks.
+    fresh(run, TODAY)
+    quiet = run.rows("SELECT json_extract(data, '$.quiet') AS q FROM attention_cache "
+                     "WHERE plan_id = 1")[0]["q"]
+    assert quiet.split("|")[:3] == ["2027-03-03", "", "6"]
+    assert "C1" not in flags_of(expected[dt.date(2027, 3, 3)])
+    assert flags_of(expected[dt.date(2027, 3, 4)])["C1"] == ["objectives_overdue"]
+
+
+def test_quiet_window_needs_the_same_knowledge(run: Runner) -> None:
+    import dataclasses
+
+    kb = load_knowledge([])
+    with Store(run.db).connect() as c:
+        c.raw.execute("DELETE FROM attention_cache")
+        first = attention(c, TODAY, kb=kb)
+        # Another knowledge (a clinic folder) with no primary measure: the kept windows
+        # were worked out with the shipped one and are not trusted.
+        other = dataclasses.replace(kb, fingerprint="clinic", primary_measures={})
+        rows = attention(c, TODAY, kb=other)
+    assert "C2" in flags_of(first) and "C2" not in flags_of(rows)  # deteriorated: primary
+    kept = run.rows("SELECT json_extract(data, '$.quiet') AS q FROM attention_cache "
+                    "WHERE plan_id = 1")[0]["q"]
+    assert kept.endswith("|clinic")

@@ -67,7 +67,7 @@ LABELS = {"risk_reemerging": "risk re-emerging", "deteriorated": "deteriorated",
           "not_on_track": "not on track", "objectives_overdue": "objectives overdue",
           "session_limit_near": "session limit near", "review_due": "review due",
           REMOTE_RISK: "remote risk"}
-CACHE_FORMAT = 3  # part of every stamp: a new format rebuilds every row
+CACHE_FORMAT = 4  # part of every stamp: a new format rebuilds every row
 
 # Attribute access as the Course's Point, Series, ObjectiveCourse and Course (what
 # attention_flags reads), at a fraction of the cost of pydantic objects.
@@ -101,28 +101,28 @@ def _plural(n: int, word: str) -> str:
 
 # --- always read (cheap) ---------------------------------------------------------------
 
-def _plans(c: Conn) -> list[tuple[Any, ...]]:
-    return c.raw.execute(f"""
+# One row per client's latest plan: its current version, the last session and score ids
+# (with the version's row_version, the stamp of what is kept) and the kept row, if any.
+_Plan = namedtuple("_Plan", "plan_id client_id vid row_version version start risk created "
+                   "last_session last_score kept_stamp kept_until quiet")
+
+
+def _plans(c: Conn) -> list[_Plan]:
+    return [_Plan(*r) for r in c.raw.execute(f"""
         WITH {_chosen(False)}
-        SELECT cur.plan_id, cur.client_id, cl.name, cur.vid, cur.row_version, cur.version,
+        SELECT cur.plan_id, cur.client_id, cur.vid, cur.row_version, cur.version,
                cur.start_date, cur.risk_level, cur.created_at,
-               json_extract(i.data, '$.context.session_limit')
-        FROM cur JOIN clients cl ON cl.id = cur.client_id
-        LEFT JOIN intakes i ON i.id = cur.intake_id
-        ORDER BY cur.client_id""").fetchall()
+               coalesce((SELECT max(s.id) FROM sessions s WHERE s.plan_id = cur.plan_id), 0),
+               coalesce((SELECT max(m.id) FROM measures m WHERE m.client_id = cur.client_id),
+                        0),
+               ac.stamp, ac.until, json_extract(ac.data, '$.quiet')
+        FROM cur LEFT JOIN attention_cache ac ON ac.plan_id = cur.plan_id
+        ORDER BY cur.client_id""")]
 
 
-def _sessions(c: Conn, day: str) -> dict[int, tuple[int, int, str, int]]:
-    """plan id -> (sessions up to `day`, last session id, last session date, all sessions)."""
-    return {r[0]: (int(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in c.raw.execute(
-        "SELECT plan_id, sum(date <= ?), max(id), max(date), count(*) FROM sessions "
-        "GROUP BY plan_id", [day]).fetchall()}
-
-
-def _scores(c: Conn) -> dict[int, tuple[int, str]]:
-    """client id -> (last score id, last score date)."""
-    return {r[0]: (int(r[1]), str(r[2])) for r in c.raw.execute(
-        "SELECT client_id, max(id), max(date) FROM measures GROUP BY client_id").fetchall()}
+def _names(c: Conn, client_ids: list[int]) -> dict[int, str]:
+    return dict(c.raw.execute("SELECT id, name FROM clients WHERE id IN "
+                              "(SELECT value FROM json_each(?))", [json.dumps(client_ids)]))
 
 
 def _reviews(c: Conn) -> dict[tuple[int, int], str]:
@@ -228,60 +228,91 @@ def _measures(c: Conn, day: str, only: list[int] | None,
     close()
 
 
+def _course(c: Conn, day: str, only: list[int] | None,
+            out: dict[int, dict[str, Any]]) -> None:
+    """Per plan: the payer's limit (the intake's; an intake never changes), the sessions
+    held up to `day` and the day of its latest record (session or score)."""
+    params: dict[str, Any] = {"only": json.dumps(only), "day": day}
+    for plan_id, lim, used, last_s, last_m in c.raw.execute(f"""
+            WITH {_chosen(only is not None)}
+            SELECT cur.plan_id, json_extract(i.data, '$.context.session_limit'),
+                   (SELECT count(*) FROM sessions s WHERE s.plan_id = cur.plan_id
+                    AND s.date <= :day),
+                   (SELECT max(s.date) FROM sessions s WHERE s.plan_id = cur.plan_id),
+                   (SELECT max(m.date) FROM measures m WHERE m.client_id = cur.client_id)
+            FROM cur LEFT JOIN intakes i ON i.id = cur.intake_id""", params):
+        d = out.setdefault(plan_id, {})
+        d["limit"] = None if lim is None else int(lim)
+        d["used"] = int(used)
+        d["until"] = max(last_s or "", last_m or "")
+
+
 def _compute(c: Conn, day: str, only: list[int] | None) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
+    _course(c, day, only, out)
     _items(c, only, out)
     _objectives(c, day, only, out)
     _measures(c, day, only, out)
     return out
 
 
-def _cached(c: Conn, day: str, plans: list[tuple[Any, ...]],
-            sessions: dict[int, tuple[int, int, str, int]], scores: dict[int, tuple[int, str]]
-            ) -> dict[int, dict[str, Any]]:
-    """Every plan's slow part: from attention_cache where its stamp matches, else computed
-    (and kept when `day` is on or after the plan's latest record)."""
-    from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
+def _format() -> str:
+    """The definitions the kept rows depend on: part of every stamp."""
+    from planwise.review_facts import (
+        MET_RATING,
+        NOT_ON_TRACK_SESSIONS,
+        OPEN_STATUSES,
+        OVERDUE_RATING_BELOW,
+        SESSION_LIMIT_NEAR,
+    )
 
-    # The definitions the kept rows depend on are part of every stamp.
-    fmt = f"{CACHE_FORMAT}:{MET_RATING}:{OVERDUE_RATING_BELOW}:{'+'.join(OPEN_STATUSES)}"
-    stamps: dict[int, tuple[str, str]] = {}
-    for plan_id, client_id, _name, vid, row_version, *_rest in plans:
-        _n, last_sid, last_sdate, _all = sessions.get(plan_id, (0, 0, "", 0))
-        last_mid, last_mdate = scores.get(client_id, (0, ""))
-        stamps[plan_id] = (f"{fmt}.{vid}.{row_version}.{last_sid}.{last_mid}",
-                           max(last_sdate, last_mdate))
-    # The table is made by migration 7.
-    have: dict[int, tuple[str, str]] = {r[0]: (r[1], r[2]) for r in c.raw.execute(
-        "SELECT plan_id, stamp, data FROM attention_cache").fetchall()}
-    out: dict[int, dict[str, Any]] = {}
-    stale: list[int] = []
-    fresh: list[int] = []  # computed for an earlier day: not kept
-    for plan_id, (stamp, until) in stamps.items():
-        row = have.get(plan_id)
-        if until > day:
-            fresh.append(plan_id)
-        elif row is not None and row[0] == stamp:
-            out[plan_id] = json.loads(row[1])
-        else:
-            stale.append(plan_id)
-    todo = stale + fresh
-    if todo:
-        computed = _compute(c, day, None if len(todo) == len(stamps) else todo)
-        for plan_id in todo:
-            out[plan_id] = computed.get(plan_id, {})
-        if stale:
-            try:
-                # The caseload is a read: it keeps its cache only when the lock is free now.
-                with c.transaction(wait=False):
-                    c.raw.executemany(
-                        "INSERT OR REPLACE INTO attention_cache (plan_id, stamp, until, data) "
-                        "VALUES (?, ?, ?, ?)",
-                        [(p, stamps[p][0], stamps[p][1],
-                          json.dumps(out[p], separators=(",", ":"))) for p in stale])
-            except (sqlite3.OperationalError, BusyError):
-                pass  # read-only or busy: served without keeping it
-    return out
+    return (f"{CACHE_FORMAT}:{MET_RATING}:{OVERDUE_RATING_BELOW}:{'+'.join(OPEN_STATUSES)}:"
+            f"{NOT_ON_TRACK_SESSIONS}:{SESSION_LIMIT_NEAR}")
+
+
+def _stamp(fmt: str, p: _Plan) -> str:
+    return f"{fmt}.{p.vid}.{p.row_version}.{p.last_session}.{p.last_score}"
+
+
+def _last_review(p: _Plan, reviews: dict[tuple[int, int], str]) -> str:
+    """The day the review interval counts from besides the start ('': none):
+    store.course.last_review."""
+    reviewed = reviews.get((p.plan_id, p.version))
+    if reviewed:
+        return reviewed
+    return p.created[:10] if p.version > 1 else ""
+
+
+def _quiet(p: _Plan, day: dt.date, last_review: str, fingerprint: str) -> bool:
+    """True when the kept row says the plan needs nothing on `day`: its stamp matches, the
+    day is inside its quiet window, the review it assumed is still the last one or an
+    earlier one (a later review only drops risk signals seen at it) and no review is due."""
+    if p.quiet is None:
+        return False
+    through, assumed, weeks, kb_print = p.quiet.split("|")
+    iso = day.isoformat()
+    if not (p.kept_until <= iso <= through) or kb_print != fingerprint:
+        return False
+    if assumed and not (last_review and last_review >= assumed):
+        return False
+    since = dt.date.fromisoformat(last_review or p.start)
+    return max((day - since).days // 7, 0) < int(weeks)
+
+
+def _keep(c: Conn, rows: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+    """Keep computed rows (plan id, stamp, until, data), unless the database is read-only
+    or busy: the caseload is a read and never waits for the lock."""
+    if not rows:
+        return
+    try:
+        with c.transaction(wait=False):
+            c.raw.executemany(
+                "INSERT OR REPLACE INTO attention_cache (plan_id, stamp, until, data) "
+                "VALUES (?, ?, ?, ?)",
+                [(p, stamp, until, json.dumps(d, separators=(",", ":")))
+                 for p, stamp, until, d in rows])
+    except (sqlite3.OperationalError, BusyError):
+        pass  # read-only or busy: served without keeping it
 
 
 # --- the flags ---------------------------------------------------------------------------
@@ -291,11 +322,10 @@ def _dues(d: dict[str, Any]) -> list[str]:
     return text.split(",") if text else []
 
 
-def _light_course(plan: tuple[Any, ...], d: dict[str, Any], today: dt.date, used: int,
-                  reviewed: str | None, wanted: set[str]) -> Course:
+def _light_course(p: _Plan, d: dict[str, Any], today: dt.date, last_review: str,
+                  wanted: set[str]) -> Course:
     """A stand-in for the plan's Course with what attention_flags reads (`wanted`: the
     instruments it looks at; a series of one score tells it nothing)."""
-    plan_id, _cid, _name, _vid, _rv, version, start, risk, created, lim = plan
     weeks, freq, level = d.get("treatment", (12, 1, "outpatient"))
     day = today.isoformat()
     dues = _dues(d)
@@ -306,15 +336,25 @@ def _light_course(plan: tuple[Any, ...], d: dict[str, Any], today: dt.date, used
     if d.get("open", 0) > overdue:  # one open objective, not overdue
         light.append(_Objective("open", "open", None, []))
     date = dt.date.fromisoformat
-    measures = [_Series(inst, [_Point(date(p[0]), p[1], "", p[2], p[3]) for p in pts])
+    measures = [_Series(inst, [_Point(date(q[0]), q[1], "", q[2], q[3]) for q in pts])
                 for inst, pts in d.get("series", []) if len(pts) > 1 and inst in wanted]
-    if reviewed:
-        last_review: dt.date | None = date(reviewed)
-    else:
-        last_review = date(created[:10]) if version > 1 else None
     return cast(Course, _Course(
-        plan_id, today, date(start), version, used, None if lim is None else int(lim), freq,
-        level, weeks, last_review, risk, d.get("problems", {}), light, measures))
+        p.plan_id, today, date(p.start), p.version, d.get("used", 0), d.get("limit"), freq,
+        level, weeks, date(last_review) if last_review else None, p.risk,
+        d.get("problems", {}), light, measures))
+
+
+def _quiet_window(p: _Plan, d: dict[str, Any], last_review: str, reasons: dict[str, str],
+                  fingerprint: str) -> str | None:
+    """The kept row's quiet window (module doc) when the plan has no flag on `day` but
+    perhaps review_due: 'last quiet day|review assumed|review weeks|knowledge'. With the
+    records unchanged (day on or after the latest), only an objective falling due or a
+    review falling due can raise a flag later; the review is checked on every read."""
+    if set(reasons) - {"review_due"}:
+        return None
+    dues = _dues(d)
+    weeks = d.get("treatment", (12,))[0]
+    return f"{dues[0] if dues else '9999-12-31'}|{last_review}|{weeks}|{fingerprint}"
 
 
 def _exact_counts(reasons: dict[str, str], course: Course, open_n: int,
@@ -334,37 +374,77 @@ def _exact_counts(reasons: dict[str, str], course: Course, open_n: int,
 def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | None = None,
               kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
     """Clients needing attention on `today`, most urgent first (see the module doc)."""
-    from planwise.review_facts import attention
-
     if kb is None:
         from planwise.kb.loader import load_knowledge
 
         kb = load_knowledge([])
     day = today.isoformat()
+    fmt = _format()
     plans = _plans(c)
-    sessions = _sessions(c, day)
-    scores = _scores(c)
     reviews = _reviews(c)
-    slow = _cached(c, day, plans, sessions, scores)
+    fingerprint = kb.fingerprint
+    kept: list[_Plan] = []      # the kept row is true: read it
+    todo: list[_Plan] = []      # computed now
+    reviewed: dict[int, str] = {}
+    for p in plans:
+        last_review = reviewed[p.plan_id] = _last_review(p, reviews)
+        if p.kept_stamp == _stamp(fmt, p) and p.kept_until <= day:
+            if not _quiet(p, today, last_review, fingerprint):
+                kept.append(p)
+        else:
+            todo.append(p)
+    slow: dict[int, dict[str, Any]] = {}
+    if kept:
+        slow.update((r[0], json.loads(r[1])) for r in c.raw.execute(
+            "SELECT plan_id, data FROM attention_cache WHERE plan_id IN "
+            "(SELECT value FROM json_each(?))", [json.dumps([p.plan_id for p in kept])]))
+    if todo:
+        slow.update(_compute(c, day, None if len(todo) == len(plans)
+                             else [p.plan_id for p in todo]))
     wanted = {i for i in kb.primary_measures.values() if i} | set(kb.risk_flags)
-    out: list[dict[str, Any]] = []
-    for plan in plans:
-        plan_id, client_id, name, version = plan[0], plan[1], plan[2], plan[5]
-        d = slow.get(plan_id, {})
-        course = _light_course(plan, d, today, sessions.get(plan_id, (0, 0, "", 0))[0],
-                               reviews.get((plan_id, version)), wanted)
-        reasons = attention(course, kb)
-        if not reasons or (flag is not None and flag not in reasons):
-            continue
-        _exact_counts(reasons, course, d.get("open", 0), _dues(d))
-        out.append({"client": ids.fmt("client", client_id), "client_id": client_id,
-                    "name": name, "plan": ids.fmt("plan", plan_id), "plan_id": plan_id,
-                    "flags": list(reasons), "reasons": reasons})
+    keep: list[tuple[int, str, str, dict[str, Any]]] = []
+    found: list[tuple[_Plan, dict[str, str]]] = []
+    computed = {p.plan_id for p in todo}
+    for p in sorted(kept + todo, key=lambda p: p.client_id):
+        d = slow.get(p.plan_id, {})
+        reasons = _reasons(p, d, today, reviewed[p.plan_id], wanted, kb)
+        new = p.plan_id in computed
+        # A row computed now is kept when no record is later than the day (an earlier day's
+        # caseload is not kept); a kept row whose quiet window is out of date gets a new one.
+        if not new or d.get("until", "") <= day:
+            quiet = _quiet_window(p, d, reviewed[p.plan_id], reasons, fingerprint)
+            if new or quiet != d.get("quiet"):
+                d = {k: v for k, v in d.items() if k != "quiet"}
+                if quiet:
+                    d["quiet"] = quiet
+                keep.append((p.plan_id, _stamp(fmt, p), d.get("until", ""), d))
+        if reasons and (flag is None or flag in reasons):
+            found.append((p, reasons))
+    _keep(c, keep)
+    names = _names(c, [p.client_id for p, _r in found])
+    out: list[dict[str, Any]] = [
+        {"client": ids.fmt("client", p.client_id), "client_id": p.client_id,
+         "name": names.get(p.client_id, ""), "plan": ids.fmt("plan", p.plan_id),
+         "plan_id": p.plan_id, "flags": list(reasons), "reasons": reasons}
+        for p, reasons in found]
     if flag in (None, REMOTE_RISK):
         _remote_risk(c, out, flag)
     # attention lists the flags most urgent first (its ATTENTION_FLAGS = URGENCY).
     out.sort(key=lambda r: (_RANK.get(r["flags"][0], -1), -len(r["flags"]), r["client_id"]))
     return out if limit is None else out[:limit]
+
+
+def _reasons(p: _Plan, d: dict[str, Any], today: dt.date, last_review: str,
+             wanted: set[str], kb: KnowledgeBase) -> dict[str, str]:
+    """The plan's flags and reasons on `today` (review_facts.attention on the light
+    course, with the counts the light course cannot give from the kept data)."""
+    from planwise.review_facts import attention
+
+    course = _light_course(p, d, today, last_review, wanted)
+    reasons = attention(course, kb)
+    if reasons:
+        _exact_counts(reasons, course, d.get("open", 0), _dues(d))
+    return reasons
 
 
 def _remote_risk(c: Conn, out: list[dict[str, Any]], flag: str | None) -> None:
