@@ -171,3 +171,69 @@ def test_only_the_durable_backend_imports_durable_at_module_level() -> None:
                    or m.endswith("durable_backend") for m in mods):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+# Cold start (issue 12): what the commands people run most must not load. Each of these
+# libraries is imported inside the function that needs it; a top-level import anywhere on
+# these paths (an easy slip) shows up here, not as a slow start nobody measures.
+HEAVY = ("fpdf", "fhir", "cryptography", "sqlcipher3", "sqlite_utils", "simple_icd_10_cm",
+         "icalendar", "selenium", "textual", "durable", "durable_rules_engine")
+# The example intake without its ICD-10-CM code: a code loads the code table, by design.
+NO_DIAGNOSES = "\n".join(line for line in EXAMPLE.read_text().splitlines()
+                         if not line.startswith("diagnoses"))
+COLD_COMMANDS = {
+    # --help and client list need neither pydantic nor the knowledge.
+    "help": (["--help"], HEAVY + ("pydantic", "planwise.kb", "planwise.instruments",
+                                  "planwise.models", "planwise.store")),
+    "client_list": (["client", "list"], HEAVY + ("pydantic", "planwise.kb",
+                                                 "planwise.instruments", "planwise.models",
+                                                 "planwise.store.models")),
+    # The reference engine: durable-rules is the engine's own choice under --engine auto.
+    "recommend": (["recommend", "{intake}", "--engine", "reference"],
+                  HEAVY + ("planwise.store", "planwise.store.models", "planwise.timeline")),
+}
+
+
+@pytest.mark.parametrize("name", list(COLD_COMMANDS))
+def test_cold_commands_leave_the_heavy_modules_unloaded(name: str, tmp_path: Path) -> None:
+    argv, banned = COLD_COMMANDS[name]
+    intake = tmp_path / "intake.toml"
+    intake.write_text(NO_DIAGNOSES)
+    argv = [a.format(intake=intake) for a in argv]
+    code = f"""
+import json, sys
+import planwise.cli
+try:
+    planwise.cli.main({argv!r})
+except SystemExit as exc:
+    code = exc.code
+sys.stdout.flush()
+banned = {banned!r}
+print("\\n@@" + json.dumps({{"exit": code, "loaded": sorted(
+    m for m in sys.modules if any(m == b or m.startswith(b + ".") for b in banned))}}))
+"""
+    env_db = tmp_path / "planwise.db"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60,
+                          env={**os.environ, "PLANWISE_CONFIG_DIR": str(tmp_path),
+                               "PLANWISE_PROFILE": str(tmp_path / "no-profile.toml"),
+                               "PLANWISE_DB": str(env_db),
+                               "PLANWISE_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.rsplit("\n@@", 1)[1])
+    assert report["exit"] in (None, 0), proc.stderr
+    assert report["loaded"] == [], f"`planwise {' '.join(argv)}` loaded {report['loaded']}"
+
+
+def test_the_cold_start_guard_sees_a_heavy_import(tmp_path: Path) -> None:
+    """The check above can fail: a command that does load a banned module is caught."""
+    code = """
+import json, sys
+import planwise.cli
+from planwise.cli import main
+import planwise.models.intake  # what `client list` must not do
+print(json.dumps(sorted(m for m in sys.modules if m == "pydantic" or m.startswith("planwise.models"))))
+"""
+    proc = python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "pydantic" in json.loads(proc.stdout)

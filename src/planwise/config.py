@@ -87,15 +87,17 @@ def config_file_path(explicit: str | None = None) -> tuple[Path, bool]:
 
 def load_config(explicit: str | None = None) -> Config:
     """The config file (empty when the default one does not exist)."""
+    path, named = config_file_path(explicit)
+    if not named and not path.exists():
+        return Config(path=None)
+    # Only now: most runs have no config file, and pydantic's model classes cost a cold
+    # command tens of milliseconds (issue 12).
     from pydantic import ValidationError
 
     from planwise.models.config import ConfigFile
     from planwise.text import has_unsafe
     from planwise.tomlfile import parse_toml, read_text
 
-    path, named = config_file_path(explicit)
-    if not named and not path.exists():
-        return Config(path=None)
     name = str(path)
     text = read_text(path, MAX_CONFIG_BYTES)
     data = parse_toml(text, name)

@@ -22,7 +22,7 @@ ANSWER_MIN, ANSWER_MAX = 0, 10
 
 
 class FeedbackItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str = Field(min_length=1)
@@ -32,7 +32,7 @@ class FeedbackItem(BaseModel):
 
 
 class FeedbackForm(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     about: str = ""
     low_below: int = Field(ge=1, le=10)

@@ -74,7 +74,7 @@ MDQ_KEYS = ("symptoms", "same_period", "impairment")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class Option(_Model):

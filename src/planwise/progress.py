@@ -41,7 +41,7 @@ ChangeClass = Literal[
 class ChangeResult(BaseModel):
     """How one total compares with the baseline."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     instrument: str
     baseline: int

@@ -32,7 +32,7 @@ __all__ = ["OPEN_STATUSES", "OpenObjective", "Timeline", "render_text", "timelin
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class OpenObjective(_Model):

@@ -22,7 +22,7 @@ Icd10Prefix = Annotated[str, StringConstraints(
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class VocabEntry(_Entry):

@@ -14,7 +14,7 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 class ConfigFile(BaseModel):
     """The keys a config file may set (any other is refused: a typo would be ignored)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     database: Text | None = Field(None, description="The planwise database file.")
     profile: Text | None = Field(None, description="The therapist profile (TOML).")

@@ -23,7 +23,7 @@ INTAKE_SCHEMA = "planwise.intake/1"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Client(_Strict):
@@ -75,7 +75,7 @@ class Context(_Strict):
 class Intake(_Strict):
     """One assessment of one client, as the contract `planwise.intake/1` describes it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     schema_: Literal["planwise.intake/1"] = Field(alias="schema")
     date: dt.date = Field(default_factory=dates.today)  # PLANWISE_TODAY honoured

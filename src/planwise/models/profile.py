@@ -8,7 +8,7 @@ from planwise.models.intake import Id
 
 
 class Therapist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str
     credentials: str = ""
@@ -19,6 +19,6 @@ class Therapist(BaseModel):
 
 
 class Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     therapist: Therapist

@@ -13,7 +13,7 @@ RiskLevel = Literal["none", "low", "moderate", "high", "unassessed"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Score(_Out):
@@ -124,4 +124,4 @@ class Proposal(_Out):
     warnings: list[Warning]
     trace: list[TraceEntry]
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)

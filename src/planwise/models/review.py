@@ -34,7 +34,7 @@ ChangeKind = Literal[
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ProposedChange(_Out):

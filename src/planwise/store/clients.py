@@ -8,17 +8,21 @@ from typing import TYPE_CHECKING, Any
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn, now
-from planwise.store.models import ClientDoc, ClientInfo
-from planwise.store.tomlio import dump_toml, load_doc
 from planwise.text import refuse_controls
 
 if TYPE_CHECKING:
     from planwise.intake_io import ScoredIntake
     from planwise.kb.loader import KnowledgeBase
+    from planwise.store.models import ClientDoc, ClientInfo
+
+# The document models are imported where they are used: `planwise client list` reads
+# rows only, and building pydantic classes cost it most of its cold start (issue 12).
 
 
 def add_client(c: Conn, name: str) -> int:
     from pydantic import ValidationError
+
+    from planwise.store.models import ClientInfo
 
     try:
         info = ClientInfo(name=name)
@@ -45,6 +49,8 @@ def get_row(c: Conn, client_id: int) -> dict[str, Any]:
 
 
 def get_client(c: Conn, client_id: int) -> ClientInfo:
+    from planwise.store.models import ClientInfo
+
     row = get_row(c, client_id)
     return ClientInfo.model_validate({**json.loads(row["info"]), "name": row["name"]})
 
@@ -58,6 +64,9 @@ def list_clients(c: Conn, search: str | None = None) -> list[dict[str, Any]]:
 
 
 def export_client(c: Conn, client_id: int) -> str:
+    from planwise.store.models import ClientDoc
+    from planwise.store.tomlio import dump_toml
+
     info = get_client(c, client_id)
     doc = ClientDoc(id=ids.fmt("client", client_id), **info.model_dump())
     return dump_toml(doc.model_dump(mode="python", by_alias=True))
@@ -65,6 +74,9 @@ def export_client(c: Conn, client_id: int) -> str:
 
 def edit_client(c: Conn, client_id: int, file: str) -> bool:
     """Replace the client's information from a TOML file. False when nothing changed."""
+    from planwise.store.models import ClientDoc, ClientInfo
+    from planwise.store.tomlio import load_doc
+
     doc: ClientDoc = load_doc(ClientDoc, file, redact=True)
     if ids.parse("client", doc.id) != client_id:
         raise InputError(f"this file is for client {doc.id}, not "
@@ -80,6 +92,8 @@ def save_client_info(c: Conn, client_id: int, info: ClientInfo) -> bool:
     The stored row is re-read inside the write transaction; audited like `edit_client`
     (the names of the changed fields, never their values). False when nothing changed.
     """
+    from planwise.store.models import ClientInfo
+
     refuse_controls(info.model_dump(mode="json"))  # an escape sequence is no contact detail
     with c.transaction():
         row = get_row(c, client_id)

@@ -22,7 +22,7 @@ ObjectiveStatus = Literal["open", "met", "partially_met", "not_met", "revised", 
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- clients: the guide's "current information" ---------------------------------
@@ -87,7 +87,7 @@ class ClientDoc(ClientInfo):
     schema_: Literal["planwise.client/1"] = Field("planwise.client/1", alias="schema")
     id: str
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 # --- plans ------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class WarningItem(PlanItem):
 class PlanDoc(_Model):
     """A plan version as the therapist edits it (`plan export --format toml`)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     schema_: Literal["planwise.plan/1"] = Field("planwise.plan/1", alias="schema")
     plan: str
