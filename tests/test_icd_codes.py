@@ -88,7 +88,7 @@ def test_recommend_without_codes_does_not_load_the_table() -> None:
     code = ("import sys\nfrom planwise.cli import cli\n"
             "try:\n    cli(['recommend', sys.argv[1], '--engine', 'reference'])\n"
             "except SystemExit:\n    pass\n"
-            "print('LOADED' if 'simple_icd_10_cm' in sys.modules else 'NOT LOADED')\n")
+            "print('LOADED' if 'planwise.icd' in sys.modules else 'NOT LOADED')\n")
     data = tomllib.loads(EXAMPLE.read_text())
     data["clinician"].pop("diagnoses", None)
     import tempfile
@@ -98,6 +98,34 @@ def test_recommend_without_codes_does_not_load_the_table() -> None:
     out = subprocess.run([sys.executable, "-c", code, fh.name], capture_output=True,
                          text=True, check=False)
     assert out.stdout.strip().splitlines()[-1] == "NOT LOADED", out.stderr[-500:]
+
+
+def test_checking_a_code_reads_the_list_not_the_slow_library() -> None:
+    code = ("import sys\nfrom planwise import icd\n"
+            "assert icd.known('F32.1') and not icd.billable('F32')\n"
+            "print('LOADED' if 'simple_icd_10_cm' in sys.modules else 'NOT LOADED')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    assert out.stdout.strip() == "NOT LOADED", out.stderr[-500:]
+
+
+def test_the_list_agrees_with_the_library_on_every_code() -> None:
+    """planwise.icd reads the package's code list; simple_icd_10_cm's own answers (from its
+    tabular XML) must be the same for every code in it."""
+    lib = icd.library()
+    codes = icd._codes()
+    assert codes is not None and len(codes) > 90_000
+    checked = 0
+    for c in codes:
+        dotted = c[:3] + ("." + c[3:] if len(c) > 3 else "")
+        if not icd.CODE.match(dotted):
+            continue
+        checked += 1
+        assert icd.known(dotted) is bool(lib.is_valid_item(dotted)), dotted
+        assert icd.billable(dotted) is bool(lib.is_leaf(dotted)), dotted
+    assert checked > 90_000
+    for unknown in ("F32.X", "F10.77", "F99.99", "U99.9"):
+        assert not icd.known(unknown) and not lib.is_valid_item(unknown)
 
 
 # --- plans ------------------------------------------------------------------------------

@@ -165,9 +165,9 @@ def _export_fhir(conn: Conn, pid: int, fmt: str, version: int | None, pseudonymi
         echo(f"{ids.fmt('plan', pid)} written to {output}")
     else:
         echo(text)
-    # A bundle goes to payers: say on stderr which problems it carries without a code (as
-    # `plan lint --payer`; the non-billable check is lint's, as it loads the code table).
-    for w in code_warnings(load_doc_for(conn, pid, version), payer=True, billable=False):
+    # A bundle goes to payers: say on stderr which problems it carries without a billable
+    # code (the same warnings as `plan lint --payer`).
+    for w in code_warnings(load_doc_for(conn, pid, version), payer=True):
         echo(f"warning: {w}", err=True)
     echo(head_text(conn.raw), err=True)
 

@@ -218,14 +218,12 @@ def lint_plan(c: Conn, plan_id: int, version: int | None = None) -> list[Finding
 
 # --- code warnings -----------------------------------------------------------------------
 
-def code_warnings(doc: PlanDoc, payer: bool = False, billable: bool = True) -> list[Finding]:
+def code_warnings(doc: PlanDoc, payer: bool = False) -> list[Finding]:
     """Warnings on the problems' ICD-10-CM codes (letter CODE): a category that is not
     billable (it has subdivisions; a claim needs one of them), and with `payer` (a
     payer-facing export, e.g. FHIR) a problem with no code at all. Warnings never block
     signing: `lint_doc`'s findings do. The code table loads only when a problem has a code.
-    Unknown codes never get here: importing the plan refuses them (planwise.icd).
-    `billable` False skips the category check, and so the table's load (seconds cold):
-    the FHIR export's own warnings name uncoded problems only."""
+    Unknown codes never get here: importing the plan refuses them (planwise.icd)."""
     out: list[Finding] = []
     for p in doc.problems:
         if _rejected(p):
@@ -236,8 +234,6 @@ def code_warnings(doc: PlanDoc, payer: bool = False, billable: bool = True) -> l
                 out.append(Finding(p.key or "?", CODE, f"{name} has no ICD-10-CM code: a "
                                    "payer-facing export carries it uncoded (add code = "
                                    '"..." to the problem in the plan file)'))
-            continue
-        if not billable:
             continue
         from planwise import icd
 
