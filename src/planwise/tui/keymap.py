@@ -61,6 +61,10 @@ KEYMAP: dict[str, list[Key]] = {
             "Next client needing attention (most urgent first)", short="Attention"),
         Key("client.edit", "e", "edit_info", "Edit info", show=False),
         Key("client.export", "x", "export_plan", "Export", show=False),
+        Key("client.remote_request", "m", "remote_request",
+            "Request measures: a questionnaire file to answer at home", show=False),
+        Key("client.remote_paste", "v", "remote_paste",
+            "Paste a remote response (sealed answers) to import", show=False),
         Key("client.search_notes", "ctrl+f", "search_notes",
             "Search this client's session notes and intake summaries", show=False,
             priority=True),
@@ -243,6 +247,16 @@ KEYMAP: dict[str, list[Key]] = {
     ],
     "dialog": [
         Key("dialog.cancel", "escape", "cancel", "Cancel"),
+    ],
+    "remote_request": [
+        Key("remote_request.cancel", "escape", "cancel", "Cancel"),
+        Key("remote_request.write", "ctrl+s", "write", "Write the questionnaire file",
+            priority=True, short="Write"),
+    ],
+    "remote_paste": [
+        Key("remote_paste.cancel", "escape", "cancel", "Cancel"),
+        Key("remote_paste.import", "ctrl+s", "import", "Import the pasted response",
+            priority=True, short="Import"),
     ],
 }
 

@@ -196,6 +196,25 @@ class ClientScreen(Screen[None]):
         if records.option_count and not options[0].disabled:
             records.highlighted = 0  # Enter opens the newest record at once
         records.focus()
+        self.load_remote()
+
+    # Remote questionnaires sent and not answered yet (docs/remote.md), after the records.
+    @work(thread=True, exclusive=True, exit_on_error=False, group="client-remote")
+    def load_remote(self) -> None:
+        from planwise.dates import today
+        from planwise.remote.requests import for_client
+
+        rows = for_client(self.app.services.conn(),  # type: ignore[attr-defined]
+                          self.client_id, today())
+        self.app.call_from_thread(self.show_remote, rows)
+
+    def show_remote(self, rows: list[dict[str, Any]]) -> None:
+        from planwise.tui.screens.remote import request_lines
+
+        records = self.query_one("#records", OptionList)
+        lines = request_lines(rows)
+        if lines:
+            records.add_options([Option(text, id=ref) for ref, text in lines])
 
     @on(OptionList.OptionSelected, "#records")
     def open_record(self, event: OptionList.OptionSelected) -> None:
@@ -206,6 +225,9 @@ class ClientScreen(Screen[None]):
             self.app.open_intake_proposal(self.client_id, int(ref))  # type: ignore[attr-defined]
         elif kind == "draft":
             self.open_draft(ref)
+        elif kind == "remote":
+            self.notify(f"{ref} waits for the client's sealed answers: v pastes them; m "
+                        "sends a new request.")
 
     def open_draft(self, ref: str) -> None:
         kind, _, plan = ref.partition(":")
@@ -287,3 +309,22 @@ class ClientScreen(Screen[None]):
             self.notify("No plan to export yet.")
         else:
             self.app.export_plan(plan)  # type: ignore[attr-defined]
+
+    def action_remote_request(self) -> None:
+        from planwise.tui.screens.remote import RequestDialog
+
+        def written(done: Any) -> None:
+            if done:
+                self.load()
+
+        self.app.push_screen(RequestDialog(self.client_id), written)
+
+    def action_remote_paste(self) -> None:
+        from planwise.tui.screens.remote import PasteDialog
+
+        def imported(done: Any) -> None:
+            if done:
+                self.load()
+                self.load_attention()
+
+        self.app.push_screen(PasteDialog(self.client_id), imported)
