@@ -45,9 +45,21 @@ class KeepsTyped:
 
     keep_as: DialogKeep | None
     app: Any
+    _kept_once: bool = False   # a draft was written: every later change is kept too
 
     def typed(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def changed_since_open(self) -> bool:
+        """Anything typed (a dialog opened and left as it was keeps no draft)."""
+        raise NotImplementedError
+
+    def typed_changed(self) -> None:
+        """On every change of a field: keep it, once anything differs from the opening
+        values (and from then on, also when typed back to them)."""
+        if self._kept_once or self.changed_since_open():
+            self._kept_once = True
+            self.keep_typed()
 
     def _payload(self) -> dict[str, Any]:
         assert self.keep_as is not None
@@ -78,6 +90,8 @@ class KeepsTyped:
         if keep is None:
             return None
         try:
+            if not (self._kept_once or self.changed_since_open()):
+                return None
             payload = self._payload()
         except Exception:   # not composed yet: nothing typed
             return None

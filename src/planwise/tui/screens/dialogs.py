@@ -44,10 +44,12 @@ class TextPrompt(KeepsTyped, ModalScreen[str | None]):
     def typed(self) -> dict[str, str]:
         return {"text": self.query_one("#prompt-input", Input).value}
 
+    def changed_since_open(self) -> bool:
+        return self.typed()["text"] != self.initial
+
     @on(Input.Changed)
-    def changed(self, event: Input.Changed) -> None:
-        if event.value != self.initial:
-            self.keep_typed()
+    def changed(self) -> None:
+        self.typed_changed()
 
     @on(Input.Submitted)
     def accept(self, event: Input.Submitted) -> None:

@@ -75,10 +75,12 @@ class FieldsDialog(KeepsTyped, ModalScreen[dict[str, Any] | None]):
     def typed(self) -> dict[str, str]:
         return {n: self.query_one(f"#field-{n}", Input).value for n in self.fields}
 
+    def changed_since_open(self) -> bool:
+        return self._opened is not None and self.typed() != self._opened
+
     @on(Input.Changed)
     def changed(self) -> None:
-        if self._opened is not None and self.typed() != self._opened:
-            self.keep_typed()
+        self.typed_changed()
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
