@@ -109,16 +109,26 @@ def test_phq9_and_feedback_travel_to_the_dashboard(browser: Any, run: Runner, tm
     assert text.startswith("-----BEGIN PLANWISE RESPONSE-----\n")
     assert text.rstrip().endswith("-----END PLANWISE RESPONSE-----")
     assert shown(browser, "done") and not shown(browser, "errors")
-    assert browser.find_element("id", "copy").is_displayed()
-    assert browser.find_element("id", "download").is_displayed()
+    browser.find_element("id", "copy").click()
+    assert "Copied" in browser.find_element("id", "status").text
+    # Download: the file the client would attach is the sealed text itself.
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.find_element("id", "download").click()
+    saved = downloads / f"planwise-response-{req['request']}.txt"
+    for _ in range(100):
+        if saved.exists() and saved.read_text(encoding="utf-8"):
+            break
+        browser.execute_script("return new Promise(function (ok) { setTimeout(ok, 50); })")
+    assert saved.read_text(encoding="utf-8") == text
     # Nothing is kept in the browser.
     assert browser.execute_script(
         "return [localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
-    f = tmp_path / "response.txt"
-    f.write_text(text, encoding="utf-8")
-    code, out, err = run.invoke("measure", "import", str(f))
+    code, out, err = run.invoke("measure", "import", str(saved))
     assert code == 0, err
     assert out.startswith("RISK: C1: remote answer signals risk: contact the client")
     today = browser.execute_script(

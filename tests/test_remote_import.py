@@ -337,3 +337,23 @@ def test_import_reads_standard_input(run: Runner, tmp_path: Path,
                                input="> " + sealed(req).replace("\n", "\n> "))
     assert result.exit_code == 0, result.output
     assert run.rows("SELECT source FROM measures") == [{"source": "remote"}]
+
+
+def test_risk_flag_stays_until_a_session_after_the_answers(
+        run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_store_helpers import EXAMPLE
+
+    run.ok("client", "intake", "C1", str(EXAMPLE))
+    run.ok("plan", "draft", "C1", "I1", "--engine", "reference")
+    req = request(run, tmp_path, "phq9")
+    later(monkeypatch)
+    body = payload(req, measures=[{"instrument": "phq9", "answers": PHQ9[:8] + [1]}])
+    assert import_text(run, tmp_path, sealed(req, body))[0] == 0
+    assert "remote_risk" in json.loads(run.ok("dashboard", "--format", "json"))[0]["flags"]
+    run.ok("session", "add", "P1", "--date", "2026-12-08", "--objective",
+           "depression.activity.monitor:4", "--note", "Phone call")  # before the answers
+    assert "remote_risk" in json.loads(run.ok("dashboard", "--format", "json"))[0]["flags"]
+    run.ok("session", "add", "P1", "--date", "2026-12-10", "--objective",
+           "depression.activity.monitor:4", "--note", "Safety plan reviewed")
+    rows = json.loads(run.ok("dashboard", "--format", "json"))
+    assert all("remote_risk" not in r["flags"] for r in rows)
