@@ -277,3 +277,49 @@ def test_csp_stops_the_packets_own_script_from_fetching(browser: Any, run: Runne
     assert listener.heard == []
     seen = browser.execute_script("return window.__violations")
     assert "connect-src" in seen and "img-src" in seen
+
+
+def _sealed_text(browser: Any) -> str:
+    return str(browser.execute_script(
+        "return new Promise(function (ok) { (function wait() {"
+        " var v = document.getElementById('sealed').value;"
+        " if (v) { ok(v); } else { setTimeout(wait, 50); } })(); })"))
+
+
+def test_asq_asks_the_acuity_question_only_after_a_yes(browser: Any, run: Runner,
+                                                       tmp_path: Path) -> None:
+    req = request(run, tmp_path, "asq")
+    browser.get((tmp_path / "packet.html").as_uri())
+    for n in range(1, 5):
+        answer(browser, f"asq-{n}", 0)
+    assert not shown(browser, "asq-5") and not shown(browser, "crisis")
+    answer(browser, "asq-2", 1)  # any yes: the contacts, and the question about right now
+    assert shown(browser, "asq-5") and shown(browser, "crisis")
+    browser.find_element("id", "seal").click()
+    assert "1 question has no answer yet" in browser.find_element("id", "errors").text
+    answer(browser, "asq-5", 0)
+    browser.find_element("id", "seal").click()
+    f = tmp_path / "response.txt"
+    f.write_text(_sealed_text(browser), encoding="utf-8")
+    code, out, err = run.invoke("measure", "import", str(f))
+    assert code == 0, err
+    assert out.startswith("RISK: C1") and req["request"] in out
+    row = run.rows("SELECT total, band, answers FROM measures")[0]
+    assert (row["total"], row["band"]) == (1, "positive")
+    assert '"thoughts_now": false' in row["answers"]
+
+
+def test_hostile_practice_name_stays_text(browser: Any, run: Runner, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "hostile.toml"
+    cfg.write_text('practice = "</script><script>document.title=\\"pwned\\"</script>{{SCRIPT}}"'
+                   '\ncrisis_contacts = ["<img src=x onerror=alert(1)>"]\n')
+    monkeypatch.setenv("PLANWISE_CONFIG", str(cfg))
+    req = request(run, tmp_path, "phq9")
+    assert req["html"].count("<script") == 3  # the two JSON blocks and the page's own
+    browser.get((tmp_path / "packet.html").as_uri())
+    assert browser.title.startswith("</script><script>document.title=")
+    assert browser.title != "pwned"
+    answer(browser, "phq9-9", 1)
+    assert "<img src=x onerror=alert(1)>" in browser.find_element("id", "crisis").text
+    assert not browser.find_elements("css selector", "#crisis img")
