@@ -48,15 +48,35 @@ def imports() -> None:
            threads_before=before, threads_after=threading.active_count())
 
 
-def no_firing() -> None:
+def no_firing(reuse: str = "reuse") -> None:
+    from planwise.rules import durable_backend
+
+    durable_backend.REUSE_SESSIONS = reuse == "reuse"
     kb = load_knowledge()
     evaluation = evaluate(intake_from_data(EMPTY, kb), None, kb, "durable")
     fired = {f.stage for f in evaluation.memory.firings}
     silent = sorted(s for s in evaluation.backend.stages if s not in fired)
-    report(silent=silent, live=[s.live for s in evaluation.backend.stages.values()])
+    from planwise.facts import STAGES
+
+    # The proposal's stages (a review's stage is a ruleset a proposal never runs).
+    stages = [s for name, s in evaluation.backend.stages.items() if name in STAGES]
+    live = [s.live for s in stages]
+    evaluation.backend.close()  # deletes the sessions kept for the next evaluation
+    report(silent=silent, live=live, live_after_close=[s.live for s in stages])
 
 
-def many() -> None:
+def kept_facts(stages: Any) -> list[str]:
+    """What durable-rules still holds in each session kept between evaluations."""
+    import durable_rules_engine
+
+    return [durable_rules_engine.get_facts(s.ruleset._handle, s.kept)
+            for s in stages if s.kept is not None]
+
+
+def many(reuse: str = "reuse") -> None:
+    from planwise.rules import durable_backend
+
+    durable_backend.REUSE_SESSIONS = reuse == "reuse"
     kb = load_knowledge()
     scored = intake_from_data(_case(), kb)
     first = evaluate(scored, None, kb, "durable")
@@ -68,7 +88,8 @@ def many() -> None:
         max_live = max([max_live, *(s.live for s in stages)])
         differ += _dump(evaluation) != expected
     report(runs=3000, max_live=max_live, differ=differ,
-           sessions_opened=sum(next(s.sessions) - 1 for s in stages))
+           sessions_opened=sum(next(s.sessions) - 1 for s in stages),
+           stages=len(stages), kept=kept_facts(stages))
 
 
 def threads() -> None:
@@ -118,9 +139,10 @@ def action_error() -> None:
         raised = {"type": type(exc).__name__, "message": str(exc)}
     else:
         raised = None
+    live = [s.live for s in backend.stages.values()]
     after = evaluate(scored, None, kb, "durable")  # the engine is still usable
-    report(raised=raised, live=[s.live for s in backend.stages.values()],
-           still_works=after.proposal is not None)
+    report(raised=raised, live=live, still_works=after.proposal is not None,
+           kept=kept_facts(backend.stages.values()))
 
 
 def not_gate(folder: str) -> None:
@@ -227,34 +249,33 @@ then = [{{ fact = "warning", kind = "missing_assessment", message = "reload {i}"
 
 
 def retry() -> None:
-    from durable import engine
-
     from planwise.rules.durable_backend import _Stage
 
     stage = _Stage.__new__(_Stage)
     stage.types = {"warning"}
 
-    class Closure:
-        def __init__(self, failures: int, exc: type[Exception]) -> None:
-            self.failures, self.exc, self.seen = failures, exc, []
+    class Assert:
+        """durable's answer to each assert: `code` for the first `failures`, then 0."""
 
-        def assert_fact(self, fact: dict[str, Any]) -> None:
+        def __init__(self, failures: int, code: int) -> None:
+            self.failures, self.code, self.seen = failures, code, []
+
+        def __call__(self, fact: dict[str, Any]) -> int:
             self.seen.append(fact["u"])
-            if len(self.seen) <= self.failures:
-                raise self.exc(fact)
+            return self.code if len(self.seen) <= self.failures else 0
 
     fact = {"fact": "warning", "n": 7, "kind": "x"}
-    once = Closure(1, engine.MessageObservedException)
+    once = Assert(1, 2)  # 2: MessageObserved (already seen)
     stage._assert_in_action(once, dict(fact))
-    always = Closure(99, engine.MessageObservedException)
+    always = Assert(99, 2)
     try:
         stage._assert_in_action(always, dict(fact))
         always_raised = None
     except EngineError as exc:
         always_raised = str(exc)
-    unhandled = Closure(99, engine.MessageNotHandledException)
+    unhandled = Assert(99, 1)  # 1: MessageNotHandled
     stage._assert_in_action(unhandled, dict(fact))
-    other = Closure(0, Exception)
+    other = Assert(0, 0)
     stage._assert_in_action(other, {"fact": "goal", "n": 8})
     report(once=once.seen, always=always.seen, always_raised=always_raised,
            unhandled=unhandled.seen, other_type=other.seen, original_u="u" in fact)
@@ -283,6 +304,27 @@ def batch_duplicate() -> None:
             for _ in range(5):
                 evaluate(scored, None, kb, "durable")
     report(raised=len(raised), message=raised[0] if raised else None)
+
+
+def alpha_stack(folder: str) -> None:
+    # A clinic folder whose plan stage has 70 rules with differing conditions that one
+    # `case` fact meets at once: durable-rules' error 303 must come out as an
+    # EngineError naming the stage, the reference must still answer, and the failing
+    # evaluations must not leave sessions behind.
+    kb = load_knowledge([folder])
+    scored = intake_from_data(_case(), kb)
+    backend = backend_for(kb, "durable")
+    errors: list[str] = []
+    for _ in range(50):
+        try:
+            evaluate(scored, None, kb, "durable")
+        except EngineError as exc:
+            errors.append(str(exc))
+    reference = evaluate(scored, None, kb, "reference").proposal
+    assert reference is not None
+    report(errors=len(errors), message=errors[0] if errors else None,
+           reference_warnings=sum(w.message == "always" for w in reference.warnings),
+           live=max(s.live for s in backend.stages.values()))
 
 
 def typed() -> None:

@@ -230,5 +230,27 @@ def stale_ruleset() -> None:
         report(still_listed=listed, raised=None)
 
 
+def alpha_stack() -> None:
+    # durable-rules follows the conditions one fact meets with a stack of 64 entries
+    # (MAX_STACK_SIZE in events.c): 70 rules whose conditions differ and all hold for
+    # the same fact fail the assert with error 303; 64 of them still work.
+    host = QuietHost()
+    out: dict = {}
+    for count in (64, 70):
+        fired: list = []
+        rules: dict = {"sentinel": {"all": [{"s": {"fact": "__sentinel"}}],
+                                    "run": lambda c: None}}
+        for k in range(count):
+            rules[f"r{k}"] = {"all": [{"x": {"$and": [{"fact": "t"}, {"$gt": {"v": -k - 1}}]}}],
+                              "run": lambda c, fired=fired: fired.append(1)}
+        rs = register(host, f"probe_alpha_{count}", rules)
+        try:
+            run_batch(rs, [{"sid": "1", "fact": "__sentinel"}, {"sid": "1", "fact": "t", "v": 1}])
+            out[str(count)] = len(fired)
+        except Exception as exc:  # noqa: BLE001 - the probe reports it
+            out[str(count)] = str(exc)
+    report(**out)
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()

@@ -41,6 +41,9 @@ Fact = dict[str, Any]
 Derive = Callable[[CompiledRule, dict[str, Fact]], list[Fact]]
 
 MAX_LIVE_SESSIONS = 1000  # durable fails past 1,024 per ruleset
+# Keep one emptied session per stage between evaluations (_Stage._empty); the
+# guard tests switch it off to compare with a new session per stage.
+REUSE_SESSIONS = True
 SENTINEL_RULE = "__planwise_sentinel"
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _names = itertools.count(1)
@@ -107,6 +110,8 @@ class _Stage:
         self.live = 0
         self.sessions = itertools.count(1)
         self.current: dict[str, Any] = {}
+        # The session kept, emptied, for the next evaluation (see _empty).
+        self.kept: str | None = None
         definition: dict[str, Any] = {
             SENTINEL_RULE: {"all": [{"s": {"fact": "__sentinel"}}], "run": _noop}
         }
@@ -120,80 +125,192 @@ class _Stage:
         self.ruleset = host.get_ruleset(name)
 
     def _action(self, rule: CompiledRule) -> Callable[[Any], None]:
-        def act(c: Any) -> None:
-            state = self.current
-            try:
-                matched = {alias: dict(value) for alias, value in c._m.items()
-                           if alias != GATE_ALIAS}
-                for fact in matched.values():
-                    fact.pop("sid", None)
-                    fact.pop("u", None)
-                # Hand the pipeline the stored facts, not durable's copies.
-                facts = state["facts"]
-                bound = {alias: facts[f["n"]] for alias, f in matched.items()}
-                for new in state["derive"](rule, bound):
-                    self._assert_in_action(c, new)
-            except BaseException as exc:  # durable would swallow it
-                state["errors"].append((rule.id, exc))
+        # durable's own dispatch (Ruleset.do_actions) runs this with a Closure; planwise's
+        # drain loop (_drain) never does, it calls _fire. Kept for the registration.
+        def act(_c: Any) -> None:
+            raise EngineError(f"rule {rule.id} ran through durable's own dispatch")
 
         return act
 
-    def _assert_in_action(self, c: Any, fact: Fact) -> None:
+    def _fire(self, rule: CompiledRule, matched: dict[str, Any], sid: str) -> None:
+        state = self.current
+        try:
+            facts = state["facts"]
+            # Hand the pipeline the stored facts, not durable's copies.
+            bound = {alias: facts[f["n"]] for alias, f in matched.items()
+                     if alias != GATE_ALIAS}
+            handle = self.ruleset._handle
+            asserted = state["asserted"]
+
+            def assert_fact(payload: Fact) -> int:
+                code: int = durable_rules_engine.assert_fact(
+                    handle, json.dumps(payload, ensure_ascii=False))[0]
+                if code == 0:
+                    asserted.append(payload)  # to retract when the session is emptied
+                return code
+
+            for new in state["derive"](rule, bound):
+                self._assert_in_action(assert_fact, dict(new, sid=sid))
+        except BaseException as exc:  # noqa: BLE001 - raised again after the stage
+            state["errors"].append((rule.id, exc))
+
+    def _assert_in_action(self, assert_fact: Callable[[Fact], int], fact: Fact) -> None:
+        """Assert a derived fact from inside an action; `assert_fact` answers durable's
+        code: 0 asserted, 1 no rule uses it (MessageNotHandled), 2 already seen
+        (MessageObserved: a 32-bit hash collision, retried under a new `u`)."""
         if fact["fact"] not in self.types:
             return  # no rule of this stage reads it; durable would refuse it
         payload = dict(fact)
         for attempt in range(3):
             payload["u"] = attempt
-            try:
-                c.assert_fact(dict(payload))
+            code = assert_fact(dict(payload))
+            if code != 2:
                 return
-            except engine.MessageNotHandledException:
-                return
-            except engine.MessageObservedException:
-                continue
         raise EngineError(f"durable-rules kept reporting fact {fact['n']} as already seen")
+
+    def _drain(self, offset: int, sid: str) -> None:
+        """Run every queued action of the session, those queued by actions included.
+
+        What `Ruleset.do_actions` does, without what planwise does not use: it builds
+        a Closure and a Promise per action, reads the session state's JSON and writes
+        it back with `update_state` after every action (planwise's actions keep no
+        session state). Each action is completed with `complete_and_start_action`,
+        so the sentinel's action has run before the session is deleted."""
+        handle = self.ruleset._handle
+        started = durable_rules_engine.start_action_for_state(handle, offset)
+        messages = None if started is None else started[1]
+        try:
+            while messages is not None:
+                message = json.loads(messages)
+                for name, matched in message.items():
+                    if name != SENTINEL_RULE:
+                        self._fire(self.rules[name], matched, sid)
+                messages = durable_rules_engine.complete_and_start_action(handle, offset)
+        except BaseException:
+            durable_rules_engine.abandon_action(handle, offset)
+            raise
 
     def run(self, facts: list[Fact], derive: Derive, store: dict[int, Fact]) -> None:
         with self.lock:
-            if self.live >= MAX_LIVE_SESSIONS:
-                raise EngineError("too many live durable-rules sessions")
-            sid = str(next(self.sessions))
+            sid, self.kept = self.kept, None
+            if sid is None:
+                if self.live >= MAX_LIVE_SESSIONS:
+                    raise EngineError("too many live durable-rules sessions")
+                sid = str(next(self.sessions))
+                self.live += 1
             errors: list[tuple[str, BaseException]] = []
-            self.current = {"derive": derive, "errors": errors, "facts": store}
-            batch = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0}]
-            batch += [dict(f, sid=sid, u=0) for f in facts if f["fact"] in self.types]
-            batch += [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
-                      for g in range(self.groups)]
-            self.live += 1
+            body = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0}]
+            body += [dict(f, sid=sid, u=0) for f in facts if f["fact"] in self.types]
+            gates = [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
+                     for g in range(self.groups)]
+            asserted: list[Fact] = []
+            self.current = {"derive": derive, "errors": errors, "facts": store,
+                            "asserted": asserted}
             drained = False
+            code = -1
             try:
-                code, offset = durable_rules_engine.assert_facts(
-                    self.ruleset._handle, json.dumps(batch, ensure_ascii=False))
-                done: list[Any] = []
+                try:
+                    code, offset = durable_rules_engine.assert_facts(
+                        self.ruleset._handle, json.dumps(body + gates, ensure_ascii=False))
+                except Exception as exc:
+                    drained = self._abandon(sid)
+                    raise EngineError(self._failure(exc)) from exc
                 # Run the queued actions before anything else: until the
                 # sentinel's action has run, deleting the session crashes.
-                self.ruleset.do_actions(offset, lambda e, _s: done.append(e))
+                try:
+                    self._drain(offset, sid)
+                except Exception as exc:
+                    raise EngineError(self._failure(exc)) from exc
                 drained = True
                 if code == 2:
                     raise EngineError("durable-rules reported a new fact as already seen "
                                       "(a hash collision); the evaluation is not trusted")
-                failure = next((e for e in done if e), None)
-                if failure:
-                    raise EngineError(f"durable-rules failed in stage {self.name}: {failure}")
                 if errors:
                     rule_id, exc = errors[0]
                     if isinstance(exc, EngineError):
                         raise exc
+                    if isinstance(exc, durable_rules_engine.error):
+                        raise EngineError(f"rule {rule_id}: {self._failure(exc)}") from exc
                     raise EngineError(f"rule {rule_id} failed: {exc!r}") from exc
             finally:
                 self.current = {}
                 if drained:
-                    self.ruleset.delete_state(sid)
-                    self.live -= 1
+                    # Code 1: a fact of the batch passed no rule's tests (not stored).
+                    outcome = self._empty(sid, gates + body + asserted) \
+                        if code in (0, 1) and not errors else "delete"
+                    if outcome == "keep":
+                        self.kept = sid
+                    elif outcome == "delete":
+                        self.ruleset.delete_state(sid)
+                        self.live -= 1
                 # Otherwise the session is left alive (and counted): deleting a
                 # session whose sentinel never ran would crash the process.
 
+    def _failure(self, exc: BaseException) -> str:
+        if "error code: 303" in str(exc):
+            # durable-rules walks the conditions a fact meets with a stack of 64.
+            stage = self.name.rsplit("_", 2)[1]
+            return (f"durable-rules cannot run stage {stage} of this knowledge: one fact "
+                    "meets more than 64 of its rules' conditions at once (durable-rules' "
+                    "error 303). Too many rules of the stage test the same fact type with "
+                    "conditions that differ; merge them, or use --engine reference")
+        return f"durable-rules failed in stage {self.name}: {exc}"
+
+    def _abandon(self, sid: str) -> bool:
+        """After a batch durable-rules refused part-way: run what it queued (the
+        sentinel's action) without firing any rule, so that the session can be
+        deleted. False when that fails: the session is then left alive."""
+        handle = self.ruleset._handle
+        try:
+            started = durable_rules_engine.start_action(handle)
+            while started is not None:
+                offset = started[2]
+                if durable_rules_engine.complete_and_start_action(handle, offset) is None:
+                    break
+            return started is not None
+        except Exception:  # noqa: BLE001 - the session stays alive, counted
+            return False
+
+    def _empty(self, sid: str, asserted: list[Fact]) -> str:
+        """Retract every fact of the session so the next evaluation can use it: "keep",
+        or "delete" it when it is not empty afterwards, or "leave" it alive (counted)
+        when an action the retraction queued could not be completed.
+
+        Creating a session costs durable-rules as much as the rest of a stage (it
+        allocates memory for every node of the ruleset; 0.2 ms for the plan stage),
+        and the retraction costs half that. The gate facts go first: with them gone
+        no join can complete while the other facts are withdrawn, so no `not` pattern
+        whose blocking fact goes before its positive facts fires."""
+        handle = self.ruleset._handle
+        if not REUSE_SESSIONS:
+            return "delete"
+        try:
+            code, offset = durable_rules_engine.retract_facts(
+                handle, json.dumps(asserted, ensure_ascii=False))
+        except Exception:  # noqa: BLE001 - the session is deleted instead
+            return "delete"
+        try:
+            queued = durable_rules_engine.start_action_for_state(handle, offset)
+            while queued is not None:  # never seen; such an action is not run
+                queued = durable_rules_engine.complete_and_start_action(handle, offset)
+                code = -1
+        except Exception:  # noqa: BLE001
+            return "leave"
+        # Code 1 again for the facts that were never stored; what counts is that
+        # durable-rules holds no fact of the session any more.
+        if code not in (0, 1) or durable_rules_engine.get_facts(handle, sid) != "[]":
+            return "delete"
+        return "keep"
+
+    def close_session(self) -> None:
+        with self.lock:
+            if self.kept is not None:
+                self.ruleset.delete_state(self.kept)
+                self.kept = None
+                self.live -= 1
+
     def delete(self, host: QuietHost) -> None:
+        self.close_session()
         durable_rules_engine.delete_ruleset(self.ruleset._handle)
         # The host keeps its own lists of rulesets; drop ours so a long-running
         # process that reloads knowledge does not keep every old version alive.
