@@ -42,13 +42,13 @@ KEYMAP: dict[str, list[Key]] = {
         Key("caseload.new_client", "n", "new_client", "New client"),
         Key("caseload.open", "enter", "open_client", "Open", show=False),
         Key("caseload.search", "slash", "focus_search", "Search"),
-        Key("caseload.search_notes", "ctrl+f", "search_notes",
-            "Search the records' words: session notes, intake summaries, names",
-            short="Notes", priority=True),
         Key("caseload.attention", "a", "attention_only",
             "Only the clients needing attention (again: all)", short="Needs attention"),
         Key("caseload.refresh", "f5", "reload", "Refresh", show=False),
         Key("caseload.quit", "ctrl+q", "app.quit", "Quit", priority=True),
+        Key("caseload.search_notes", "ctrl+f", "search_notes",
+            "Search the records' words: session notes, intake summaries, names",
+            short="Notes", priority=True),  # after Quit: at 60 columns it is cut first
     ],
     "client": [
         Key("client.back", "escape", "back", "Back"),
@@ -72,7 +72,7 @@ KEYMAP: dict[str, list[Key]] = {
     "search": [
         Key("search.back", "escape", "back", "Back"),
         Key("search.open", "enter", "open", "Open the client of the highlighted record",
-            short="Open"),
+            show=False),
         Key("search.results", "down", "results", "To the results", show=False),
         Key("search.query", "ctrl+f", "query", "Back to the search words", short="Words",
             priority=True),

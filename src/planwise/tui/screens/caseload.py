@@ -218,6 +218,12 @@ class CaseloadScreen(Screen[None]):
         self.set_focus(search)
         search.insert_text_at_cursor(char)
 
+    def action_search_notes(self) -> None:
+        """Full-text search of the records, starting from what the search box holds."""
+        from planwise.tui.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen(self.query_one("#search", Input).value))
+
     def action_focus_search(self) -> None:
         # set_focus at once: keys typed right after "/" must land in the box.
         self.set_focus(self.query_one("#search", Input))

@@ -291,6 +291,11 @@ class ClientScreen(Screen[None]):
     def action_edit_info(self) -> None:
         self.app.edit_client_info(self.client_id)  # type: ignore[attr-defined]
 
+    def action_search_notes(self) -> None:
+        from planwise.tui.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen(client_id=self.client_id))
+
     def action_scores(self) -> None:
         from planwise.tui.screens.scores import ScoresScreen
 
