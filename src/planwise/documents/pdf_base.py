@@ -73,6 +73,42 @@ def clean(pdf: FPDF, value: Any) -> str:
                    for ch in text)
 
 
+def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Greedy word wrap at the current font and size. fpdf2's multi_cell measures every
+    character of every candidate line (about half a second for a plan); this measures each
+    word once."""
+    widths: dict[str, float] = {}
+    font, size_pt, k = pdf.current_font, pdf.font_size_pt, pdf.k
+
+    def w(word: str) -> float:
+        # The font's own width table (pdf.get_string_width copies a text fragment per call).
+        if word not in widths:
+            widths[word] = font.get_text_width(word, size_pt, None)[1] / k
+        return widths[word]
+
+    space = w(" ")
+    lines: list[str] = []
+    for para in text.split("\n") or [""]:
+        line, used = "", 0.0
+        for word in para.split(" "):
+            size = w(word)
+            if line and used + space + size <= width:
+                line, used = f"{line} {word}", used + space + size
+                continue
+            if line:
+                lines.append(line)
+            while size > width and len(word) > 1:   # a word longer than the line: cut it
+                cut = len(word)
+                while cut > 1 and w(word[:cut]) > width:
+                    cut = max(1, cut * 9 // 10 if cut > 20 else cut - 1)
+                lines.append(word[:cut])
+                word = word[cut:]
+                size = w(word)
+            line, used = word, size
+        lines.append(line)
+    return lines
+
+
 class Writer:
     """Headings, paragraphs, bullets and label-value lines on one document, so the two
     documents read alike and their modules hold only what they say."""
@@ -82,15 +118,19 @@ class Writer:
 
     def _block(self, text: str, size: float = 10, style: str = "", indent: float = 0,
                height: float = LINE) -> None:
+        pdf = self.pdf
+        pdf.set_font(FAMILY, style, size)
+        self._lines(wrap(pdf, text, pdf.epw - indent), indent, height)
+
+    def _lines(self, lines: list[str], indent: float, height: float) -> None:
         from fpdf.enums import XPos, YPos
 
         pdf = self.pdf
-        pdf.set_font(FAMILY, style, size)
-        pdf.set_x(pdf.l_margin + indent)
-        # Left-aligned: justified lines stretch the spaces, and text read back out of the
-        # file (a screen reader, a search, the tests) then has runs of spaces.
-        pdf.multi_cell(pdf.epw - indent, height, text, align="L", new_x=XPos.LMARGIN,
-                       new_y=YPos.NEXT)
+        for line in lines:
+            pdf.set_x(pdf.l_margin + indent)
+            # Left-aligned, one cell a line: justified text stretches the spaces (read back
+            # out of the file, by a screen reader, a search or the tests, as runs of spaces).
+            pdf.cell(pdf.epw - indent, height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def title(self, text: str) -> None:
         self._block(clean(self.pdf, text), 16, "B", height=8)
@@ -133,8 +173,10 @@ class Writer:
             return
         pdf.cell(width, LINE, head)
         pdf.set_font(FAMILY, "", 10)
-        pdf.multi_cell(pdf.epw - indent - width, LINE, clean(pdf, value), align="L",
-                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        lines = wrap(pdf, clean(pdf, value), pdf.epw - indent - width)
+        pdf.cell(pdf.epw - indent - width, LINE, lines[0], new_x=XPos.LMARGIN,
+                 new_y=YPos.NEXT)
+        self._lines(lines[1:], indent + width, LINE)
 
     def lines(self, items: list[str], empty: str = "none recorded", indent: float = 0) -> None:
         for item in items or [empty]:

@@ -120,9 +120,13 @@ def _sessions(w: Writer, rec: PlanRecord) -> None:
     if rec.session_limit is not None:
         left = max(rec.session_limit - held, 0)
         w.para(f"{rec.session_limit} sessions are covered by your funding; "
-               f"{held} have taken place so far, so {left} remain.")
+               f"{_taken(held)} so far, so {left} remain.")
     elif held:
-        w.para(f"{held} sessions have taken place so far.")
+        w.para(f"{_taken(held)} so far.")
+
+
+def _taken(held: int) -> str:
+    return "1 has taken place" if held == 1 else f"{held} have taken place"
 
 
 def _crisis(w: Writer, rec: PlanRecord) -> None:

@@ -482,12 +482,18 @@ class Services:
         return render_text(diff_versions(self.conn(), plan_id, old, new))
 
     def plan_export(self, plan_id: int, fmt: str, path: str) -> str:
-        """Write the plan (markdown | toml | json) to path with mode 0600; the full path."""
+        """Write the plan (markdown | toml | json | pdf | pdf-client) to path with mode 0600;
+        the full path."""
         from planwise.store import export
         from planwise.store.plans import export_toml
 
         c = self.conn()
-        if fmt == "toml":
+        text: str | bytes
+        if fmt in ("pdf", "pdf-client"):
+            from planwise.documents.plan_pdf import plan_pdf
+
+            text = plan_pdf(c, plan_id, None, "client" if fmt == "pdf-client" else "record")
+        elif fmt == "toml":
             text = export_toml(c, plan_id)
         elif fmt == "json":
             text = export.render_json(export.build_record(c, plan_id))

@@ -1,5 +1,6 @@
 """Export a plan: Markdown (to read and share), TOML (to edit and import), JSON (for other
-programs). Written with mode 0600: a plan is health data."""
+programs), PDF (the clinical record, or the client's copy in plain language). Written with
+mode 0600: a plan is health data."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from planwise.tui import keymap
 from planwise.tui.widgets.plan_toggles import PlainRadioButton
 
 FORMATS = (("markdown", "Markdown", "md"), ("toml", "TOML (edit and import)", "toml"),
-           ("json", "JSON", "json"))
+           ("json", "JSON", "json"), ("pdf", "PDF: clinical record", "pdf"),
+           ("pdf-client", "PDF: client's copy (plain language)", "client.pdf"))
 EXT = {f: e for f, _, e in FORMATS}
 
 
@@ -82,7 +84,8 @@ class ExportDialog(ModalScreen[str | None]):
     def format_changed(self, event: RadioSet.Changed) -> None:
         path = self.query_one("#export-path", Input)
         new = self.fmt()
-        for fmt, _label, ext in FORMATS:
+        # Longest extension first: "client.pdf" also ends in ".pdf".
+        for fmt, _label, ext in sorted(FORMATS, key=lambda f: -len(f[2])):
             if fmt != new and path.value.endswith("." + ext):
                 path.value = path.value[: -len(ext)] + EXT[new]
                 break
