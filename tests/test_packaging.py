@@ -118,3 +118,22 @@ def test_unpacked_wheel_knowledge_check(unpacked: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "ok"
+
+
+def test_wheel_carries_the_pdf_font_and_its_licence(unpacked: Path, tmp_path: Path) -> None:
+    fonts = unpacked / "planwise" / "documents" / "fonts"
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "LICENSE"):
+        assert (fonts / name).is_file(), name
+    assert "Bitstream" in (fonts / "LICENSE").read_text()
+    # A PDF from the unpacked wheel, away from the checkout, uses the wheel's own font.
+    code = ("import json, planwise.documents.pdf_base as b, planwise.documents.pdf_client as c;"
+            "from planwise.documents.pdf_base import new_pdf, to_bytes, generated_at;"
+            "pdf = new_pdf('t', 'f', generated_at());"
+            "pdf.set_font('dejavu', '', 10); pdf.cell(0, 5, 'Zoë');"
+            "print(json.dumps([str(b.FONTS), len(to_bytes(pdf))]))")
+    env = dict(os.environ, PYTHONPATH=str(unpacked))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    where, size = json.loads(proc.stdout)
+    assert Path(where).resolve() == fonts.resolve() and size > 1000
