@@ -226,3 +226,43 @@ def test_cli_warns_on_stderr_of_uncoded_problems(run: Runner) -> None:
     assert result.exit_code == 0
     assert "has no ICD-10-CM code" in result.stderr
     json.loads(result.stdout)   # stdout is the bundle alone
+
+
+def test_scores_after_the_intake_each_have_an_observation_and_their_answers(
+        run: Runner) -> None:
+    run.ok("measure", "add", "C1", "phq9", "--answers", "1,1,0,1,0,1,0,0,1")
+    run.ok("measure", "add", "C1", "asq", "--answers",
+           "wish_dead=no,better_off_dead=yes,thoughts=no,attempt_ever=no")
+    run.ok("measure", "add", "C1", "mdq", "--answers",
+           "symptoms=1101100110000,same_period=yes,impairment=moderate")
+    bundle = json.loads(run.ok("plan", "export", "P1", "--format", "fhir"))
+    _roundtrip(bundle)
+    stored = run.rows("SELECT id, instrument, total FROM measures WHERE client_id = 1")
+    observations = _resources(bundle, "Observation")
+    assert len(observations) == len(stored)
+    assert sorted(o["valueInteger"] for o in observations) == sorted(m["total"] for m in stored)
+    responses = {r["id"]: r for r in _resources(bundle, "QuestionnaireResponse")}
+    assert len(responses) == len(stored)
+    phq9 = [o for o in observations if o["code"]["text"] == "PHQ-9 total score"]
+    assert len(phq9) == 2
+    later = phq9[1]
+    assert any(n["text"].startswith("Change since the baseline: ") for n in later["note"])
+    assert any(n["text"] == "Flag: item9 positive" for n in later["note"])   # item 9 = 1
+    qr = responses[later["derivedFrom"][0]["reference"].removeprefix("urn:uuid:")]
+    assert [i["answer"][0]["valueInteger"] for i in qr["item"]] == [1, 1, 0, 1, 0, 1, 0, 0, 1]
+    assert qr["item"][8]["text"].startswith("Thoughts that you would be better off dead")
+    asq = [r for r in responses.values() if r["questionnaire"].endswith(":asq")][-1]  # latest
+    assert {i["linkId"]: i["answer"][0]["valueBoolean"] for i in asq["item"]}[
+        "better_off_dead"] is True
+    mdq = next(r for r in responses.values() if r["questionnaire"].endswith(":mdq"))
+    symptoms = next(i for i in mdq["item"] if i["linkId"] == "symptoms")
+    assert len(symptoms["item"]) == 13
+
+
+def test_a_name_in_free_text_is_scrubbed_but_initials_and_common_words_stay() -> None:
+    bundle = {"a": "Jo Example said Jo would write a log; jo's sister agreed",
+              "b": ["EXAMPLE", "Joanne", "Example-ish"]}
+    out = fhir._scrub(bundle, "Jo A. Example")
+    assert out == {"a": "[client] [client] said [client] would write a log; [client]'s sister "
+                        "agreed",
+                   "b": ["[client]", "Joanne", "[client]-ish"]}

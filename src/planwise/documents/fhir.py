@@ -128,9 +128,13 @@ def _signed(sig: Any) -> Any:
 
 
 def _scrub(value: Any, name: str) -> Any:
-    """Every string with the client's name, and each part of it, replaced (whole words,
-    any case): free text typed by the therapist may name the client."""
-    parts = sorted({name.strip(), *name.split()}, key=len, reverse=True)
+    """Every string with the client's name, and each part of it of two letters or more,
+    replaced (whole words, any case): free text typed by the therapist may name the
+    client."""
+    # An initial ("A", "A.") alone names no one and would take every "a" out of the text.
+    parts = sorted({name.strip(), *(p for p in name.split()
+                                    if len(re.sub(r"\W", "", p)) >= 2)},
+                   key=len, reverse=True)
     parts = [p for p in parts if p]
     if not parts:
         return value
