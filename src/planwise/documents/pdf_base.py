@@ -65,7 +65,7 @@ def clean(pdf: FPDF, value: Any) -> str:
     controls escaped (planwise.text.printable) and any character the font has no glyph
     for written as \\uXXXX, so nothing disappears from the page in silence."""
     text = printable(" ".join(str(value).split()))
-    cmap = pdf.fonts[FAMILY].cmap
+    cmap = getattr(pdf.fonts[FAMILY], "cmap", {})    # a TTFFont: the shipped font
     if all(ord(ch) in cmap for ch in text):
         return text
     return "".join(ch if ord(ch) in cmap else
@@ -79,6 +79,7 @@ def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
     word once."""
     widths: dict[str, float] = {}
     font, size_pt, k = pdf.current_font, pdf.font_size_pt, pdf.k
+    assert font is not None, "wrap() needs a font set"
 
     def w(word: str) -> float:
         # The font's own width table (pdf.get_string_width copies a text fragment per call).
