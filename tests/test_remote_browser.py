@@ -30,6 +30,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-dev-shm-usage", "--window-size=412,915")  # a phone's viewport
 
 
+RECORDER = ("window.__violations = [];"
+            "document.addEventListener('securitypolicyviolation', function (e) {"
+            " window.__violations.push(e.effectiveDirective + ' ' + e.blockedURI); });")
+
+
+def violations(driver: Any) -> list[str]:
+    return list(driver.execute_script("return window.__violations"))
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from selenium import webdriver
@@ -48,6 +57,9 @@ def browser() -> Iterator[Any]:
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(30)
+    # Every page records its CSP violations from the start (this runs before the page's
+    # own script, outside its CSP): a packet that tries to load anything fails the tests.
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORDER})
     try:
         yield driver
     finally:
@@ -127,6 +139,7 @@ def test_phq9_and_feedback_travel_to_the_dashboard(browser: Any, run: Runner, tm
     assert browser.execute_script(
         "return [localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert violations(browser) == []  # the packet itself loads nothing
 
     code, out, err = run.invoke("measure", "import", str(saved))
     assert code == 0, err
@@ -239,6 +252,9 @@ def test_csp_stops_a_packet_that_loads_from_the_network(browser: Any, run: Runne
     assert listener.heard == []
     logs = " ".join(e["message"] for e in browser.get_log("browser"))
     assert "Content Security Policy" in logs
+    seen = " ".join(violations(browser))
+    assert "img-src" in seen and "style-src" in seen and "frame-src" in seen
+    assert "script-src" in seen
     # The page's own script still ran (its hash is allowed): the questions are there.
     assert len(browser.find_elements("css selector", "fieldset")) == 9
 
@@ -262,10 +278,7 @@ def test_csp_stops_the_packets_own_script_from_fetching(browser: Any, run: Runne
 
     real = packet._asset("packet.js")
     leaky = real + (
-        "\nwindow.__violations = [];"
-        "document.addEventListener('securitypolicyviolation', function (e) {"
-        " window.__violations.push(e.violatedDirective); });"
-        f"fetch('{listener.url}/fetch').catch(function () {{}});"
+        f"\nfetch('{listener.url}/fetch').catch(function () {{}});"
         f"new Image().src = '{listener.url}/image';"
         f"navigator.sendBeacon('{listener.url}/beacon', 'x');")
     original = packet._asset
@@ -275,7 +288,7 @@ def test_csp_stops_the_packets_own_script_from_fetching(browser: Any, run: Runne
     browser.get((tmp_path / "leaky.html").as_uri())
     _settle(browser)
     assert listener.heard == []
-    seen = browser.execute_script("return window.__violations")
+    seen = " ".join(violations(browser))
     assert "connect-src" in seen and "img-src" in seen
 
 
