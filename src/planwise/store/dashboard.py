@@ -9,27 +9,40 @@ first:
 
 The flags and their reasons are `planwise.review_facts.attention` (definitions are
 there): risk_reemerging, deteriorated, not_on_track, objectives_overdue,
-session_limit_near, review_due. Each client's flags come from a *light* Course
-passed to `attention`, built from bulk queries over the whole caseload
-(never one query per client):
+session_limit_near, review_due (and remote_risk, added after them from the remote
+questionnaires). Each client's flags come from a *light* Course passed to
+`attention`, built from bulk queries over the whole caseload (never one query per
+client):
 
-- every client's latest plan and its current version, the payer's limit, the
-  sessions held, the day of the version's last accepted review (always read);
+- every client's latest plan, its current version and the ids of its last session,
+  score and audit row: index seeks only, always read (issue 12: the warm caseload);
 - what the flags need from the plan items, the progress ratings and the scores
   (the slow part: the items' JSON, every rating, every score): the treatment,
   the problems, the open objectives not yet met (how many, and the anticipated
-  dates of those whose last rating is low), and per instrument given more than
-  once the first and the last score and every score that raised a flag.
+  dates of those whose last rating is low), per instrument given more than once
+  the first and the last score and every score that raised a flag, the payer's
+  limit and the sessions held.
 
 The second part does not depend on the day, only on the records, so it is kept
 in `attention_cache` (one row per plan, derived data, no names and no notes),
-stamped with the plan's current version and row_version, its last session and
-the client's last score: sessions and scores are append-only and a saved plan
-changes its stamp, so a row whose stamp still matches is still true. A row is
-used only when `today` is on or after its latest record (a dashboard "as of" an
-earlier day is computed afresh and not kept). The table (migration 7) may be
-emptied at any time and is refilled. A read-only database is served without
-keeping what was computed.
+stamped with the plan's current version and row_version and the ids of its last
+session, the client's last score and the plan's last audit row (an accepted
+review is one): sessions, scores and audit rows are append-only and a saved plan
+changes its stamp, so a row whose stamp still matches is still true. A row is used
+only when `today` is on or after its latest record (a dashboard "as of" an earlier
+day is computed afresh and not kept). The table (migration 7) may be emptied at
+any time and is refilled. A read-only database is served without keeping what was
+computed.
+
+The quiet window. Most of a caseload needs nothing, and with its records unchanged
+a plan's flags change with the day in two ways only: an objective falls due (its
+last rating low) or the review falls due. So a kept row of a plan with no flag but
+review_due also carries, after its stamp, 'last quiet day|last review|review
+weeks|knowledge fingerprint': on a day up to the earliest due date of its low-rated
+objectives, with the same knowledge and no review due, the plan is skipped without
+reading its row. Anything else goes the full way (and the window is written again
+when it changed). A new flag computed here must either be covered by that argument
+(read from the kept data, not changing with the day) or end the window itself.
 
 The light Course (named tuples with the Course's attribute names, for speed)
 carries two representative objectives instead of all of them
@@ -101,13 +114,15 @@ def _plural(n: int, word: str) -> str:
 
 # --- always read (cheap) ---------------------------------------------------------------
 
-# One row per client's latest plan: its current version, the last session and score ids
-# (with the version's row_version, the stamp of what is kept) and the kept row, if any.
+# One row per client's latest plan: its current version, the last session, score and audit
+# ids (with the version's row_version, the stamp of what is kept) and the kept row's stamp
+# column (the stamp, then the quiet window after a '|') and until, if any.
 _Plan = namedtuple("_Plan", "plan_id client_id vid row_version version start risk created "
-                   "last_session last_score kept_stamp kept_until quiet")
+                   "last_session last_score last_audit kept kept_until")
 
 
 def _plans(c: Conn) -> list[_Plan]:
+    # Index seeks only (the audit's max id per plan is one); no JSON is read.
     return [_Plan(*r) for r in c.raw.execute(f"""
         WITH {_chosen(False)}
         SELECT cur.plan_id, cur.client_id, cur.vid, cur.row_version, cur.version,
@@ -115,7 +130,8 @@ def _plans(c: Conn) -> list[_Plan]:
                coalesce((SELECT max(s.id) FROM sessions s WHERE s.plan_id = cur.plan_id), 0),
                coalesce((SELECT max(m.id) FROM measures m WHERE m.client_id = cur.client_id),
                         0),
-               ac.stamp, ac.until, json_extract(ac.data, '$.quiet')
+               coalesce((SELECT max(a.id) FROM audit a WHERE a.plan_id = cur.plan_id), 0),
+               ac.stamp, ac.until
         FROM cur LEFT JOIN attention_cache ac ON ac.plan_id = cur.plan_id
         ORDER BY cur.client_id""")]
 
@@ -125,12 +141,15 @@ def _names(c: Conn, client_ids: list[int]) -> dict[int, str]:
                               "(SELECT value FROM json_each(?))", [json.dumps(client_ids)]))
 
 
-def _reviews(c: Conn) -> dict[tuple[int, int], str]:
-    """(plan id, version) -> the day of its last accepted review (store.course.last_review)."""
+def _reviews(c: Conn, only: list[int] | None) -> dict[tuple[int, int], str]:
+    """(plan id, version) -> the day of its last accepted review (store.course.last_review);
+    with `only`, for those plans."""
+    where = "" if only is None else " AND plan_id IN (SELECT value FROM json_each(?))"
     return {(r[0], int(r[1])): r[2] for r in c.raw.execute(
         "SELECT plan_id, json_extract(detail, '$.version') AS v, "
-        "max(json_extract(detail, '$.date')) FROM audit WHERE action = 'plan.review' "
-        "GROUP BY plan_id, v").fetchall() if r[1] is not None and r[2]}
+        "max(json_extract(detail, '$.date')) FROM audit WHERE action = 'plan.review'"
+        f"{where} GROUP BY plan_id, v", [] if only is None else [json.dumps(only)]).fetchall()
+        if r[1] is not None and r[2]}
 
 
 # --- what the flags need from items, ratings and scores (slow: cached) -----------------
@@ -160,8 +179,9 @@ def _objectives(c: Conn, day: str, only: list[int] | None,
     from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
 
     params: dict[str, Any] = {"only": json.dumps(only), "day": day, "met": MET_RATING,
-                              "below": OVERDUE_RATING_BELOW,
-                              "open": json.dumps(list(OPEN_STATUSES))}
+                              "below": OVERDUE_RATING_BELOW}
+    # The statuses are the code's own words: a literal list is faster than json_each here.
+    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
     for plan_id, n, dues in c.raw.execute(f"""
         WITH {_chosen(only is not None)},
         last AS (
@@ -181,9 +201,9 @@ def _objectives(c: Conn, day: str, only: list[int] | None,
             JOIN plan_items pr ON pr.version_id = cur.vid AND pr.key = g.parent_key
                  AND pr.origin <> 'proposed_rejected'
             LEFT JOIN last l ON l.plan_id = cur.plan_id AND l.key = o.key
-            WHERE json_extract(o.data, '$.status') IN (SELECT value FROM json_each(:open)))
+            WHERE json_extract(o.data, '$.status') IN ({statuses}))
         SELECT plan_id, count(*),
-               group_concat(CASE WHEN due IS NOT NULL AND rating < :below THEN due END)
+               group_concat(CASE WHEN rating < :below AND due IS NOT NULL THEN due END)
         FROM obj WHERE rating < :met GROUP BY plan_id""", params):
         d = out.setdefault(plan_id, {})
         d["open"] = int(n)
@@ -271,7 +291,8 @@ def _format() -> str:
 
 
 def _stamp(fmt: str, p: _Plan) -> str:
-    return f"{fmt}.{p.vid}.{p.row_version}.{p.last_session}.{p.last_score}"
+    # Every accepted review is an audit row of the plan: its last audit id covers them.
+    return f"{fmt}.{p.vid}.{p.row_version}.{p.last_session}.{p.last_score}.{p.last_audit}"
 
 
 def _last_review(p: _Plan, reviews: dict[tuple[int, int], str]) -> str:
@@ -283,17 +304,13 @@ def _last_review(p: _Plan, reviews: dict[tuple[int, int], str]) -> str:
     return p.created[:10] if p.version > 1 else ""
 
 
-def _quiet(p: _Plan, day: dt.date, last_review: str, fingerprint: str) -> bool:
-    """True when the kept row says the plan needs nothing on `day`: its stamp matches, the
-    day is inside its quiet window, the review it assumed is still the last one or an
-    earlier one (a later review only drops risk signals seen at it) and no review is due."""
-    if p.quiet is None:
+def _quiet(p: _Plan, quiet: str, day: dt.date, fingerprint: str) -> bool:
+    """True when the kept row (its stamp matching) says the plan needs nothing on `day`:
+    the day is inside its quiet window, with the same knowledge, and no review is due."""
+    if not quiet:
         return False
-    through, assumed, weeks, kb_print = p.quiet.split("|")
-    iso = day.isoformat()
-    if not (p.kept_until <= iso <= through) or kb_print != fingerprint:
-        return False
-    if assumed and not (last_review and last_review >= assumed):
+    through, last_review, weeks, kb_print = quiet.split("|")
+    if not (p.kept_until <= day.isoformat() <= through) or kb_print != fingerprint:
         return False
     since = dt.date.fromisoformat(last_review or p.start)
     return max((day - since).days // 7, 0) < int(weeks)
@@ -344,7 +361,7 @@ def _light_course(p: _Plan, d: dict[str, Any], today: dt.date, last_review: str,
         d.get("problems", {}), light, measures))
 
 
-def _quiet_window(p: _Plan, d: dict[str, Any], last_review: str, reasons: dict[str, str],
+def _quiet_window(d: dict[str, Any], last_review: str, reasons: dict[str, str],
                   fingerprint: str) -> str | None:
     """The kept row's quiet window (module doc) when the plan has no flag on `day` but
     perhaps review_due: 'last quiet day|review assumed|review weeks|knowledge'. With the
@@ -381,18 +398,20 @@ def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | Non
     day = today.isoformat()
     fmt = _format()
     plans = _plans(c)
-    reviews = _reviews(c)
     fingerprint = kb.fingerprint
     kept: list[_Plan] = []      # the kept row is true: read it
     todo: list[_Plan] = []      # computed now
-    reviewed: dict[int, str] = {}
+    quiet_of: dict[int, str] = {}
     for p in plans:
-        last_review = reviewed[p.plan_id] = _last_review(p, reviews)
-        if p.kept_stamp == _stamp(fmt, p) and p.kept_until <= day:
-            if not _quiet(p, today, last_review, fingerprint):
+        stamp, _bar, quiet = (p.kept or "").partition("|")
+        if stamp == _stamp(fmt, p) and p.kept_until <= day:
+            if not _quiet(p, quiet, today, fingerprint):
                 kept.append(p)
+                quiet_of[p.plan_id] = quiet
         else:
             todo.append(p)
+    rest = kept + todo
+    reviews = _reviews(c, None if len(rest) == len(plans) else [p.plan_id for p in rest])
     slow: dict[int, dict[str, Any]] = {}
     if kept:
         slow.update((r[0], json.loads(r[1])) for r in c.raw.execute(
@@ -405,19 +424,18 @@ def attention(c: Conn, today: dt.date, limit: int | None = None, flag: str | Non
     keep: list[tuple[int, str, str, dict[str, Any]]] = []
     found: list[tuple[_Plan, dict[str, str]]] = []
     computed = {p.plan_id for p in todo}
-    for p in sorted(kept + todo, key=lambda p: p.client_id):
+    for p in sorted(rest, key=lambda p: p.client_id):
         d = slow.get(p.plan_id, {})
-        reasons = _reasons(p, d, today, reviewed[p.plan_id], wanted, kb)
+        last_review = _last_review(p, reviews)
+        reasons = _reasons(p, d, today, last_review, wanted, kb)
         new = p.plan_id in computed
         # A row computed now is kept when no record is later than the day (an earlier day's
         # caseload is not kept); a kept row whose quiet window is out of date gets a new one.
         if not new or d.get("until", "") <= day:
-            quiet = _quiet_window(p, d, reviewed[p.plan_id], reasons, fingerprint)
-            if new or quiet != d.get("quiet"):
-                d = {k: v for k, v in d.items() if k != "quiet"}
-                if quiet:
-                    d["quiet"] = quiet
-                keep.append((p.plan_id, _stamp(fmt, p), d.get("until", ""), d))
+            quiet = _quiet_window(d, last_review, reasons, fingerprint) or ""
+            if new or quiet != quiet_of.get(p.plan_id):
+                stamp = _stamp(fmt, p) + (f"|{quiet}" if quiet else "")
+                keep.append((p.plan_id, stamp, d.get("until", ""), d))
         if reasons and (flag is None or flag in reasons):
             found.append((p, reasons))
     _keep(c, keep)
