@@ -266,3 +266,24 @@ def test_a_name_in_free_text_is_scrubbed_but_initials_and_common_words_stay() ->
     assert out == {"a": "[client] [client] said [client] would write a log; [client]'s sister "
                         "agreed",
                    "b": ["[client]", "Joanne", "[client]-ish"]}
+
+
+def test_an_earlier_version_is_a_revoked_careplan(run: Runner, tmp_path: Path) -> None:
+    import tomli_w
+
+    run.ok("plan", "sign", "P1", "--role", "therapist", "--name", "A. Clinician", "--force")
+    doc = tomllib.loads(run.ok("plan", "export", "P1"))
+    doc["problems"][0]["goals"][0]["text"] = "Stay safe, one day at a time"
+    (tmp_path / "p.toml").write_text(tomli_w.dumps(doc))
+    run.ok("plan", "import", "P1", str(tmp_path / "p.toml"), "--reason", "client's words")
+    old = json.loads(run.ok("plan", "export", "P1", "--format", "fhir", "--version", "1"))
+    new = json.loads(run.ok("plan", "export", "P1", "--format", "fhir"))
+    _roundtrip(old)
+    assert _resources(old, "CarePlan")[0]["status"] == "revoked"
+    assert [len(_resources(old, "Provenance")), len(_resources(new, "Provenance"))] == [1, 0]
+    assert _resources(new, "CarePlan")[0]["status"] == "draft"
+    goals = {g["description"]["text"] for g in _resources(new, "Goal")}
+    assert "Stay safe, one day at a time" in goals
+    # An unsigned version proposes its goals (a deferred one is on hold).
+    assert {g["lifecycleStatus"] for g in _resources(new, "Goal")} <= {"proposed", "on-hold"}
+    assert {g["lifecycleStatus"] for g in _resources(old, "Goal")} <= {"active", "on-hold"}
