@@ -84,10 +84,28 @@ def test_rotation_keeps_old_requests_readable_until_they_expire(
     monkeypatch.setenv("PLANWISE_TODAY", "2026-12-10")
     assert import_text(run, tmp_path, sealed(old), name="a.txt")[0] == 0  # the old key opens it
     assert import_text(run, tmp_path, sealed(new), name="b.txt")[0] == 0
-    # Every request sealed to the first key is now used: the next rotation deletes it.
+    # Used, but not expired yet: kept (another database may hold a request sealed to it).
+    run.ok("keys", "rotate")
+    assert len(keys.key_ids(tmp_path / "keys")) == 3
+    monkeypatch.setenv("PLANWISE_TODAY", "2026-12-15")  # the old request expired on the 14th
     out = run.ok("keys", "rotate")
-    assert "deleted (no open request needs them)" in out
-    assert len(keys.key_ids(tmp_path / "keys")) == 1
+    assert "deleted (every request sealed to them has expired)" in out
+    left = keys.key_ids(tmp_path / "keys")
+    assert len(left) == 2 and keys.key_id(spki(new)) in left  # new's request runs to 01-06
+
+
+def test_a_key_another_database_still_needs_is_kept(run: Runner, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """One keys folder serves every database of the user (the demo's too): rotating while
+    another database is open must not delete a key its open requests need."""
+    req = request(run, tmp_path, "phq9")
+    other = tmp_path / "other.db"
+    run.ok("client", "--db", str(other), "list", db=False)
+    run.ok("keys", "--db", str(other), "rotate", db=False)
+    run.ok("keys", "--db", str(other), "rotate", db=False)
+    assert keys.key_id(spki(req)) in keys.key_ids(tmp_path / "keys")
+    monkeypatch.setenv("PLANWISE_TODAY", "2026-12-10")
+    assert import_text(run, tmp_path, sealed(req))[0] == 0
 
 
 def test_rotation_deletes_a_key_once_its_requests_expired(

@@ -47,7 +47,8 @@ def keys_show() -> None:
 @click.pass_context
 def keys_rotate(ctx: click.Context) -> None:
     """Make a new key pair for new requests. Requests already sent still open with the
-    key they were issued with until they expire; keys no open request needs are deleted.
+    key they were issued with until they expire; an old key is deleted once every
+    request issued with it has expired.
 
     \b
     Example:
@@ -59,11 +60,11 @@ def keys_rotate(ctx: click.Context) -> None:
 
     conn = open_conn(ctx)
     key = keys.rotate()
-    gone = keys.prune(keys_needed(conn, today()))
+    gone = keys.prune(keys_needed(conn, today()), today())
     echo(f"new current key {key.key_id}")
     echo(f"fingerprint {key.fingerprint}")
     kept = [k for k in keys.key_ids() if k != key.key_id]
     if kept:
         echo(f"kept until their requests expire: {', '.join(kept)}")
     if gone:
-        echo(f"deleted (no open request needs them): {', '.join(gone)}")
+        echo(f"deleted (every request sealed to them has expired): {', '.join(gone)}")

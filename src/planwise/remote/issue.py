@@ -52,6 +52,7 @@ def issue(c: Conn, client_id: int, instruments: list[str], feedback: bool, expir
     with c.transaction():
         req = add_request(c, client_id, [i.id for i in chosen], feedback, today, until,
                           key.key_id)
+        keys.note_use(key.key_id, until)  # kept at least this long, whatever the database
         page = packet.build(req, practice.name, practice.crisis_contacts, chosen, feedback,
                             key.spki)
         write_private(output, page)  # an error here rolls the request back

@@ -9,12 +9,16 @@ requests are sealed to. A key is created on first use. With a passphrase configu
 BestAvailableEncryption).
 
 Rotation makes a new current key and keeps the old ones: a request remembers the key
-it was issued with, so a response to it opens until the request expires. Old keys are
-deleted by `prune` once no open (unused, unexpired) request needs them.
+it was issued with, so a response to it opens until the request expires. Each key's
+`<id>.until` file holds the latest expiry of any request issued with it, from any
+database (the folder is the user's, the demo's database and others share it); `prune`
+deletes an old key only once that day has passed and no open request of the database
+at hand needs it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Iterable
@@ -177,9 +181,25 @@ def key_ids(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.pem"))
 
 
-def prune(needed: Iterable[str], folder: Path | None = None) -> list[str]:
-    """Delete every key that is neither current nor `needed` (by an open request);
-    returns the ids deleted."""
+def note_use(kid: str, expires: dt.date, folder: Path | None = None) -> None:
+    """Remember that a request sealed to `kid` may be answered until `expires`."""
+    last = until(kid, folder)
+    if last is None or last < expires:
+        _write_private((folder or keys_dir()) / f"{kid}.until",
+                       (expires.isoformat() + "\n").encode())
+
+
+def until(kid: str, folder: Path | None = None) -> dt.date | None:
+    path = (folder or keys_dir()) / f"{kid}.until"
+    try:
+        return dt.date.fromisoformat(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def prune(needed: Iterable[str], today: dt.date, folder: Path | None = None) -> list[str]:
+    """Delete every old key whose requests (from any database) have all expired and that
+    no open request of this database (`needed`) uses; returns the ids deleted."""
     folder = folder or keys_dir()
     keep = set(needed)
     pointer = folder / CURRENT
@@ -187,7 +207,10 @@ def prune(needed: Iterable[str], folder: Path | None = None) -> list[str]:
         keep.add(pointer.read_text(encoding="ascii", errors="replace").strip())
     gone = []
     for kid in key_ids(folder):
-        if kid not in keep:
-            (folder / f"{kid}.pem").unlink()
-            gone.append(kid)
+        last = until(kid, folder)
+        if kid in keep or (last is not None and last >= today):
+            continue
+        (folder / f"{kid}.pem").unlink()
+        (folder / f"{kid}.until").unlink(missing_ok=True)
+        gone.append(kid)
     return gone
