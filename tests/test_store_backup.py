@@ -18,13 +18,20 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
     return with_drafted_plan(tmp_path, monkeypatch)
 
 
+def _rows(con: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
+    try:
+        return list(con.execute(f"SELECT * FROM {table} ORDER BY rowid"))
+    except sqlite3.OperationalError:  # WITHOUT ROWID: the full-text index's shadow tables
+        return sorted(con.execute(f"SELECT * FROM {table}"), key=repr)
+
+
 def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
     con = sqlite3.connect(path)
     try:
         tables = [r[0] for r in con.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name")]
-        return {t: list(con.execute(f"SELECT * FROM {t} ORDER BY rowid")) for t in tables}
+        return {t: _rows(con, t) for t in tables}
     finally:
         con.close()
 
