@@ -92,6 +92,14 @@ def test_phq9_and_feedback_travel_to_the_dashboard(browser: Any, run: Runner, tm
     browser.get((tmp_path / "packet.html").as_uri())
     assert browser.execute_script("return window.isSecureContext && !!crypto.subtle")
     assert browser.title == "Birch Lane Counselling: questionnaire"
+    # The page shows the fingerprint `planwise keys show` prints, computed from its key.
+    shown_key = next(line for line in run.ok("keys", "show").splitlines()
+                     if line.startswith("fingerprint ")).removeprefix("fingerprint ")
+    line = browser.execute_script(
+        "return new Promise(function (ok) { (function wait() {"
+        " var t = document.getElementById('fingerprint').textContent;"
+        " if (t) { ok(t); } else { setTimeout(wait, 20); } })(); })")
+    assert f"fingerprint is {shown_key}." in line
     assert len(browser.find_elements("css selector", "fieldset")) == 9 + 4
     # Sealing with nothing answered lists every question and moves the focus to the list.
     browser.find_element("id", "seal").click()

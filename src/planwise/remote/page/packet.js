@@ -202,6 +202,19 @@
 
   var status = document.getElementById("status");
 
+  // The key's fingerprint, computed here from the key the answers are sealed to, so the
+  // client can compare it with what the practice told them (`planwise keys show`).
+  if (window.crypto && window.crypto.subtle) {
+    window.crypto.subtle.digest("SHA-256", unb64url(request.public_key)).then(function (h) {
+      var hex = Array.prototype.map.call(new Uint8Array(h), function (b) {
+        return (b < 16 ? "0" : "") + b.toString(16);
+      }).join("");
+      document.getElementById("fingerprint").textContent =
+        "Your answers are sealed for " + request.practice + " with the key whose " +
+        "fingerprint is SHA256 " + hex.replace(/(.{4})(?=.)/g, "$1 ") + ".";
+    });
+  }
+
   document.getElementById("form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
     var gaps = missing();
