@@ -238,6 +238,31 @@ def test_export_writes_a_private_file_and_says_where(make_app: Callable[[], Plan
     run(go())
 
 
+def test_enter_in_the_format_list_writes_in_the_highlighted_format(
+        make_app: Callable[[], PlanwiseApp], plan_id: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: Enter in the format list only chose the format, and pressing it again did
+    nothing: the file was written only from the file field (found trying it in tmux)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_plan(app, pilot, plan_id)
+            await pilot.press("x")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ExportDialog)
+            await pilot.press("down", "enter")          # TOML, highlighted: written
+            await settle(app, pilot)
+            await settle(app, pilot)
+            assert isinstance(app.screen, PlanScreen)
+
+    run(go())
+    written = tmp_path / f"planwise-P{plan_id}-v1.toml"
+    assert written.read_text().startswith('schema = "planwise.plan/1"')
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+
+
 def test_signed_plan_edits_are_recovered(make_app: Callable[[], PlanwiseApp],
                                          services: Services, plan_id: int) -> None:
     plans.sign(services.conn(), plan_id, "therapist", "Dr Example")

@@ -239,6 +239,10 @@ KEYMAP: dict[str, list[Key]] = {
     "export": [
         Key("export.cancel", "escape", "cancel", "Cancel"),
         Key("export.write", "ctrl+s", "write", "Write file", priority=True),
+        # Enter wrote only from the file field: in the format list it just chose the
+        # format, and a second Enter did nothing (the hint said "Enter: write").
+        Key("export.enter", "enter", "enter", "Write the file (in the list: in the "
+            "highlighted format)", priority=True, show=False),
     ],
     "client_edit": [
         Key("client_edit.back", "escape", "back", "Back"),

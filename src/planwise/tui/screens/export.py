@@ -56,7 +56,7 @@ class ExportDialog(ModalScreen[str | None]):
                 yield Input(default_path(self.plan_id, None, "markdown"), id="export-path",
                             compact=True)
             yield Static("Written readable by you only (mode 0600).", id="export-result")
-            yield Static("Up/Down, Space: format | Tab: file | Enter: write | Esc: cancel",
+            yield Static("Up/Down: format | Tab: file | Enter: write | Esc: cancel",
                          classes="dialog-keys")
 
     def on_mount(self) -> None:
@@ -92,6 +92,15 @@ class ExportDialog(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#export-path")
     def submitted(self) -> None:
+        self.action_write()
+
+    def action_enter(self) -> None:
+        formats = self.query_one("#export-formats", RadioSet)
+        if self.focused is formats:
+            formats.action_toggle_button()  # the highlighted format, as Space chooses it
+            # After the choice has changed the file name (RadioSet.Changed).
+            self.call_after_refresh(self.call_after_refresh, self.action_write)
+            return
         self.action_write()
 
     def action_write(self) -> None:
