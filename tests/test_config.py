@@ -171,8 +171,19 @@ def args(path: str, files: dict[str, Path], tmp_path: Path) -> list[Any]:
         "measure import": [files["response"]], "keys show": [], "keys rotate": [],
         "review": ["P1"], "timeline": ["P1"], "dashboard": [],
         "backup": [tmp_path / "backup.db"], "verify": [],
+        "db encrypt": ["--passphrase-file", _passphrase(tmp_path, "first")],
+        "db rekey": ["--new-passphrase-file", _passphrase(tmp_path, "second")],
+        "db decrypt": ["--to", tmp_path / "handover.db", "--yes"],
     }
     return table[path]
+
+
+def _passphrase(tmp_path: Path, name: str) -> Path:
+    """A passphrase file (0600), for `planwise db` (docs/store.md, Encryption at rest)."""
+    path = tmp_path / f"{name}.pass"
+    path.write_text(f"{name} passphrase, long enough\n")
+    path.chmod(0o600)
+    return path
 
 
 def test_every_command_has_arguments_here(files: dict[str, Path], tmp_path: Path) -> None:
@@ -185,7 +196,7 @@ def test_the_commands_use_what_they_should() -> None:
     uses_db = {p for p, u in USES.items() if "db" in u}
     assert uses_db == {p for p in USES if p.split()[0] in (
         "client", "plan", "session", "measure", "review", "timeline", "dashboard", "audit",
-        "backup", "verify", "config", "keys")}
+        "backup", "verify", "config", "keys", "db")}
     assert {p for p, u in USES.items() if "profile" in u} == {
         "demo", "config", "recommend", "explain", "plan draft"}
     assert {p for p, u in USES.items() if "knowledge" in u} == {
@@ -203,8 +214,13 @@ DB_COMMANDS = [p for p, u in USES.items() if "db" in u]
 @pytest.mark.parametrize("path", DB_COMMANDS)
 def test_every_command_honours_the_top_level_db(path: str, db: Path, files: dict[str, Path],
                                                 tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """`planwise --db X <command>` works on X (before, every one used the default)."""
+    if path in ("db rekey", "db decrypt"):  # they need an encrypted database
+        first = _passphrase(tmp_path, "first")
+        ok(["--db", db, "db", "encrypt", "--passphrase-file", first], capsys)
+        monkeypatch.setenv("PLANWISE_PASSPHRASE_FILE", str(first))
     out = ok(["--db", db, *path.split(), *args(path, files, tmp_path)], capsys)
     expected = {"client add": "C2", "client list": "Jo Example", "client show": "Jo Example",
                 "client intake": "I2", "plan draft": "P2", "config": str(db),

@@ -154,7 +154,10 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False,
             export(store_path, live_key, tmp, backup_key)
         else:
             with store.connect() as conn:
-                _copy(conn.raw, tmp, live_key)
+                if live_key is None:
+                    _copy(conn.raw, tmp)
+                else:
+                    _copy(conn.raw, tmp, live_key)
         os.chmod(tmp, 0o600)
         problems, counts = verify(tmp, copy_key)
         if problems:
