@@ -10,7 +10,9 @@ through the store's own API:
 - client search: `clients.list_clients(conn, TEXT)`, 200 searches
 - plan load: `plans.load_doc_for(conn, PLAN)`, 200 plans
 - plan save: a draft edit through `plans.import_plan` (TOML file parsed,
-  validated, origins resolved, optimistic check, items rewritten, audited)
+  validated, origins resolved, optimistic check, items rewritten, audited), and
+  in memory through `plans.save_doc` (the interface's path), beside the baseline:
+  the in-memory save as it was before issue 12 (every item deleted and inserted)
 - session add: `sessions.add_session` (when the sessions table exists)
 - full-text search: `search.search(conn, TEXT)` over the 100,000 session notes (realistic
   text, benchmarks/search_notes.py) by kind of query, beside a LIKE scan of the notes
@@ -255,6 +257,20 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
         current.problems[0].goals[0].objectives[0].measure = f"PHQ-9 below {k % 10 + 5}"
         in_memory.append(timed(partial(plans.save_doc, c, pid, current)))
     report("plan save (in memory)", in_memory, 20)
+    # Baseline, same run: the draft save as it was before issue 12 (every item deleted and
+    # inserted again), on other drafts.
+    from growth import full_rewrite  # benchmarks/growth.py
+
+    now, plans._rewrite_rows = plans._rewrite_rows, full_rewrite  # type: ignore[assignment]
+    try:
+        before = []
+        for k, pid in enumerate(rng.sample(drafts, min(n, len(drafts)))):
+            current = plans.load_doc_for(c, pid)
+            current.problems[0].goals[0].objectives[0].measure = f"PHQ-9 below {k % 10 + 6}"
+            before.append(timed(partial(plans.save_doc, c, pid, current)))
+    finally:
+        plans._rewrite_rows = now  # type: ignore[assignment]
+    report("  baseline", before)
 
     if has_sessions(c.raw):
         from planwise.dates import today
