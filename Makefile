@@ -27,6 +27,7 @@ demo: setup
 	$(BIN)/planwise demo
 
 test: setup
+	sh scripts/install-browser
 	$(BIN)/python -m pytest -q
 
 lint: setup
