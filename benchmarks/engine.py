@@ -39,18 +39,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def baseline_ms() -> float:
+def baseline_ms(clock: Any = time.perf_counter) -> float:
     """A fixed pure-Python workload (dict, list and arithmetic, like the engines'
-    glue): its median over 7 runs, in ms. About 2 ms on an idle reference machine."""
+    glue): its median over 7 runs, in ms. Its absolute value means nothing; a figure
+    divided by it can be compared between runs on busy or different machines."""
     times = []
     for _ in range(7):
-        t0 = time.perf_counter()
+        t0 = clock()
         d: dict[int, int] = {}
         total = 0
         for i in range(20_000):
             d[i & 1023] = d.get(i & 1023, 0) + i
             total += len([i, i + 1]) * (i % 7)
-        times.append((time.perf_counter() - t0) * 1000)
+        times.append((clock() - t0) * 1000)
     return statistics.median(times)
 
 
@@ -127,8 +128,10 @@ def load_cases(kb: Any) -> list[tuple[Any, Any]]:
 
 
 def measure(kb: Any, engine: str, work: list[tuple[Any, Any]], rounds: int
-            ) -> tuple[list[float], str | None]:
-    """Milliseconds per intake, and the first engine error (those runs not counted)."""
+            ) -> tuple[list[float], list[float], str | None]:
+    """Milliseconds per intake, wall clock and this process's CPU time (less disturbed
+    by other processes on a busy machine), and the first engine error (those runs are
+    not counted)."""
     from planwise.errors import EngineError
     from planwise.rules import backend_for, recommend
 
@@ -139,18 +142,19 @@ def measure(kb: Any, engine: str, work: list[tuple[Any, Any]], rounds: int
             recommend(scored, profile, kb, engine)  # warm up
         except EngineError:
             pass
-    times = []
+    times, cpu = [], []
     for _ in range(rounds):
         for scored, profile in work:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 recommend(scored, profile, kb, engine)
             except EngineError as exc:
                 failed.append(str(exc))
                 continue
+            cpu.append((time.process_time() - c0) * 1000)
             times.append((time.perf_counter() - t0) * 1000)
     error = f"{len(failed)} runs failed: {failed[0]}" if failed else None
-    return times, error
+    return times, cpu, error
 
 
 def evaluation_figures(kb: Any, engines: list[str], rounds: int, intakes: int) -> None:
@@ -165,14 +169,17 @@ def evaluation_figures(kb: Any, engines: list[str], rounds: int, intakes: int) -
             [(intake_from_data(random_intake(kb, rng), kb), None) for _ in range(intakes)], 1)
     for label, (work, reps) in sets.items():
         for engine in engines:
-            before = baseline_ms()
-            times, error = measure(kb, engine, work, reps)
+            before, cpu_before = baseline_ms(), baseline_ms(time.process_time)
+            times, cpu, error = measure(kb, engine, work, reps)
             base = (before + baseline_ms()) / 2
+            cpu_base = (cpu_before + baseline_ms(time.process_time)) / 2
             if times:
-                med = statistics.median(times)
+                med, cpu_med = statistics.median(times), statistics.median(cpu)
                 print(f"evaluation [{engine:9}] {label} ({len(times)} runs): median "
-                      f"{med:.2f} ms, p95 {pct(times, 0.95):.2f} ms, max {max(times):.2f} ms; "
-                      f"baseline {base:.2f} ms (median / baseline {med / base:.2f})")
+                      f"{med:.2f} ms, p95 {pct(times, 0.95):.2f} ms; baseline {base:.2f} ms "
+                      f"(median / baseline {med / base:.2f}); CPU time: median {cpu_med:.2f} "
+                      f"ms, p95 {pct(cpu, 0.95):.2f} ms, baseline {cpu_base:.2f} ms "
+                      f"(ratio {cpu_med / cpu_base:.2f})")
             if error:
                 print(f"evaluation [{engine:9}] {label}: {error}")
 

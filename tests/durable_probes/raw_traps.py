@@ -230,6 +230,11 @@ def stale_ruleset() -> None:
         report(still_listed=listed, raised=None)
 
 
+def _counter(fired: list) -> object:
+    # An action of one argument: durable-rules takes a two-argument one as asynchronous.
+    return lambda c: fired.append(1)
+
+
 def alpha_stack() -> None:
     # durable-rules follows the conditions one fact meets with a stack of 64 entries
     # (MAX_STACK_SIZE in events.c): 70 rules whose conditions differ and all hold for
@@ -242,7 +247,7 @@ def alpha_stack() -> None:
                                     "run": lambda c: None}}
         for k in range(count):
             rules[f"r{k}"] = {"all": [{"x": {"$and": [{"fact": "t"}, {"$gt": {"v": -k - 1}}]}}],
-                              "run": lambda c, fired=fired: fired.append(1)}
+                              "run": _counter(fired)}
         rs = register(host, f"probe_alpha_{count}", rules)
         try:
             run_batch(rs, [{"sid": "1", "fact": "__sentinel"}, {"sid": "1", "fact": "t", "v": 1}])

@@ -87,6 +87,21 @@ class StageIndex:
                 if not p.negated:
                     self._readers.setdefault(p.fact, set()).add(i)
 
+    def may_reach(self, fact: Fact) -> bool:
+        """Whether some pattern of the stage, positive or `not`, could take this fact by
+        its type and its `eq`/`in` tests alone (the durable backend asserts only those:
+        any other fact fails every pattern's tests on constants)."""
+        routes = self.routes.get(fact["fact"])
+        if routes is None:
+            return False
+        if routes.always:
+            return True
+        for attr, table in routes.by_value.items():
+            value = fact[attr]
+            if isinstance(value, _HASHABLE) and (type(value), value) in table:
+                return True
+        return False
+
     def readers_of(self, types: Iterable[str]) -> list[int]:
         """The rules with a positive pattern on one of these types, in the knowledge's order."""
         out: set[int] = set()
@@ -120,16 +135,23 @@ class StageRun:
         routes = self.index.routes.get(fact["fact"])
         if routes is None:
             return  # no pattern of this stage reads the type
+        memory, shape, dirty = self.memory, self.index.shape, self.dirty
         for table_attr, table in routes.by_value.items():
             value = fact[table_attr]
             if isinstance(value, _HASHABLE):
                 for i, j, positive, check in table.get((type(value), value), ()):
                     if check is None or check(fact):
-                        self.memories(i)[j].append(fact)
+                        mem = memory.get(i)
+                        if mem is None:
+                            mem = memory[i] = [[] for _ in range(shape[i])]
+                        mem[j].append(fact)
                         if positive:
-                            self.dirty.add(i)
+                            dirty.add(i)
         for i, j, positive, check in routes.always:
             if check is None or check(fact):
-                self.memories(i)[j].append(fact)
+                mem = memory.get(i)
+                if mem is None:
+                    mem = memory[i] = [[] for _ in range(shape[i])]
+                mem[j].append(fact)
                 if positive:
-                    self.dirty.add(i)
+                    dirty.add(i)

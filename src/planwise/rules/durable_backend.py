@@ -36,6 +36,7 @@ from durable import engine
 from planwise.errors import EngineError
 from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.kb.patterns import Pattern, Ref, Test
+from planwise.rules.alpha import StageIndex
 
 Fact = dict[str, Any]
 Derive = Callable[[CompiledRule, dict[str, Fact]], list[Fact]]
@@ -106,6 +107,7 @@ class _Stage:
         self.name = name
         self.rules = {r.id: r for r in rules}
         self.types = {p.fact for r in rules for p in r.patterns}
+        self.index = StageIndex(rules)
         self.lock = threading.Lock()
         self.live = 0
         self.sessions = itertools.count(1)
@@ -200,7 +202,11 @@ class _Stage:
                 self.live += 1
             errors: list[tuple[str, BaseException]] = []
             body = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0}]
-            body += [dict(f, sid=sid, u=0) for f in facts if f["fact"] in self.types]
+            # Only facts some pattern could take by type and `eq`/`in` values: the
+            # integrate stage reads objectives and interventions, but only a few of them
+            # (48 facts of a random intake, 8 of them reachable), and every fact asserted
+            # costs durable-rules a walk of the stage's conditions.
+            body += [dict(f, sid=sid, u=0) for f in facts if self.index.may_reach(f)]
             gates = [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
                      for g in range(self.groups)]
             asserted: list[Fact] = []
@@ -226,12 +232,13 @@ class _Stage:
                     raise EngineError("durable-rules reported a new fact as already seen "
                                       "(a hash collision); the evaluation is not trusted")
                 if errors:
-                    rule_id, exc = errors[0]
-                    if isinstance(exc, EngineError):
-                        raise exc
-                    if isinstance(exc, durable_rules_engine.error):
-                        raise EngineError(f"rule {rule_id}: {self._failure(exc)}") from exc
-                    raise EngineError(f"rule {rule_id} failed: {exc!r}") from exc
+                    rule_id, failure = errors[0]
+                    if isinstance(failure, EngineError):
+                        raise failure
+                    if isinstance(failure, durable_rules_engine.error):
+                        raise EngineError(f"rule {rule_id}: {self._failure(failure)}"
+                                          ) from failure
+                    raise EngineError(f"rule {rule_id} failed: {failure!r}") from failure
             finally:
                 self.current = {}
                 if drained:

@@ -56,6 +56,28 @@ CLINICIAN_FACTS = frozenset({"impression", "clinician_severity", "diagnosis", "r
 
 
 
+# A goal's objective and intervention facts for one condition, built once per
+# knowledge version: id() keys, the goal itself kept in the value so that its id is
+# not reused while the entry lives.
+_EXPANSIONS: dict[int, tuple[Any, dict[str, list[Fact]]]] = {}
+
+
+def _expansion(goal: Any, condition: str) -> list[Fact]:
+    hit = _EXPANSIONS.get(id(goal))
+    if hit is None:
+        if len(_EXPANSIONS) > 10_000:  # many knowledge reloads in one process
+            _EXPANSIONS.clear()
+        hit = _EXPANSIONS[id(goal)] = (goal, {})
+    facts = hit[1].get(condition)
+    if facts is None:
+        facts = hit[1][condition] = [
+            *(make_fact("objective", item=o.id, goal=goal.id, condition=condition)
+              for o in goal.objectives),
+            *(make_fact("intervention", item=i.id, modality=i.modality, goal=goal.id,
+                        condition=condition) for i in goal.interventions)]
+    return facts
+
+
 class Backend(Protocol):
     name: str
 
@@ -200,14 +222,9 @@ class Evaluation:
             self.expanded.add(key)
             # Rules may read each (goal, problem) pair's objectives and interventions;
             # the proposal lists the goal once (see _assemble).
-            goal = self.kb.goals[f["goal"]]
             because = mem.because[f["n"]]
-            for obj in goal.objectives:
-                mem.add(make_fact("objective", item=obj.id, goal=goal.id, condition=condition),
-                        because)
-            for itv in goal.interventions:
-                mem.add(make_fact("intervention", item=itv.id, modality=itv.modality,
-                                  goal=goal.id, condition=condition), because)
+            for fact in _expansion(self.kb.goals[f["goal"]], condition):
+                mem.add(fact, because)  # stored as a copy
 
     def _after_plan(self) -> None:
         self._expand_goals()

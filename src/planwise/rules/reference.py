@@ -77,6 +77,12 @@ def _matches(index: StageIndex, run: StageRun, i: int) -> Iterator[dict[str, Fac
     patterns = index.rules[i].patterns
     memories = run.memories(i)
     joins = index.joins[i]
+    if len(patterns) == 1 and not patterns[0].negated and not joins[0]:
+        # Half the knowledge's rules: one pattern, its memory is the answer.
+        alias = patterns[0].alias
+        for f in memories[0]:
+            yield {alias: f}
+        return
     last = len(patterns)
 
     def walk(j: int, bound: dict[str, Fact]) -> Iterator[dict[str, Fact]]:
