@@ -162,3 +162,56 @@ def test_sessions_over_the_limit_read_as_over() -> None:
     within = CaseRow(client_id=7, name="Client", risk=None, review_date=None, sessions_used=8,
                      session_limit=12)
     assert row_cells(within)[-1] == "8/12, 4 left"
+
+
+def test_the_row_text_of_sessions_left_is_the_stores() -> None:
+    from planwise.store.sessions import left_text as stores
+    from planwise.tui.screens.caseload import left_text
+
+    for left in (-3, -1, 0, 1, 12):
+        assert left_text(left) == stores(left)
+
+
+def test_first_page_before_the_warm_up_and_flags_after(services: Services) -> None:
+    """Issue 12: the caseload's first rows come before the modules the workers use are
+    imported; the attention flags wait for them, then come; another screen opened early
+    finishes the warm-up first (no worker may import while the interface thread does)."""
+    import asyncio
+
+    from planwise.kb import load_knowledge
+    from planwise.store.db import Store
+    from planwise.tui.messages import AttentionLoaded, CaseloadLoaded
+
+    for name in ("Alex Morgan", "Robin Lee"):
+        add_client(services.conn(), name)
+    seen: list[tuple[str, bool]] = []
+
+    async def go(open_early: bool) -> None:
+        fresh = Services(Store(services.db_path), load_knowledge(), None)
+        assert not fresh.warmed
+
+        def hook(message: object) -> None:
+            if isinstance(message, CaseloadLoaded | AttentionLoaded):
+                seen.append((type(message).__name__, fresh.warmed))
+
+        app = PlanwiseApp(fresh, blink=False)
+        async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+            if open_early:
+                await pilot.pause()
+                app.push_screen(HelpScreen([], ""))
+                assert fresh.warmed  # finished before the screen opened
+                await pilot.press("escape")
+            for _ in range(3):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            assert fresh.warmed
+            assert app.screen.query_one(DataTable).row_count == 2
+        fresh.close()
+
+    asyncio.run(go(False))
+    assert seen[0] == ("CaseloadLoaded", False)
+    assert ("AttentionLoaded", True) in seen
+    assert all(warm for kind, warm in seen if kind == "AttentionLoaded")
+    seen.clear()
+    asyncio.run(go(True))
+    assert ("AttentionLoaded", True) in seen

@@ -40,19 +40,24 @@ from planwise.timeline import Timeline
 RECORD_SCHEMA = "planwise.plan-record/1"
 
 
-class SignatureRecord(BaseModel):
+class _Record(BaseModel):
+    # Built on first use, not at import: the interface imports this module at start.
+    model_config = ConfigDict(defer_build=True)
+
+
+class SignatureRecord(_Record):
     role: str
     name: str
     signed_at: str
     forced: bool = False
 
 
-class SessionObjective(BaseModel):
+class SessionObjective(_Record):
     key: str
     rating: int | None = None
 
 
-class SessionRecord(BaseModel):
+class SessionRecord(_Record):
     id: str
     number: int
     date: str
@@ -66,7 +71,7 @@ class SessionRecord(BaseModel):
     created_at: str
 
 
-class ScoreRecord(BaseModel):
+class ScoreRecord(_Record):
     """One score of a client's series; the change since the baseline (the first score)."""
 
     id: str
@@ -84,20 +89,20 @@ class ScoreRecord(BaseModel):
     remission: bool | None = None
 
 
-class ScoreSeries(BaseModel):
+class ScoreSeries(_Record):
     instrument: str
     name: str
     scores: list[ScoreRecord]
 
 
-class VersionRecord(BaseModel):
+class VersionRecord(_Record):
     version: int
     state: str
     created_at: str
     reason: str | None = None
 
 
-class IntakeHistory(BaseModel):
+class IntakeHistory(_Record):
     """What the intake the plan was drafted from says of the client's history."""
 
     intake: str
@@ -106,7 +111,7 @@ class IntakeHistory(BaseModel):
     medications: list[str] = []
 
 
-class PlanRecord(BaseModel):
+class PlanRecord(_Record):
     """Everything about one plan version, for reading and for other programs."""
 
     model_config = ConfigDict(populate_by_name=True)

@@ -74,7 +74,9 @@ class ClientInfo(_Model):
     name: Name
     date_of_birth: dt.date | None = None
     pronouns: str | None = None
-    contact: Contact = Contact()
+    # A factory, not an instance: an instance here builds the validator at import time
+    # (every interface start paid for it; issue 12).
+    contact: Contact = Field(default_factory=Contact)
     emergency_contacts: list[EmergencyContact] = []
     care_providers: list[CareProvider] = []
     past_diagnoses: list[PastDiagnosis] = []

@@ -19,7 +19,7 @@ from planwise.store.verify import verify as verify_records
 from planwise.tui import colours, keymap, textual_fixes, toasts
 from planwise.tui.crash import CrashReport, ReportingWorkers, allows, handle
 from planwise.tui.focus_marks import FocusMarksApp
-from planwise.tui.messages import WorkFailed
+from planwise.tui.messages import CaseloadLoaded, WorkFailed
 from planwise.tui.screens.caseload import CaseloadScreen
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.help import HelpScreen
@@ -78,13 +78,61 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
         if self.services.store.encrypted:  # the status every screen's header shows
             self.title = f"{self.TITLE} (encrypted)"
         self.push_screen(CaseloadScreen())
-        self.check_records()
+        self._records_to_check = True  # once the caseload's first rows are on screen
         if self.services.chose_plain:
             self.notify("Plain SQLite: not encrypted. Keep it on an encrypted disk, or run "
                         "`planwise db encrypt` later.", title="Database", severity="warning",
                         stay=True)
 
+    # -- after the first page: the modules the workers use, between keys -------------------
+    # The caseload's first page needs none of them; importing them first held it back by
+    # about 0.15 s (issue 12). They are imported one a step on this thread, keys handled in
+    # between; whatever needs them waits (when_warm), and any other screen finishes the job
+    # before it opens (push_screen), so no worker ever imports while this thread does.
+    _after_warm: list[Callable[[], Any]] | None = None
+
+    def when_warm(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` once Services.warm has finished (at once if it has)."""
+        if self.services.warmed:
+            callback()
+            return
+        if self._after_warm is None:
+            self._after_warm = []
+            self.call_after_refresh(self._warm_next)
+        self._after_warm.append(callback)
+
+    def _warm_next(self) -> None:
+        if self.services.warm_step():
+            # After the screen is idle and painted again: keys that came meanwhile are
+            # handled and shown first (call_later would keep the queue from ever idling).
+            self.call_after_refresh(self._warm_next)
+        else:
+            self._warm_done()
+
+    def _warm_done(self) -> None:
+        callbacks, self._after_warm = self._after_warm or [], []
+        for callback in callbacks:
+            callback()
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        screen = args[0] if args else kwargs.get("screen")
+        if not isinstance(screen, CaseloadScreen) and type(screen).__name__ != \
+                "PassphraseScreen" and not self.services.warmed:
+            self.services.warm()  # its workers may import nothing of their own
+            self._warm_done()
+        return super().push_screen(*args, **kwargs)
+
     # -- `planwise verify` at start: records changed outside planwise are said at once --
+    _records_to_check = False
+
+    @on(CaseloadLoaded)
+    def _first_rows_shown(self) -> None:
+        # After the first rows are painted: the check reads every record (a quarter of a
+        # second with 10,000 clients) and would hold back the first page (issue 12).
+        if self._records_to_check:
+            self._records_to_check = False
+            self.call_after_refresh(self.when_warm, self.check_records)
+
     @work(thread=True, exit_on_error=False, group="verify")
     def check_records(self) -> None:
         with self.services.store.connect() as conn:

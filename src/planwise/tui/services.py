@@ -8,8 +8,10 @@ thread gets its own, created on first use.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,30 +114,45 @@ class Services:
                 self._profile = resolve_profile(self._profile_path, kb)
             return self._profile  # type: ignore[no-any-return]
 
+    # What the workers use, imported before any of them runs (see open()); one step each,
+    # so that the interface can do it between keys after its first page (app.py).
+    WARM_MODULES = (
+        "planwise.kb.loader", "planwise.intake_io", "planwise.explain", "planwise.feedback",
+        "planwise.progress", "planwise.review_facts", "planwise.rules", "planwise.timeline",
+        "planwise.store.clients", "planwise.store.course", "planwise.store.dashboard",
+        "planwise.store.diff", "planwise.store.drafts", "planwise.store.export",
+        "planwise.store.feedback", "planwise.store.lint", "planwise.store.measures",
+        "planwise.store.plans", "planwise.store.review_apply", "planwise.store.sessions",
+        "planwise.remote.requests",  # the dashboard's remote-risk flag, inside a function
+    )
+    _warming: Iterator[None] | None = None
+    warmed = False
+
+    def warm_step(self) -> bool:
+        """One step of warm(): True while there is more to do. Call from one thread only
+        (the interface's)."""
+        if self.warmed:
+            return False
+        if self._warming is None:
+            self._warming = self._warm_steps()
+        if next(self._warming, StopIteration) is StopIteration:
+            self.warmed = True
+        return not self.warmed
+
+    def _warm_steps(self) -> Iterator[None]:
+        for name in self.WARM_MODULES:
+            importlib.import_module(name)
+            yield
+        _ = self.kb
+        yield
+        _ = self.profile
+        yield
+
     def warm(self) -> None:
         """Load the knowledge, the profile and every module the workers will use, now,
         so that no worker imports a module while another thread imports one."""
-        _ = self.profile
-        import planwise.explain  # noqa: F401
-        import planwise.feedback  # noqa: F401
-        import planwise.progress  # noqa: F401
-        import planwise.review_facts  # noqa: F401
-        import planwise.rules  # noqa: F401
-        import planwise.timeline  # noqa: F401
-        from planwise.store import (  # noqa: F401
-            clients,
-            course,
-            dashboard,
-            diff,
-            drafts,
-            export,
-            feedback,
-            lint,
-            measures,
-            plans,
-            review_apply,
-            sessions,
-        )
+        while self.warm_step():
+            pass
 
     @classmethod
     def open(cls, db_path: Path | None, *, demo: bool = False, profile_path: str | None = None,
@@ -152,6 +169,7 @@ class Services:
 
             temp_dir = make_folder()
             db_path = temp_dir / "demo.db"
+        from planwise.paths import default_profile_path
         from planwise.store.db import default_db_path
         from planwise.store.keys import PassphraseNeeded
 
@@ -172,11 +190,15 @@ class Services:
                            temp_dir=temp_dir)
             services.locked = locked
             services.first_run = locked is not None and first_run
-            # Everything the workers will import, imported now, before the interface
-            # starts: a worker importing a package while the interface thread imported
-            # one raced inside Python's import system (KeyError on a half-imported
-            # package) and killed the app. It costs the cold start about 0.2 s.
-            services.warm()
+            # Everything the workers will import must be imported before any worker that
+            # uses it runs: a worker importing a package while the interface thread
+            # imported one raced inside Python's import system (KeyError on a
+            # half-imported package) and killed the app. The interface does it after its
+            # first page, between keys (app.py: about 0.15 s of the cold start). A profile
+            # or knowledge folder someone chose is read now, so a bad one is said on the
+            # terminal before the interface starts.
+            if profile_path or knowledge_dirs or default_profile_path().is_file():
+                _ = services.profile
             if demo:
                 from planwise.tui.demo import seed
 

@@ -5,6 +5,7 @@ highlighted client; `a` lists only the clients needing attention."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from textual import events, on, work
@@ -13,8 +14,6 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from planwise.store.dashboard import LABELS
-from planwise.store.sessions import left_text
 from planwise.tui import keymap
 from planwise.tui.messages import AttentionLoaded, CaseloadLoaded
 from planwise.tui.services import CaseRow
@@ -32,6 +31,12 @@ RISK_SHOWN = {"high": "HIGH", "moderate": "moderate", "low": "low",
               "unassessed": "UNASSESSED", "none": "-"}
 
 
+def left_text(left: int) -> str:
+    """planwise.store.sessions.left_text (tests/tui keep them equal): importing the store's
+    modules for it held back the first page; they load after it (app.py, when_warm)."""
+    return f"{left} left" if left >= 0 else f"{-left} over"
+
+
 def row_cells(row: CaseRow, flagged: bool = False) -> tuple[str, str, str, str, str]:
     risk = RISK_SHOWN.get(row.risk or "", "-")
     review = "-" if not row.review_date else ("DUE " if row.review_due else "") + row.review_date
@@ -45,6 +50,8 @@ def row_cells(row: CaseRow, flagged: bool = False) -> tuple[str, str, str, str, 
 
 def attention_text(ref: str, entry: dict[str, Any]) -> str:
     """'! C12 needs attention: deteriorated (PHQ-9 16 -> 22 ...); review due (...)'."""
+    from planwise.store.dashboard import LABELS
+
     bits = [f"{LABELS.get(f, f)} ({entry['reasons'].get(f, '')})" for f in entry["flags"]]
     return f"! {ref} needs attention: " + "; ".join(bits)
 
@@ -100,7 +107,9 @@ class CaseloadScreen(Screen[None]):
 
     def load_attention(self) -> None:
         self._attention_seq += 1
-        self._attention_worker(self._attention_seq)
+        # Its worker imports the dashboard's modules: not before the app has (app.py).
+        self.app.when_warm(  # type: ignore[attr-defined]
+            partial(self._attention_worker, self._attention_seq))
 
     # Not exclusive: a cancelled thread worker still runs to its end; the sequence number
     # drops an older answer instead.
