@@ -28,7 +28,7 @@ def test_lists_the_best_records_with_their_snippets(run: Runner) -> None:
     out = run.ok("search", "panic attack at work")
     assert out.splitlines() == [
         "C1 Jo Example  session S2 2026-12-09 (session 2 of P1)",
-        "    We talked about the [panic] [attack] [at] [work] on Monday and what came just…",
+        "    We talked about the [panic] [attack] at [work] on Monday and what came just…",
         "1 of 1 matching record",
     ]
 

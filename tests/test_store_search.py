@@ -73,6 +73,20 @@ def test_names_and_intake_summaries_are_searched_and_one_client_narrows(
         assert refs(search(c, "drinkw")) == []  # a whole word unless typed as a prefix
 
 
+def test_common_words_beside_others_are_left_out(run: Runner) -> None:
+    add_session(run, "2026-12-02", "Panic attack during the work meeting.")
+    with Store(run.db).connect() as c:
+        # "at" is in no note, "the session where we talked about" neither: still found.
+        assert refs(search(c, "panic attack at work")) == ["S1"]
+        found = search(c, "the session where we talked about the panic attack at work")
+        assert refs(found) == ["S1"] and found.any_words
+        assert refs(search(c, '"attack at work"')) == []  # a phrase keeps them
+        assert refs(search(c, "the")) == ["S1"]  # alone, a common word is searched
+    assert match_expression("panic at work") == '"panic" "work"'
+    assert match_expression("at the") == '"at" "the"'
+    assert match_expression("panic at*") == '"panic" "at"*'
+
+
 def test_any_word_when_no_record_has_them_all(run: Runner) -> None:
     add_session(run, "2026-12-02", "Talked about the landlord and the repairs.")
     add_session(run, "2026-12-09", "Custody hearing next week.")
@@ -195,14 +209,14 @@ def corpus() -> sqlite3.Connection:
 def test_same_records_as_sqlite_utils_quoting(corpus: sqlite3.Connection, text: str) -> None:
     """Without a `*`, the records found are those sqlite-utils' quote_fts finds; with one,
     the expression still parses."""
-    mine = match_expression(text, prefix_last=True)
+    mine = match_expression(text, prefix_last=True, drop_common=False)
     if mine:
         got = {r[0] for r in corpus.execute("SELECT rowid FROM t WHERE t MATCH ?", [mine])}
     else:
         got = set()
     if "*" in text:
         return
-    mine_whole = match_expression(text)
+    mine_whole = match_expression(text, drop_common=False)
     theirs = _quote_fts(text)
     expected = {r[0] for r in corpus.execute("SELECT rowid FROM t WHERE t MATCH ?", [theirs])
                 } if theirs and re.search(r"\w", theirs) else set()

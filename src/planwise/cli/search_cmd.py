@@ -27,8 +27,9 @@ def search_cmd(text: str, client: str | None, limit: int, fmt: str,
     notes, best match first, each with the words found in [brackets].
 
     TEXT is plain words: every word must appear (in any order; "attack" also finds
-    "attacks"); "a quoted phrase" must appear as written; a word ending in * is a
-    prefix (pan* finds panic). When no record has every word, the records with any
+    "attacks"), but common ones (at, the, we...) beside others are left out; "a quoted
+    phrase" must appear as written; a word ending in * is a prefix (pan* finds
+    panic). When no record has every word, the records with any
     of them are listed instead, and the command says so. More than 1,000 matches:
     the newest 1,000 are ranked (add a word to narrow).
 

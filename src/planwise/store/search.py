@@ -13,8 +13,10 @@ the two together) plus prefixes: `attack*` finds every word starting with
 It is written here rather than imported because importing sqlite-utils costs
 about 0.1 s, and the interface's workers must not import modules (services.warm).
 
-All the words must appear; when no record has them all, the records with any of
-them are given instead, ranked the same way, and `Results.any_words` says so.
+All the words must appear, except COMMON ones ("at", "the", "we") typed beside
+others, which are left out (inside a quoted phrase they count); when no record has
+them all, the records with any of them are given instead, ranked the same way, and
+`Results.any_words` says so.
 
 Ranking is FTS5's bm25 (rarer words and shorter texts weigh more) within each
 index; the three lists are merged by that score. Snippets hold client data: they go
@@ -43,6 +45,13 @@ MAX_QUERY = 500  # characters looked at: a pasted page searches its start
 RANKED = 1000    # at most this many matches (the newest) are scored and counted, per index
 
 _QUOTE_RE = re.compile(r'\s+|(".*?")')  # sqlite-utils' _quote_fts_re
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Words in nearly every note, left out of a query with other words: they narrow nothing,
+# rank for little (bm25) and cost the most to match ("panic attack at work" took twice
+# as long as "panic attack work"). Inside "a quoted phrase" they stay.
+COMMON = frozenset(
+    "a an and are as at be but by for from had has have he her his i in is it of on or "
+    "she so that the their them they this to was we were with you".split())
 
 
 @dataclass(frozen=True)
@@ -76,13 +85,16 @@ class Results:
     words: int = 0             # the words (and phrases) searched for
 
 
-def _terms(text: str, prefix_last: bool) -> list[str]:
-    """The query's words and phrases, each quoted for FTS5 (a trailing * kept outside)."""
-    text = text[:MAX_QUERY]
+def _terms(text: str, prefix_last: bool, drop_common: bool = True) -> list[str]:
+    """The query's words and phrases, each quoted for FTS5 (a trailing * kept outside).
+    `drop_common`: leave out COMMON words, unless nothing else is left."""
+    # A control character is a word break (FTS5 reads the expression as a C string: a NUL
+    # would end it inside a quoted word).
+    text = _CONTROLS.sub(" ", text[:MAX_QUERY])
     if text.count('"') % 2:
         text += '"'
     bits = [b for b in _QUOTE_RE.split(text) if b and b != '""']
-    out = []
+    out: list[tuple[str, bool]] = []
     for i, bit in enumerate(bits):
         if bit.startswith('"'):
             body, star = bit[1:-1], False
@@ -92,14 +104,18 @@ def _terms(text: str, prefix_last: bool) -> list[str]:
                                    and not text[-1:].isspace())
         if not any(ch.isalnum() for ch in body):
             continue  # no word in it (a lone *, a dash): FTS5 would ignore it anyway
-        out.append(f'"{body}"' + ("*" if star else ""))
-    return out
+        common = drop_common and not star and not bit.startswith('"') \
+            and body.lower() in COMMON
+        out.append((f'"{body}"' + ("*" if star else ""), common))
+    kept = [t for t, common in out if not common]
+    return kept or [t for t, _ in out]
 
 
-def match_expression(text: str, *, prefix_last: bool = False, any_words: bool = False) -> str:
+def match_expression(text: str, *, prefix_last: bool = False, any_words: bool = False,
+                     drop_common: bool = True) -> str:
     """An FTS5 MATCH expression that searches `text` as plain words ("" when it has none).
     `prefix_last`: the last word may be unfinished (search as you type)."""
-    return (" OR " if any_words else " ").join(_terms(text, prefix_last))
+    return (" OR " if any_words else " ").join(_terms(text, prefix_last, drop_common))
 
 
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
