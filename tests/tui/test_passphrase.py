@@ -48,6 +48,13 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def header(app: PlanwiseApp) -> str:
+    """The title line every screen shows."""
+    from textual.widgets._header import HeaderTitle
+
+    return str(app.screen.query_one(HeaderTitle).render())
+
+
 def message(app: PlanwiseApp) -> str:
     return str(app.screen.query_one("#passphrase-message", Static).render())
 
@@ -72,7 +79,7 @@ def test_wrong_passphrase_said_then_the_right_one_opens(tmp_path: Path) -> None:
             await pilot.press(*PASSPHRASE, "enter")
             await settle(app, pilot)
             assert isinstance(app.screen, CaseloadScreen)
-            assert app.title == "planwise (encrypted)"
+            assert header(app) == "planwise (encrypted) — Caseload"
             assert NAME in app.screen.query_one("DataTable").get_row_at(0)[1]  # type: ignore[attr-defined]
 
     try:
@@ -140,7 +147,7 @@ def test_first_run_both_empty_keeps_a_plain_database_and_says_so(tmp_path: Path)
             await pilot.press("enter", "enter")
             await settle(app, pilot)
             assert isinstance(app.screen, CaseloadScreen)
-            assert app.title == "planwise"
+            assert header(app) == "planwise — Caseload"
             shown = [n.message for n in app._notifications]
             assert any("Plain SQLite: not encrypted" in m for m in shown), shown
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import SystemCommand
+from textual.content import Content
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.notifications import Notify, SeverityLevel
@@ -75,8 +76,7 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
         self._open_caseload()
 
     def _open_caseload(self) -> None:
-        if self.services.store.encrypted:  # the status every screen's header shows
-            self.title = f"{self.TITLE} (encrypted)"
+        self.encrypted = self.services.store.encrypted
         self.push_screen(CaseloadScreen())
         self._records_to_check = True  # once the caseload's first rows are on screen
         if self.services.chose_plain:
@@ -233,6 +233,13 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
             if isinstance(screen, CaseloadScreen):
                 screen.action_refresh()
         self.open_client(client_id)
+
+    # Every screen's header says an encrypted database is one (screens set their own title).
+    encrypted = False
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return super().format_title(f"{title} (encrypted)" if self.encrypted else title,
+                                    sub_title)
 
     def action_database(self) -> None:
         store = self.services.store
