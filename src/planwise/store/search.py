@@ -235,6 +235,6 @@ def rows(results: Results) -> list[dict[str, Any]]:
     """The hits as plain dicts (JSON output), the snippet's marks as [ ]."""
     return [{"kind": h.kind, "id": h.ref, "client": h.client_ref, "name": h.client_name,
              "date": h.date, "plan": ids.fmt("plan", h.plan_id) if h.plan_id else None,
-             "number": h.number, "score": round(h.score, 4),
+             "number": h.number, "score": round(h.score, 4) + 0.0,  # never -0.0
              "snippet": h.snippet.replace(MARK_START, "[").replace(MARK_END, "]")}
             for h in results.hits]
