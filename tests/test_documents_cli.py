@@ -96,6 +96,19 @@ def test_client_copy(run: Runner, tmp_path: Path) -> None:
         assert not re.search(rf"\b{re.escape(internal)}\b", text), internal
 
 
+def test_client_copy_lists_the_practice_crisis_contacts(run: Runner, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('crisis_contacts = ["Samaritans: 116 123, any hour", '
+                      '"Crisis team: 555-0911"]\n')
+    monkeypatch.setenv("PLANWISE_CONFIG", str(config))
+    text = pdf_text(_pdf(run, tmp_path, "--audience", "client"))
+    at = text.index("If you are in crisis")
+    assert text.index("Crisis lines: • Samaritans: 116 123, any hour • Crisis team: 555-0911") \
+        > at
+    assert text.index("Sam Example, sibling, 555-0101") > at
+
+
 def test_a_character_the_font_lacks_is_shown_escaped(run: Runner, tmp_path: Path) -> None:
     toml = CLIENT_TOML.replace('name = "Jo Example"', 'name = "Jo 李 Example"')
     (tmp_path / "c2.toml").write_text(toml)

@@ -43,7 +43,10 @@ def _live(item: PlanItem) -> bool:
     return item.origin != REJECTED
 
 
-def render(rec: PlanRecord, generated: dt.datetime | None = None) -> bytes:
+def render(rec: PlanRecord, generated: dt.datetime | None = None,
+           crisis_lines: tuple[str, ...] = ()) -> bytes:
+    """The client's copy; `crisis_lines` are the practice's own crisis contacts (the config
+    file's `crisis_contacts`, docs/remote.md), printed before the client's people."""
     d, info = rec.document, rec.client_info
     when = generated or generated_at()
     pdf = new_pdf("Your treatment plan", f"Your treatment plan, {when.date()}", when)
@@ -77,7 +80,7 @@ def render(rec: PlanRecord, generated: dt.datetime | None = None) -> bytes:
         w.para(f"You will also fill in short questionnaires from time to time ({names}), so "
                "we can see together how things are changing.")
     _sessions(w, rec)
-    _crisis(w, rec)
+    _crisis(w, rec, crisis_lines)
     _sign(w, rec)
     return to_bytes(pdf)
 
@@ -129,11 +132,14 @@ def _taken(held: int) -> str:
     return "1 has taken place" if held == 1 else f"{held} have taken place"
 
 
-def _crisis(w: Writer, rec: PlanRecord) -> None:
+def _crisis(w: Writer, rec: PlanRecord, crisis_lines: tuple[str, ...]) -> None:
     info = rec.client_info
     w.heading("If you are in crisis")
     w.para("If you feel unsafe or might act on thoughts of harming yourself, call your local "
            "emergency number now or go to the nearest emergency department.", bold=True)
+    if crisis_lines:
+        w.para("Crisis lines:")
+        w.lines(list(crisis_lines))
     people = [", ".join(x for x in (e.name, e.relationship, e.phone) if x)
               for e in info.emergency_contacts]
     care = [", ".join(x for x in (p.name, p.role, p.organisation, p.phone) if x)

@@ -19,8 +19,12 @@ def plan_pdf(c: Conn, plan_id: int, version: int | None = None, audience: str = 
     rec = build_record(c, plan_id, version)
     if audience == "client":
         from planwise.documents import pdf_client
+        from planwise.remote.practice import load_practice
 
-        return pdf_client.render(rec, generated)
+        practice = load_practice()
+        # Only the practice's own list: the default text repeats the emergency-number line.
+        lines = practice.crisis_contacts if practice.contacts_configured else ()
+        return pdf_client.render(rec, generated, lines)
     from planwise.documents import pdf_record
     from planwise.instruments import load_instruments
     from planwise.store.integrity import head
