@@ -82,6 +82,23 @@ def test_signatures_with_dates_and_the_version(run: Runner, tmp_path: Path) -> N
     assert "Your therapist: signed by A. Clinician on 20" in client
 
 
+def test_revised_plan_marks_edits_and_leaves_rejections_out_of_the_client_copy(
+        run: Runner, tmp_path: Path) -> None:
+    from tests.test_store_export_diff import revise
+
+    revise(run, tmp_path)
+    record = pdf_text(_pdf(run, tmp_path))
+    for want in ("version 2", "reason: client chose walking", "Do more of what matters (edited)",
+                 "(rejected: already sees the GP)", "Objective: Walk (added)",
+                 "Walk for 20 minutes daily", "Version 1: signed", "Version 2: draft"):
+        assert want in record, want
+    v1 = pdf_text(_pdf(run, tmp_path, "--version", "1"))
+    assert "Clinical record: signed" in v1 and "therapist: A. Clinician, signed" in v1
+    client = pdf_text(_pdf(run, tmp_path, "--audience", "client"))
+    assert "Do more of what matters" in client and "Walk for 20 minutes daily" in client
+    assert "already sees the GP" not in client and "(edited)" not in client
+
+
 def test_client_copy(run: Runner, tmp_path: Path) -> None:
     text = pdf_text(_pdf(run, tmp_path, "--audience", "client"))
     for want in ("Your treatment plan", "For: Jo Example", "What you will do:",
