@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/tui.py
+	$(BIN)/python benchmarks/documents.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
