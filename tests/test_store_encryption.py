@@ -207,6 +207,30 @@ def test_errors_from_an_encrypted_connection_are_sqlite3_errors(main: Main,
         conn.close()
 
 
+def test_busy_encrypted_database_exits_75(main: Main, tmp_path: Path) -> None:
+    """Another process holding the write lock: busy (exit 75), as on a plain database, not
+    'damaged' or a traceback (the mapped exceptions reach the store's busy check)."""
+    passphrase = secret(tmp_path, "correct horse battery")
+    use(main, passphrase)
+    main.ok("client", "add", "--name", NAME)
+    code = ("import sys, time; from pathlib import Path; from planwise.store import crypto; "
+            "p = Path(sys.argv[1]); k = crypto.derive(sys.argv[2], crypto.file_salt(p)); "
+            "c = crypto.connect(p, k); c.execute('BEGIN IMMEDIATE'); "
+            "c.execute(\"INSERT INTO drafts VALUES ('client', 'x', NULL, '{}', 't')\"); "
+            "print('ready', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(main.db),
+                               "correct horse battery"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        main.monkeypatch.setenv("PLANWISE_BUSY_TIMEOUT", "0.2")
+        err = main.fails("client", "add", "--name", "Someone Else", code=75)
+        assert "busy" in err and "Nothing was saved" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "Someone Else" not in main.ok("client", "list")
+
+
 def test_plain_database_never_imports_sqlcipher(main: Main) -> None:
     main.ok("client", "add", "--name", NAME)
     code = ("import sys; from planwise.store import Store; from planwise.store.clients import "

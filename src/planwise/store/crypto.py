@@ -94,6 +94,11 @@ def _dbapi() -> Any:
     return dbapi2
 
 
+def load() -> None:
+    """Import sqlcipher3 now (a front end that must choose the thread that imports)."""
+    _dbapi()
+
+
 def connect(path: Path | str, key: Key | None, *, timeout: float = 5.0,
             readonly: bool = False, check: bool = True) -> sqlite3.Connection:
     """A SQLCipher connection keyed with `key` (None: a plain file through SQLCipher, for
@@ -133,9 +138,9 @@ def _raise_as_sqlite3(exc: BaseException) -> NoReturn:
     cls = getattr(sqlite3, type(exc).__name__, None)
     if not (isinstance(cls, type) and issubclass(cls, sqlite3.Error)):
         cls = sqlite3.DatabaseError
-    new = cls(*exc.args)
-    new.sqlite_errorcode = getattr(exc, "sqlite_errorcode", None)  # type: ignore[attr-defined]
-    new.sqlite_errorname = getattr(exc, "sqlite_errorname", None)  # type: ignore[attr-defined]
+    new: Any = cls(*exc.args)
+    new.sqlite_errorcode = getattr(exc, "sqlite_errorcode", None)
+    new.sqlite_errorname = getattr(exc, "sqlite_errorname", None)
     raise new from None
 
 

@@ -22,7 +22,8 @@ from planwise.tui import keymap
 
 MIN_PASSPHRASE = 8
 
-WRONG = "Wrong passphrase: nothing was opened or changed. Try again, or Esc to quit."
+WRONG = ("Wrong passphrase (or not a planwise database): nothing was opened or changed. "
+         "Try again, or Esc to quit.")
 
 
 class PassphraseScreen(Screen[bool]):
@@ -87,6 +88,12 @@ class PassphraseScreen(Screen[bool]):
         for field in self.query(Input):
             field.disabled = True
         self.say("Opening...")
+        if passphrase:
+            # sqlcipher3 imported here, on the interface thread: no worker imports a module
+            # while this thread may be importing others (app.py, the warm-up).
+            from planwise.store import crypto
+
+            crypto.load()
         self.open_with(passphrase)
 
     def _again(self, why: str) -> None:
