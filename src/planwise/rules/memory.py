@@ -163,8 +163,8 @@ def fire_rule(memory: Memory, rule: Any, bound: dict[str, Fact]) -> list[Fact]:
 
 def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:
     """Every firing in the canonical order, its facts in brief (a proposal's or a review's
-    `trace`)."""
-    from planwise.models.proposal import TraceEntry
+    `trace`), as the dicts of TraceEntry models: the Proposal or Review validates them
+    with everything else in one pass, faster than a model each."""
     from planwise.rules.describe import brief
 
     order = {s: i for i, s in enumerate(stages)}
@@ -176,6 +176,6 @@ def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:
             text = briefs[n] = brief(memory.facts[n])
         return text
 
-    return [TraceEntry(rule=f.rule, matched=[said(n) for n in f.matched],
-                       derived=[said(n) for n in f.derived])
+    return [{"rule": f.rule, "matched": [said(n) for n in f.matched],
+             "derived": [said(n) for n in f.derived]}
             for f in memory.canonical_firings(order)]
