@@ -74,6 +74,7 @@ class CaseloadScreen(Screen[None]):
         self._attention_seq = 0
         self._attention_wanted = False
         self._last: CaseloadLoaded | None = None
+        self._count_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,7 +165,9 @@ class CaseloadScreen(Screen[None]):
             text += f"; {n} need{'s' if n == 1 else ''} attention (a: only those)"
         elif message.attention_only:
             text += " (a: every client)"
-        self.query_one("#count", Static).update(text)
+        if text != self._count_text:  # an update lays the whole screen out again
+            self._count_text = text
+            self.query_one("#count", Static).update(text)
         self.show_attention()
         if self._attention_wanted:
             self._attention_wanted = False
