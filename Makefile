@@ -35,6 +35,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
+	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/tui.py
