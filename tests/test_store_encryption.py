@@ -174,6 +174,73 @@ def test_no_passphrase_at_all_refused(main: Main, tmp_path: Path) -> None:
     assert digest(main.db) == before
 
 
+def test_asked_on_the_terminal_three_times_at_most(main: Main, tmp_path: Path) -> None:
+    use(main, secret(tmp_path, "correct horse battery"))
+    main.ok("client", "add", "--name", NAME)
+    use(main, None)
+    asked: list[str | None] = []
+
+    def asker(answers: list[str]) -> keys.Asker:
+        def ask(path: str, why: str | None) -> str | None:
+            asked.append(why)
+            return answers.pop(0) if answers else None
+        return ask
+
+    keys.set_asker(asker(["wrong one", "correct horse battery"]))
+    try:
+        assert NAME in main.ok("client", "list")
+        assert asked == [None, "wrong passphrase"]
+        keys._keys.clear()
+        asked.clear()
+        before = digest(main.db)
+        keys.set_asker(asker(["a", "b", "c", "correct horse battery"]))
+        err = main.fails("client", "list")
+        assert "the passphrase given does not open it" in err
+        assert len(asked) == keys.MAX_TRIES and digest(main.db) == before
+    finally:
+        keys.set_asker(None)
+
+
+def test_keyring_caches_the_key_where_it_works(main: Main, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in for the optional `keyring` package: the key is kept after a passphrase
+    opened the database and used on the next start without asking; a stale one is not."""
+    import types
+
+    store: dict[tuple[str, str], str] = {}
+    fake = types.ModuleType("keyring")
+    fake.get_password = lambda s, u: store.get((s, u))  # type: ignore[attr-defined]
+    fake.set_password = lambda s, u, p: store.__setitem__((s, u), p)  # type: ignore[attr-defined]
+    fake.delete_password = lambda s, u: store.pop((s, u), None)  # type: ignore[attr-defined]
+    backends = types.ModuleType("keyring.backends")
+    fail = types.ModuleType("keyring.backends.fail")
+
+    class FailKeyring:
+        pass
+
+    fail.Keyring = FailKeyring  # type: ignore[attr-defined]
+    fake.get_keyring = lambda: object()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    monkeypatch.setitem(sys.modules, "keyring.backends", backends)
+    monkeypatch.setitem(sys.modules, "keyring.backends.fail", fail)
+    monkeypatch.delenv("PLANWISE_NO_KEYRING")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+
+    use(main, secret(tmp_path, "correct horse battery"))
+    main.ok("client", "add", "--name", NAME)
+    keys._keys.clear()
+    keys.unlock(main.db, "correct horse battery")  # as the interface's screen does
+    assert len(store) == 1 and "correct horse" not in next(iter(store.values()))
+    use(main, None)
+    assert NAME in main.ok("client", "list")  # no file, no terminal: the keyring's key
+    use(main, None)
+    store[next(iter(store))] = "00" * 48  # stale (after a rekey elsewhere): not used
+    assert "no passphrase was given" in main.fails("client", "list")
+    # Over SSH without a D-Bus session (Linux) it is not even tried.
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    assert (keys._keyring() is None) == sys.platform.startswith("linux")
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_passphrase_file_must_be_private(main: Main, tmp_path: Path, mode: int) -> None:
     use(main, secret(tmp_path, "correct horse battery", mode=mode))

@@ -44,8 +44,8 @@ class PassphraseScreen(Screen[bool]):
             if self.first_run:
                 yield Label("Choose a passphrase", classes="dialog-title")
                 yield Static(f"A new database, {self.path}, will be encrypted with it "
-                             "(SQLCipher). Nobody can open it without the passphrase, you "
-                             "neither: keep it safe. Both empty: plain SQLite, only for an "
+                             "(SQLCipher). Without the passphrase nobody can open it, you "
+                             "included: keep it safe. Both empty: plain SQLite, only for an "
                              "encrypted disk.", classes="dialog-note")
             else:
                 yield Label("Passphrase", classes="dialog-title")
