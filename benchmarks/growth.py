@@ -1,6 +1,7 @@
 """Growth: how the caseload's costs grow with the caseload and with the knowledge.
 
-    .venv/bin/python benchmarks/growth.py [--with-100x] [--runs K] [--rebuild]
+    .venv/bin/python benchmarks/growth.py [--with-100x] [--sizes N,...] [--runs K]
+        [--no-baseline] [--no-knowledge] [--rebuild]
 
 Caseload at 1x, 10x and 100x (1,000 / 10,000 / 100,000 clients; 100x only with
 --with-100x: building it takes long, once, and it is kept in the temporary
@@ -144,8 +145,8 @@ def caseload_row(size: int, runs: int, rebuild: bool, old: Any, kb: Any) -> list
              100_000: "caseload 100x (100,000 clients)"}.get(size, f"caseload {size:,}")
     row = [label, was(ms(cold), base[0] if base else None),
            was(ms(statistics.median(warm)), statistics.median(base[1]) if base else None),
-           ms(page), was(f"{ms(pct(saves, 95))} / {ms(statistics.median(saves))}",
-                         pct(base_saves, 95) if base_saves else None),
+           ms(page), f"{ms(pct(saves, 95))} / {ms(statistics.median(saves))} "
+                     f"({ms(pct(base_saves, 95))} / {ms(statistics.median(base_saves))})",
            ms(names), "-" if text is None else ms(text), "-", "-"]
     print("  " + " | ".join(row))
     return row
@@ -187,6 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--with-100x", action="store_true",
                     help="Also 100,000 clients (built once, long; then kept).")
+    ap.add_argument("--sizes", help="Only these sizes, e.g. 100000 (comma-separated).")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="Skip the dashboard's baseline (minutes at 100x).")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rebuild", action="store_true", help="Build the caseloads again.")
     ap.add_argument("--no-knowledge", action="store_true", help="Caseload rows only.")
@@ -194,9 +198,12 @@ def main(argv: list[str] | None = None) -> None:
     from planwise.kb.loader import load_knowledge
 
     kb = load_knowledge([])
-    old = baseline_module()
+    old = None if args.no_baseline else baseline_module()
+    sizes = SIZES if args.with_100x else SIZES[:2]
+    if args.sizes:
+        sizes = tuple(int(n) for n in args.sizes.split(","))
     rows = []
-    for size in SIZES if args.with_100x else SIZES[:2]:
+    for size in sizes:
         print(f"caseload of {size:,} clients (on {TODAY})", flush=True)
         rows.append(caseload_row(size, args.runs, args.rebuild, old, kb))
     if not args.no_knowledge:
