@@ -157,7 +157,14 @@ class Writer:
         self._block(clean(self.pdf, text), size, "B" if bold else "", indent)
 
     def bullet(self, text: str, indent: float = 0) -> None:
-        self._block("•  " + clean(self.pdf, text), 10, "", indent + 2)
+        """A list item, its later lines under its text rather than under the bullet."""
+        pdf = self.pdf
+        pdf.set_font(FAMILY, "", 10)
+        mark = "•  "
+        hang = pdf.get_string_width(mark)
+        lines = wrap(pdf, clean(pdf, text), pdf.epw - indent - 2 - hang)
+        self._lines([mark + lines[0]], indent + 2, LINE)
+        self._lines(lines[1:], indent + 2 + hang, LINE)
 
     def field(self, label: str, value: Any, indent: float = 0) -> None:
         """`Label: value`, the label bold (fpdf2's markdown would read the value's own
