@@ -15,7 +15,7 @@ build prints and docs/performance.md give the counts):
   Version 1 is signed at the start. A review is held every 6 weeks; 97% of plans had
   every review due (1.5% missed the latest one); 90% of reviews revise the plan: a
   new version, signed, except that a quarter of the latest revisions are still drafts.
-  About 2.2 versions a plan: 20,000 versions for 10,000 clients.
+  About 2.1 versions a plan: 19,190 versions for 10,000 clients.
 - Payer's session limit (the intake's): 20 sessions for 55%, 30 for 15%, 12 for 5%,
   none for 25%; 85% of those within 3 sessions of it were extended (30, or none).
 - Sessions: weekly from a week after the start up to TODAY, 12% of weeks missed. Each
