@@ -145,10 +145,10 @@ class _Stage:
             asserted = state["asserted"]
 
             def assert_fact(payload: Fact) -> int:
-                code: int = durable_rules_engine.assert_fact(
-                    handle, json.dumps(payload, ensure_ascii=False))[0]
+                text = json.dumps(payload, ensure_ascii=False)
+                code: int = durable_rules_engine.assert_fact(handle, text)[0]
                 if code == 0:
-                    asserted.append(payload)  # to retract when the session is emptied
+                    asserted.append(text)  # to retract when the session is emptied
                 return code
 
             for new in state["derive"](rule, bound):
@@ -209,7 +209,10 @@ class _Stage:
             body += [dict(f, sid=sid, u=0) for f in facts if self.index.may_reach(f)]
             gates = [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
                      for g in range(self.groups)]
-            asserted: list[Fact] = []
+            asserted: list[str] = []
+            # Written once: the batch asserts them, the session's emptying retracts them.
+            body_json = json.dumps(body, ensure_ascii=False)
+            gates_json = json.dumps(gates, ensure_ascii=False)
             self.current = {"derive": derive, "errors": errors, "facts": store,
                             "asserted": asserted}
             drained = False
@@ -217,7 +220,7 @@ class _Stage:
             try:
                 try:
                     code, offset = durable_rules_engine.assert_facts(
-                        self.ruleset._handle, json.dumps(body + gates, ensure_ascii=False))
+                        self.ruleset._handle, _join(body_json, gates_json))
                 except Exception as exc:
                     drained = self._abandon(sid)
                     raise EngineError(self._failure(exc)) from exc
@@ -243,7 +246,7 @@ class _Stage:
                 self.current = {}
                 if drained:
                     # Code 1: a fact of the batch passed no rule's tests (not stored).
-                    outcome = self._empty(sid, gates + body + asserted) \
+                    outcome = self._empty(sid, _join(gates_json, body_json, *asserted)) \
                         if code in (0, 1) and not errors else "delete"
                     if outcome == "keep":
                         self.kept = sid
@@ -278,7 +281,7 @@ class _Stage:
         except Exception:  # noqa: BLE001 - the session stays alive, counted
             return False
 
-    def _empty(self, sid: str, asserted: list[Fact]) -> str:
+    def _empty(self, sid: str, asserted: str) -> str:
         """Retract every fact of the session so the next evaluation can use it: "keep",
         or "delete" it when it is not empty afterwards, or "leave" it alive (counted)
         when an action the retraction queued could not be completed.
@@ -293,7 +296,7 @@ class _Stage:
             return "delete"
         try:
             code, offset = durable_rules_engine.retract_facts(
-                handle, json.dumps(asserted, ensure_ascii=False))
+                handle, asserted)
         except Exception:  # noqa: BLE001 - the session is deleted instead
             return "delete"
         try:
@@ -324,6 +327,12 @@ class _Stage:
         host._ruleset_directory.pop(self.name, None)
         if self.ruleset in host._ruleset_list:
             host._ruleset_list.remove(self.ruleset)
+
+
+def _join(*parts: str) -> str:
+    """One JSON array of the items of JSON arrays (`[...]`) and objects (`{...}`)."""
+    items = [p[1:-1] if p.startswith("[") else p for p in parts]
+    return "[" + ",".join(i for i in items if i) + "]"
 
 
 def _noop(_c: Any) -> None:
