@@ -151,8 +151,16 @@ def _course(c: Conn, day: str, only: list[int] | None,
 
 def compute(c: Conn, day: str, only: list[int] | None) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
-    _course(c, day, only, out)
-    _items(c, only, out)
-    _objectives(c, day, only, out)
-    _measures(c, day, only, out)
+    # The groupings of every rating and score build temporary B-trees of tens of MB at
+    # 10,000 clients: in memory rather than in temporary files (about 10% of a cold
+    # caseload on a busy machine); the connection's own setting is given back.
+    before = c.raw.execute("PRAGMA temp_store").fetchone()[0]
+    c.raw.execute("PRAGMA temp_store = MEMORY")
+    try:
+        _course(c, day, only, out)
+        _items(c, only, out)
+        _objectives(c, day, only, out)
+        _measures(c, day, only, out)
+    finally:
+        c.raw.execute(f"PRAGMA temp_store = {int(before)}")
     return out
