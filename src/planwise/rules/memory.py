@@ -9,6 +9,8 @@ what the durable-rules backend hands back to say which facts a rule matched.
 from __future__ import annotations
 
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,14 +126,40 @@ def content_key(fact: Fact) -> tuple[Any, ...]:
     """Identity of a fact by content (two rules deriving the same fact share it): its type
     and its attributes' values in the vocabulary's order. Every fact has every attribute
     of its type (planwise.facts.make_fact), so this is `fact_key` without sorting."""
-    return (fact["fact"], *(tuple(v) if isinstance(v, list) else v
-                            for v in map(fact.__getitem__, FACT_TYPES[fact["fact"]])))
+    kind = fact["fact"]
+    reader = _readers.get(kind) or _reader(kind)
+    values, lists = reader
+    key = values(fact)
+    if lists:  # list attributes (treatment_option.modalities) as tuples, to hash
+        parts = list(key)
+        for i in lists:
+            parts[i] = tuple(parts[i])
+        key = tuple(parts)
+    return (kind, *key)
+
+
+# Per fact type: a reader of its attributes' values as a tuple, and which are lists.
+_readers: dict[str, tuple[Callable[[Fact], tuple[Any, ...]], tuple[int, ...]]] = {}
+
+
+def _reader(kind: str) -> tuple[Callable[[Fact], tuple[Any, ...]], tuple[int, ...]]:
+    schema = FACT_TYPES[kind]
+    names = tuple(schema)
+    values: Callable[[Fact], tuple[Any, ...]]
+    if len(names) == 1:
+        only = names[0]
+        values = lambda fact: (fact[only],)  # noqa: E731 - itemgetter of one is no tuple
+    else:
+        values = operator.itemgetter(*names)  # type: ignore[assignment]
+    lists = tuple(i for i, name in enumerate(names) if schema[name].type is list)
+    _readers[kind] = (values, lists)
+    return values, lists
 
 
 # A conclusion's fact with its literal values and defaults filled in, kept per
 # conclusion (the knowledge is immutable once loaded); id() keys, the conclusion
 # itself kept in the value so that its id is not reused.
-_templates: dict[int, tuple[Any, Fact, bool]] = {}
+_templates: dict[int, tuple[Any, Fact, bool, bool]] = {}
 
 
 def _conclusion_fact(conclusion: Any, bound: dict[str, Fact]) -> Fact:
@@ -141,12 +169,15 @@ def _conclusion_fact(conclusion: Any, bound: dict[str, Fact]) -> Fact:
     hit = _templates.get(id(conclusion))
     if hit is None:
         literal = not any(isinstance(v, str) and "{" in v for v in conclusion.values.values())
-        hit = (conclusion, make_fact(conclusion.fact, **conclusion.values), literal)
+        template = make_fact(conclusion.fact, **conclusion.values)
+        lists = any(isinstance(v, list) for v in template.values())
+        hit = (conclusion, template, literal, lists)
         if len(_templates) < 100_000:
             _templates[id(conclusion)] = hit
-    _c, template, literal = hit
+    _c, template, literal, lists = hit
     # Lists are copied, as make_fact does: no fact shares one with another or the template.
-    fact = {k: list(v) if isinstance(v, list) else v for k, v in template.items()}
+    fact = {k: list(v) if isinstance(v, list) else v for k, v in template.items()} if lists \
+        else dict(template)
     if not literal:
         for attr, value in fill(conclusion.values, bound).items():
             fact[attr] = list(value) if isinstance(value, list) else value
