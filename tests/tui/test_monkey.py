@@ -159,6 +159,13 @@ async def _help(app: PlanwiseApp, pilot: Any) -> None:
 Opener = Callable[[PlanwiseApp, Any], Awaitable[None]]
 
 
+def _search_screen(text: str, client_id: int | None = None) -> Any:
+    """Full-text search (Ctrl+F on the caseload, on a client's page: that client's)."""
+    from planwise.tui.screens.search import SearchScreen
+
+    return SearchScreen(text) if client_id is None else SearchScreen(client_id=client_id)
+
+
 async def _nothing(app: PlanwiseApp, pilot: Any) -> None:
     """The caseload: the screen every round starts from anyway."""
 
@@ -185,6 +192,8 @@ SCREENS: dict[str, Opener] = {
     "scores": _scores,
     "client-information": _call(lambda app: app.edit_client_info(CLIENT)),
     "help": _help,
+    "search-notes": _call(lambda app: app.push_screen(_search_screen("panic"))),
+    "search-client": _call(lambda app: app.push_screen(_search_screen("", CLIENT))),
 }
 
 
