@@ -41,6 +41,8 @@ PASSPHRASE = "benchmark passphrase, not a secret"
 COLD_START = """
 import sys
 from pathlib import Path
+from planwise.store import keys
+keys.prefetch(Path(sys.argv[1]))  # as planwise.tui.run does, before the interface's imports
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.services import Services
 

@@ -241,6 +241,30 @@ def test_keyring_caches_the_key_where_it_works(main: Main, tmp_path: Path,
     assert (keys._keyring() is None) == sys.platform.startswith("linux")
 
 
+def test_prefetched_key_is_derived_once(main: Main, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interface starts deriving the key beside its imports; opening takes it."""
+    use(main, secret(tmp_path, "correct horse battery"))
+    main.ok("client", "add", "--name", NAME)
+    keys._keys.clear()
+    calls: list[int] = []
+    real = crypto.derive
+
+    def counted(passphrase: str, salt: bytes) -> crypto.Key:
+        calls.append(1)
+        return real(passphrase, salt)
+
+    monkeypatch.setattr(crypto, "derive", counted)
+    keys.prefetch(main.db)
+    from planwise.store import Store
+
+    assert Store(main.db, ask=False).encrypted
+    assert len(calls) == 1 and not keys._pending
+    keys._keys.clear()
+    keys.prefetch(tmp_path / "absent.db")  # nothing to derive: no thread
+    assert not keys._pending and len(calls) == 1
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_passphrase_file_must_be_private(main: Main, tmp_path: Path, mode: int) -> None:
     use(main, secret(tmp_path, "correct horse battery", mode=mode))

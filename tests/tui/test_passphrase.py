@@ -4,8 +4,10 @@ said with nothing opened or changed; a first run chooses one or keeps a plain da
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Static
@@ -48,6 +50,22 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+async def until(app: PlanwiseApp, pilot: Any, ready: Callable[[], bool]) -> None:
+    """Workers and the screen settled until `ready` (a loaded machine is slow: the key
+    derivation alone takes up to a second)."""
+    end = time.monotonic() + 20
+    while not ready():
+        assert time.monotonic() < end, "not ready after 20 s"
+        await settle(app, pilot)
+
+
+def rows(app: PlanwiseApp) -> int:
+    from textual.widgets import DataTable
+
+    screen = app.screen
+    return screen.query_one(DataTable).row_count if isinstance(screen, CaseloadScreen) else 0
+
+
 def header(app: PlanwiseApp) -> str:
     """The title line every screen shows."""
     from textual.widgets._header import HeaderTitle
@@ -71,14 +89,12 @@ def test_wrong_passphrase_said_then_the_right_one_opens(tmp_path: Path) -> None:
             await settle(app, pilot)
             assert isinstance(app.screen, PassphraseScreen)
             await pilot.press(*"wrongpassphrase", "enter")
-            await settle(app, pilot)
+            await until(app, pilot, lambda: message(app) == WRONG)
             assert isinstance(app.screen, PassphraseScreen)
-            assert message(app) == WRONG
             assert app.screen.query_one("#passphrase").value == ""  # type: ignore[attr-defined]
             assert digest(path) == before
             await pilot.press(*PASSPHRASE, "enter")
-            await settle(app, pilot)
-            assert isinstance(app.screen, CaseloadScreen)
+            await until(app, pilot, lambda: rows(app) > 0)
             assert header(app) == "planwise (encrypted) — Caseload"
             assert NAME in app.screen.query_one("DataTable").get_row_at(0)[1]  # type: ignore[attr-defined]
 
@@ -118,14 +134,11 @@ def test_first_run_chooses_a_passphrase(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(app, pilot)
             await pilot.press(*"longenough1", "enter", *"longenough2", "enter")
-            await settle(app, pilot)
-            assert "do not match" in message(app)
+            await until(app, pilot, lambda: "do not match" in message(app))
             await pilot.press(*"short", "enter", *"short", "enter")
-            await settle(app, pilot)
-            assert "At least 8" in message(app)
+            await until(app, pilot, lambda: "At least 8" in message(app))
             await pilot.press(*PASSPHRASE, "enter", *PASSPHRASE, "enter")
-            await settle(app, pilot)
-            assert isinstance(app.screen, CaseloadScreen)
+            await until(app, pilot, lambda: isinstance(app.screen, CaseloadScreen))
 
     try:
         run(go())
@@ -145,8 +158,7 @@ def test_first_run_both_empty_keeps_a_plain_database_and_says_so(tmp_path: Path)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(app, pilot)
             await pilot.press("enter", "enter")
-            await settle(app, pilot)
-            assert isinstance(app.screen, CaseloadScreen)
+            await until(app, pilot, lambda: isinstance(app.screen, CaseloadScreen))
             assert header(app) == "planwise — Caseload"
             shown = [n.message for n in app._notifications]
             assert any("Plain SQLite: not encrypted" in m for m in shown), shown

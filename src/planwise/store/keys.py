@@ -32,6 +32,7 @@ Asker = Callable[[str, str | None], str | None]
 _keys: dict[str, Key] = {}
 _lock = threading.Lock()
 _asker: Asker | None = None
+_pending: dict[str, tuple[threading.Thread, list[Key]]] = {}
 
 
 class WrongPassphrase(InputError):
@@ -167,6 +168,39 @@ def unlock(path: Path | str, passphrase: str) -> Key:
     return key
 
 
+def prefetch(path: Path | str) -> None:
+    """Start deriving the key from PLANWISE_PASSPHRASE_FILE in a thread, for `key_for` to
+    take: the derivation (a quarter of a second, in C, without the GIL) then overlaps the
+    interface's own imports. Does nothing when there is nothing to derive; any problem is
+    left for `key_for` to report."""
+    try:
+        if cached(path) is not None or crypto.kind(Path(path)) != "encrypted":
+            return
+        passphrase = passphrase_file()
+        salt = crypto.file_salt(Path(path))
+    except Exception:
+        return
+    if passphrase is None:
+        return
+    result: list[Key] = []
+    # Nothing in the thread imports a module (hashlib is loaded): no import races.
+    thread = threading.Thread(target=lambda: result.append(crypto.derive(passphrase, salt)),
+                              name="planwise-key", daemon=True)
+    with _lock:
+        _pending[_id(path)] = (thread, result)
+    thread.start()
+
+
+def _prefetched(path: Path, salt: bytes) -> Key | None:
+    with _lock:
+        found = _pending.pop(_id(path), None)
+    if found is None:
+        return None
+    thread, result = found
+    thread.join()
+    return result[0] if result and result[0].salt == salt else None
+
+
 def key_for(path: Path | str, *, ask: bool = True) -> Key:
     """The key that opens the encrypted file `path` (module docstring: the order)."""
     hit = cached(path)
@@ -174,9 +208,10 @@ def key_for(path: Path | str, *, ask: bool = True) -> Key:
         return hit
     path = Path(path)
     salt = crypto.file_salt(path)
+    early = _prefetched(path, salt)
     passphrase = passphrase_file()
     if passphrase is not None:
-        key = crypto.derive(passphrase, salt)
+        key = early or crypto.derive(passphrase, salt)
         if not crypto.opens(path, key):
             raise wrong(path, f"the passphrase in {PASSPHRASE_ENV}")
         remember(path, key)

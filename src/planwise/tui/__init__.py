@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 def run(db_path: Path | None = None, *, demo: bool = False, profile_path: str | None = None,
         knowledge_dirs: tuple[str, ...] = (), theme: Chosen | None = None) -> None:
+    if db_path is not None and not demo:
+        from planwise.store import keys
+
+        keys.prefetch(db_path)  # an encrypted database's key, beside the imports below
     from planwise.dates import today
     from planwise.tui.app import PlanwiseApp
     from planwise.tui.services import Services
