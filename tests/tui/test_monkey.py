@@ -206,12 +206,15 @@ def knowledge() -> KnowledgeBase:
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory, knowledge: KnowledgeBase) -> Path:
     path = tmp_path_factory.mktemp("monkey") / "demo.db"
-    os.environ["PLANWISE_TODAY"] = "2026-11-29"  # seeded as the tests will run
-    services = Services(Store(path), knowledge, None)
-    try:
-        seed(services)
-    finally:
-        services.close()
+    # Seeded as the tests will run; set only while seeding, so that it does not leak into
+    # the tests that run after this module in the same process (xdist workers).
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLANWISE_TODAY", "2026-11-29")
+        services = Services(Store(path), knowledge, None)
+        try:
+            seed(services)
+        finally:
+            services.close()
     return path
 
 
