@@ -48,10 +48,11 @@ def _new_passphrase(option_file: str | None, option: str, *, env: bool) -> str:
     asked twice on the terminal."""
     from planwise.store import keys
 
+    from_env = keys.passphrase_file() if env and not option_file else None
     if option_file:
         passphrase = keys.read_passphrase_file(option_file, option)
-    elif env and keys.passphrase_file() is not None:
-        passphrase = keys.passphrase_file() or ""
+    elif from_env is not None:
+        passphrase = from_env
     elif sys.stdin.isatty():
         passphrase = click.prompt("New passphrase", hide_input=True,
                                   confirmation_prompt="Repeat it", err=True)
@@ -97,18 +98,14 @@ def encrypt_cmd(db_path: str | None, passphrase_file: str | None) -> None:
         planwise db encrypt
         planwise --db ./caseload.db db encrypt --passphrase-file ~/.planwise-pass
     """
-    from planwise.store import crypto, keys
+    from planwise.store import Store, crypto, keys
     from planwise.store.convert import in_place
-    from planwise.store.db import check_file
 
     path = _existing(db_path)
     if crypto.kind(path) == "encrypted":
         raise InputError("is encrypted already (`planwise db rekey` changes its "
                          "passphrase)", file=str(path))
-    check_file(path)
-    from planwise.store import Store
-
-    Store(path)  # migrated first: the conversion copies an up-to-date database
+    Store(path)  # checked and migrated first: the conversion copies an up-to-date database
     key = crypto.new_key(_new_passphrase(passphrase_file, "--passphrase-file", env=True))
     checked = in_place(path, None, key)
     keys.remember(path, key)
