@@ -114,6 +114,7 @@ class _Stage:
         self.current: dict[str, Any] = {}
         # The session kept, emptied, for the next evaluation (see _empty).
         self.kept: str | None = None
+        self.reuse = REUSE_SESSIONS
         definition: dict[str, Any] = {
             SENTINEL_RULE: {"all": [{"s": {"fact": "__sentinel"}}], "run": _noop}
         }
@@ -292,7 +293,7 @@ class _Stage:
         no join can complete while the other facts are withdrawn, so no `not` pattern
         whose blocking fact goes before its positive facts fires."""
         handle = self.ruleset._handle
-        if not REUSE_SESSIONS:
+        if not self.reuse:
             return "delete"
         try:
             code, offset = durable_rules_engine.retract_facts(
