@@ -166,7 +166,7 @@ def args(path: str, files: dict[str, Path], tmp_path: Path) -> list[Any]:
                         "--measure", "phq9=1,1,0,1,0,1,0,0,0"],
         "session list": ["P1"],
         "measure add": ["C1", "phq9", "--answers", "1,1,0,1,0,1,0,0,0", "--date", TODAY],
-        "measure list": ["C1"],
+        "measure list": ["C1"], "measure export": ["--records", "sessions"],
         "measure request": ["C1", "phq9", "--output", tmp_path / "packet.html"],
         "measure import": [files["response"]], "keys show": [], "keys rotate": [],
         "review": ["P1"], "timeline": ["P1"], "dashboard": [],
