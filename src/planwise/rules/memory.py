@@ -184,6 +184,31 @@ def _conclusion_fact(conclusion: Any, bound: dict[str, Fact]) -> Fact:
     return fact
 
 
+# A goal's objective and intervention facts for one condition, built once per
+# knowledge version: id() keys, the goal itself kept in the value so that its id is
+# not reused while the entry lives.
+_GOAL_FACTS: dict[int, tuple[Any, dict[str, list[Fact]]]] = {}
+
+
+def goal_facts(goal: Any, condition: str) -> list[Fact]:
+    """The objective and intervention facts a goal expands into for one condition."""
+    from planwise.facts import make_fact
+
+    hit = _GOAL_FACTS.get(id(goal))
+    if hit is None:
+        if len(_GOAL_FACTS) > 10_000:  # many knowledge reloads in one process
+            _GOAL_FACTS.clear()
+        hit = _GOAL_FACTS[id(goal)] = (goal, {})
+    facts = hit[1].get(condition)
+    if facts is None:
+        facts = hit[1][condition] = [
+            *(make_fact("objective", item=o.id, goal=goal.id, condition=condition)
+              for o in goal.objectives),
+            *(make_fact("intervention", item=i.id, modality=i.modality, goal=goal.id,
+                        condition=condition) for i in goal.interventions)]
+    return facts
+
+
 def fire_rule(memory: Memory, rule: Any, bound: dict[str, Fact]) -> list[Fact]:
     """A compiled rule fired with these facts bound: its conclusions filled in and recorded;
     returns the new facts (both engines' callback, for proposals and reviews alike)."""

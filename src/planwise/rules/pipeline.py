@@ -37,7 +37,7 @@ from planwise.models.proposal import (
     Warning,
 )
 from planwise.rules.inputs import base_facts
-from planwise.rules.memory import Fact, Memory, fire_rule, trace
+from planwise.rules.memory import Fact, Memory, fire_rule, goal_facts, trace
 
 RISK_ORDER = ("none", "low", "unassessed", "moderate", "high")
 DEFAULT_SEVERITY = "moderate"
@@ -52,28 +52,6 @@ OBJECTIVES_PER_SESSION = 2
 # screen_and_concern; one derived from scores alone is screen_only.
 CLINICIAN_FACTS = frozenset({"impression", "clinician_severity", "diagnosis", "risk_answers"})
 
-
-
-# A goal's objective and intervention facts for one condition, built once per
-# knowledge version: id() keys, the goal itself kept in the value so that its id is
-# not reused while the entry lives.
-_EXPANSIONS: dict[int, tuple[Any, dict[str, list[Fact]]]] = {}
-
-
-def _expansion(goal: Any, condition: str) -> list[Fact]:
-    hit = _EXPANSIONS.get(id(goal))
-    if hit is None:
-        if len(_EXPANSIONS) > 10_000:  # many knowledge reloads in one process
-            _EXPANSIONS.clear()
-        hit = _EXPANSIONS[id(goal)] = (goal, {})
-    facts = hit[1].get(condition)
-    if facts is None:
-        facts = hit[1][condition] = [
-            *(make_fact("objective", item=o.id, goal=goal.id, condition=condition)
-              for o in goal.objectives),
-            *(make_fact("intervention", item=i.id, modality=i.modality, goal=goal.id,
-                        condition=condition) for i in goal.interventions)]
-    return facts
 
 
 class Backend(Protocol):
@@ -221,7 +199,7 @@ class Evaluation:
             # Rules may read each (goal, problem) pair's objectives and interventions;
             # the proposal lists the goal once (see _assemble).
             because = mem.because[f["n"]]
-            for fact in _expansion(self.kb.goals[f["goal"]], condition):
+            for fact in goal_facts(self.kb.goals[f["goal"]], condition):
                 mem.add(fact, because)  # stored as a copy
 
     def _after_plan(self) -> None:
