@@ -64,6 +64,9 @@ class EmptyCaseload(Static, can_focus=True):
 class CaseloadScreen(Screen[None]):
     HELP_AREA = "caseload"
     BINDINGS = keymap.bindings("caseload")
+    # The list, as the screen composes (on_mount focuses it too): the default, the search
+    # box first, moved the focus twice and rebuilt the footer's keys once more (issue 12).
+    AUTO_FOCUS = "#caseload"
 
     def __init__(self) -> None:
         super().__init__()
