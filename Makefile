@@ -26,9 +26,11 @@ run: setup
 demo: setup
 	$(BIN)/planwise demo
 
+# One pytest worker per core (pytest-xdist); loadgroup keeps a module that shares a
+# module-scoped fixture on one worker, so it is built once (tests/conftest.py).
 test: setup
 	sh scripts/install-browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

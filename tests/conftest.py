@@ -7,6 +7,24 @@ from pathlib import Path
 
 import pytest
 
+_SHARED_SCOPES = ("module", "class", "package")
+
+
+# Before xdist's own hook, which reads the marks on a worker.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs on every core (pytest-xdist, --dist loadgroup). A module whose tests
+    share a module-scoped fixture (a case library drafted once, a browser, a built wheel)
+    runs on one worker, so that fixture is built once rather than once per worker; the
+    other tests are dealt out one at a time. xdist starts the largest groups first."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(d.scope in _SHARED_SCOPES
+               for defs in info.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
