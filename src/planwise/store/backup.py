@@ -145,7 +145,7 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False,
     _remove(tmp)
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
-    live_key = keys.cached(store_path)
+    live_key = store.key
     copy_key = backup_key or live_key
     try:
         if backup_key is not None:

@@ -484,9 +484,10 @@ def busy_timeout() -> float:
         raise InputError("PLANWISE_BUSY_TIMEOUT must be a number of seconds") from None
 
 
-def _raw_connect(path: Path) -> sqlite3.Connection:
+def _raw_connect(path: Path, key: crypto.Key | None = None) -> sqlite3.Connection:
+    """A connection to `path`: through SQLCipher with `key` (an encrypted file; the key
+    found when the Store checked it), else the standard library's sqlite3."""
     wait = busy_timeout()
-    key = keys.cached(path)  # an encrypted file: its key was found when the Store checked it
     if key is not None:
         conn = crypto.connect(path, key, timeout=wait, check=False)
     else:
@@ -508,14 +509,19 @@ class Store:
             raise InputError("planwise keeps its records in a file: ':memory:' is not a "
                              "database path (use a file in a temporary folder)")
         self.path = Path(path) if path is not None else default_db_path()
-        if check_file(self.path, ask=ask):
+        new = check_file(self.path, ask=ask)
+        if new:
             keys.key_for_new(self.path)  # encrypted when a passphrase was chosen (keys.py)
+        # The Store keeps its own key (None: plain): its connections never depend on the
+        # process's cache, and a plain file is never opened with a key cached for its name.
+        self.key = (keys.cached(self.path) if new or crypto.kind(self.path) == "encrypted"
+                    else None)
         make_private_dir(self.path.parent)
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         _chmod_files(self.path)
-        conn = _raw_connect(self.path)
+        conn = _raw_connect(self.path, self.key)
         try:
             try:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -531,7 +537,7 @@ class Store:
 
     @property
     def encrypted(self) -> bool:
-        return keys.cached(self.path) is not None
+        return self.key is not None
 
     @property
     def kind(self) -> str:
@@ -541,7 +547,7 @@ class Store:
 
     def connect(self) -> Conn:
         """A new connection for the calling thread. Do not pass it to another thread."""
-        conn = Conn(_raw_connect(self.path))
+        conn = Conn(_raw_connect(self.path, self.key))
         _chmod_files(self.path)
         return conn
 
