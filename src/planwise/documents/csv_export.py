@@ -70,20 +70,19 @@ class Names:
 
     def __init__(self, c: Conn, pseudonymise: bool) -> None:
         self.on = pseudonymise
-        self.clients: dict[int, str] = {}
         self.plans: dict[int, str] = {}
         if pseudonymise:
-            from planwise.documents.pseudonym import pseudonym
+            from planwise.documents.pseudonym import Pseudonyms
 
-            self.clients = {cid: pseudonym(cid, str(created)) for cid, created in
-                            c.raw.execute("SELECT id, created_at FROM clients")}
+            # Only the clients with rows (after --since) are computed, each once.
+            self.pseudonyms = Pseudonyms(c)
             counts: dict[int, int] = {}
             for pid, cid in c.raw.execute("SELECT id, client_id FROM plans ORDER BY id"):
                 counts[cid] = counts.get(cid, 0) + 1
                 self.plans[pid] = str(counts[cid])
 
     def client(self, cid: int) -> str:
-        return self.clients[cid] if self.on else f"C{cid}"
+        return self.pseudonyms(cid) if self.on else f"C{cid}"
 
     def plan(self, pid: int | None) -> str:
         if pid is None:

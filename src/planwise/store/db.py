@@ -31,7 +31,7 @@ from typing import Any
 from planwise.errors import InputError
 from planwise.paths import make_private_dir
 from planwise.remote import schema as remote_schema
-from planwise.store import crypto, integrity, keys
+from planwise.store import crypto, integrity, keys, pseudonym_key
 from planwise.store.fts import migration_9
 from planwise.store.locks import busy_error, is_busy
 
@@ -303,11 +303,15 @@ CREATE TABLE IF NOT EXISTS attention_cache (
     # Remote questionnaire requests and responses; measures.source may be 'remote' (the
     # CHECK is loosened in place after the script, `_AFTER`). planwise.remote.schema.
     (10, remote_schema.MIGRATION_10),
+    # The pseudonym key (planwise.store.pseudonym_key): one row of 32 random bytes, written
+    # after the script (`_AFTER`), that UPDATE and DELETE refuse.
+    (11, pseudonym_key.MIGRATION_11),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # Python steps run right after a migration's script, in the same transaction.
 _AFTER: dict[int, Callable[[sqlite3.Connection], Any]] = {
-    8: integrity.chain_existing, 10: remote_schema.allow_remote_source}
+    8: integrity.chain_existing, 10: remote_schema.allow_remote_source,
+    11: pseudonym_key.create_key}
 
 
 def now() -> str:

@@ -1,6 +1,6 @@
 """`planwise verify`: are the records as planwise wrote them?
 
-Three checks, each naming what is wrong by table and id only (never a value: the
+Four checks, each naming what is wrong by table and id only (never a value: the
 rows hold health information):
 
 - the schema: planwise's application_id, every migration recorded, and every
@@ -10,7 +10,9 @@ rows hold health information):
   before and from its row as it is now; every chained row has an entry and
   every entry a row; no entry is missing at the end (`sqlite_sequence`);
 - signed versions: each signature's `signed` digest equals the digest of the
-  version's content now.
+  version's content now;
+- the pseudonym key (planwise.store.pseudonym_key): one key of 32 bytes (never
+  shown).
 
 Reads only, in one read transaction (a consistent snapshot while others write).
 """
@@ -159,6 +161,15 @@ def check_chain(conn: sqlite3.Connection) -> tuple[list[Problem], int]:
     return out, int(n)
 
 
+def check_pseudonym_key(conn: sqlite3.Connection) -> list[Problem]:
+    try:
+        n = conn.execute("SELECT count(*) FROM pseudonym_key WHERE id = 1 AND "
+                         "typeof(key) = 'blob' AND length(key) = 32").fetchone()[0]
+    except sqlite3.Error:
+        return []  # no table: the schema check reports it
+    return [] if n == 1 else [Problem("pseudonym_key", "", "no key (deleted?)")]
+
+
 def verify(conn: sqlite3.Connection) -> Report:
     """Check the schema, the chain and the signed versions, in one read transaction."""
     integrity.register(conn)
@@ -166,7 +177,7 @@ def verify(conn: sqlite3.Connection) -> Report:
     if began:
         conn.execute("BEGIN")
     try:
-        problems = check_schema(conn)
+        problems = check_schema(conn) + check_pseudonym_key(conn)
         has_chain = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                  "name = 'chain'").fetchone()
         entries = 0
