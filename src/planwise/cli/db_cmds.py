@@ -21,7 +21,7 @@ MIN_PASSPHRASE = 8  # characters of a new passphrase
 @click.group("db")
 def db_group() -> None:
     """Encryption at rest: encrypt a plain database, change its passphrase, or write a
-    plain copy. The database must not be open elsewhere while one of these runs.
+    plain copy. Encrypt and rekey rewrite the file: close planwise elsewhere first.
 
     The passphrase comes from $PLANWISE_PASSPHRASE_FILE (a private, 0600 file: its
     first line), else it is asked on the terminal.
