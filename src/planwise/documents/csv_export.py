@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from planwise.store.db import Conn
@@ -71,18 +71,17 @@ class Names:
     def __init__(self, c: Conn, pseudonymise: bool) -> None:
         self.on = pseudonymise
         self.plans: dict[int, str] = {}
+        # Called once per row: C-level callables, no Python frame per call.
+        self.client: Callable[[int], str] = "C{}".format
         if pseudonymise:
             from planwise.documents.pseudonym import Pseudonyms
 
             # Only the clients with rows (after --since) are computed, each once.
-            self.pseudonyms = Pseudonyms(c)
+            self.client = Pseudonyms(c).__getitem__
             counts: dict[int, int] = {}
             for pid, cid in c.raw.execute("SELECT id, client_id FROM plans ORDER BY id"):
                 counts[cid] = counts.get(cid, 0) + 1
                 self.plans[pid] = str(counts[cid])
-
-    def client(self, cid: int) -> str:
-        return self.pseudonyms(cid) if self.on else f"C{cid}"
 
     def plan(self, pid: int | None) -> str:
         if pid is None:

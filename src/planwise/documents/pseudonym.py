@@ -48,25 +48,24 @@ def pseudonym(client_id: int, key: bytes) -> str:
     return PREFIX + base64.b32encode(digest[:_BYTES])[:LENGTH].decode("ascii")
 
 
-class Pseudonyms:
-    """The pseudonyms of one export: the key read once, each client's HMAC computed once.
+class Pseudonyms(dict[int, str]):
+    """The pseudonyms of one export, `pseudonyms[client_id]`: the key read once, each
+    client's HMAC computed once, on first use (a caseload's CSV asks per row).
 
     The HMAC's keyed state is built once and copied per client, which skips re-keying it
-    for every client of a caseload's CSV."""
+    for every client; a known client is a plain dict lookup, with no Python call."""
 
     def __init__(self, c: Conn) -> None:
         from planwise.store.pseudonym_key import read_key
 
+        super().__init__()
         self._keyed = hmac.new(read_key(c.raw), digestmod=hashlib.sha256)
-        self._seen: dict[int, str] = {}
 
-    def __call__(self, client_id: int) -> str:
-        found = self._seen.get(client_id)
-        if found is None:
-            mac = self._keyed.copy()
-            mac.update(_message(client_id))
-            found = PREFIX + base64.b32encode(mac.digest()[:_BYTES])[:LENGTH].decode("ascii")
-            self._seen[client_id] = found
+    def __missing__(self, client_id: int) -> str:
+        mac = self._keyed.copy()
+        mac.update(_message(client_id))
+        found = PREFIX + base64.b32encode(mac.digest()[:_BYTES])[:LENGTH].decode("ascii")
+        self[client_id] = found
         return found
 
 
@@ -75,4 +74,4 @@ def client_pseudonym(c: Conn, client_id: int) -> str:
         from planwise.store import ids
 
         raise InputError(f"no client {ids.fmt('client', client_id)}")
-    return Pseudonyms(c)(client_id)
+    return Pseudonyms(c)[client_id]
