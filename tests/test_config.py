@@ -170,7 +170,7 @@ def args(path: str, files: dict[str, Path], tmp_path: Path) -> list[Any]:
         "measure request": ["C1", "phq9", "--output", tmp_path / "packet.html"],
         "measure import": [files["response"]], "keys show": [], "keys rotate": [],
         "review": ["P1"], "timeline": ["P1"], "dashboard": [],
-        "backup": [tmp_path / "backup.db"], "verify": [],
+        "backup": [tmp_path / "backup.db"], "verify": [], "search": ["activity"],
         "db encrypt": ["--passphrase-file", _passphrase(tmp_path, "first")],
         "db rekey": ["--new-passphrase-file", _passphrase(tmp_path, "second")],
         "db decrypt": ["--to", tmp_path / "handover.db", "--yes"],
@@ -196,7 +196,7 @@ def test_the_commands_use_what_they_should() -> None:
     uses_db = {p for p, u in USES.items() if "db" in u}
     assert uses_db == {p for p in USES if p.split()[0] in (
         "client", "plan", "session", "measure", "review", "timeline", "dashboard", "audit",
-        "backup", "verify", "config", "keys", "db")}
+        "backup", "verify", "config", "keys", "db", "search")}
     assert {p for p, u in USES.items() if "profile" in u} == {
         "demo", "config", "recommend", "explain", "plan draft"}
     assert {p for p, u in USES.items() if "knowledge" in u} == {
