@@ -399,6 +399,8 @@ def cached(n_clients: int, rebuild: bool = False) -> Path:
 
     name = f"planwise-bench-caseload-{n_clients}-s{SCHEMA_VERSION}-b{BUILD}.db"
     path = Path(tempfile.gettempdir()) / name
+    if not path.exists() and not rebuild:
+        _migrate_older(path, n_clients, SCHEMA_VERSION)
     if path.exists() and not rebuild:
         con = sqlite3.connect(str(path))
         try:
@@ -422,6 +424,20 @@ def cached(n_clients: int, rebuild: bool = False) -> Path:
     print(f"built in {time.perf_counter() - t0:.0f} s, {path.stat().st_size / 1e6:.0f} MB",
           flush=True)
     return path
+
+
+def _migrate_older(path: Path, n_clients: int, schema: int) -> None:
+    """A caseload built under an older schema becomes this one's: the store migrates it
+    on open (a new migration need not cost a rebuild of 100,000 clients)."""
+    from planwise.store import Store
+
+    for version in range(schema - 1, 0, -1):
+        older = path.with_name(f"planwise-bench-caseload-{n_clients}-s{version}-b{BUILD}.db")
+        if older.exists() and not Path(f"{older}-wal").exists():
+            print(f"migrating {older.name} from schema {version} to {schema}", flush=True)
+            shutil.move(str(older), str(path))
+            Store(path).connect().close()
+            return
 
 
 def copy_of(path: Path, folder: Path) -> Path:
