@@ -33,6 +33,12 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     mp.setenv("PLANWISE_CACHE_DIR", str(root / "cache"))
     mp.setenv("PLANWISE_CONFIG_DIR", str(root / "config"))
     mp.setenv("PLANWISE_KEYS_DIR", str(root / "keys"))  # the practice's key pair (remote)
+    # Crash logs and the default database: tests that provoke an internal error wrote
+    # their logs into the real ~/.local/state/planwise/log. The XDG folders also reach
+    # the planwise processes that tests start.
+    mp.setenv("PLANWISE_LOG_DIR", str(root / "logs"))
+    mp.setenv("XDG_STATE_HOME", str(root / "state"))
+    mp.setenv("XDG_DATA_HOME", str(root / "data"))
     mp.delenv("PLANWISE_PROFILE", raising=False)
     yield
     mp.undo()
