@@ -266,7 +266,8 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
         before = []
         for k, pid in enumerate(rng.sample(drafts, min(n, len(drafts)))):
             current = plans.load_doc_for(c, pid)
-            current.problems[0].goals[0].objectives[0].measure = f"PHQ-9 below {k % 10 + 6}"
+            current.problems[0].goals[0].objectives[0].measure = (
+                f"PHQ-9 below {k % 10 + 6} (baseline)")  # never a text saved above
             before.append(timed(partial(plans.save_doc, c, pid, current)))
     finally:
         plans._rewrite_rows = now  # type: ignore[assignment]
