@@ -216,35 +216,3 @@ def test_first_page_before_the_warm_up_and_flags_after(services: Services) -> No
     asyncio.run(go(True))
     assert ("AttentionLoaded", True) in seen
 
-
-def test_search_keystrokes_do_not_pile_up_connections(services: Services) -> None:
-    """Each search runs in a new worker thread with its own connection; a finished
-    thread's connection is let go, not kept open until the interface closes (it was one
-    file descriptor a keystroke)."""
-    import gc
-    import os
-    import threading
-
-    add_client(services.conn(), "Alex Morgan")
-    db = str(services.db_path)
-
-    def open_files() -> int:
-        if not os.path.isdir("/proc/self/fd"):
-            return 0
-        found = 0
-        for fd in os.listdir("/proc/self/fd"):
-            try:
-                found += os.readlink(f"/proc/self/fd/{fd}").startswith(db)
-            except OSError:
-                pass
-        return found
-
-    for _ in range(150):
-        worker = threading.Thread(target=services.caseload, args=("alex",))
-        worker.start()
-        worker.join()
-    gc.collect()
-    assert len(services._conns) <= 2  # this thread's, and the last worker's at most
-    assert open_files() < 100
-    rows, total = services.caseload("alex")
-    assert total == 1 and rows[0].name == "Alex Morgan"

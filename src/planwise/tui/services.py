@@ -92,7 +92,7 @@ class Services:
         self._lazy_lock = threading.Lock()
         self._temp_dir = temp_dir
         self._local = threading.local()
-        self._conns: list[tuple[threading.Thread, Conn]] = []
+        self._conns: list[Conn] = []
         self._lock = threading.Lock()
 
     @property
@@ -244,17 +244,12 @@ class Services:
             conn = self.store.connect()
             self._local.conn = conn
             with self._lock:
-                # Every worker is a new thread, so every search keystroke made a connection,
-                # and this list kept each one open (a file descriptor a keystroke, until
-                # the interface closed). A finished thread's is forgotten here; with its
-                # thread's storage gone nothing holds it, and sqlite3 closes it.
-                self._conns = [(t, c) for t, c in self._conns if t.is_alive()]
-                self._conns.append((threading.current_thread(), conn))
+                self._conns.append(conn)
         return conn
 
     def close(self) -> None:
         with self._lock:
-            for _, conn in self._conns:
+            for conn in self._conns:
                 try:
                     conn.close()
                 except Exception:  # a connection of a finished thread
