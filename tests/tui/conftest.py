@@ -55,6 +55,14 @@ def plan_id(services: Services) -> int:
 
 async def settle(app: PlanwiseApp, pilot: Any) -> None:
     """Let workers finish and the screen catch up (a worker may start another)."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        for worker in list(app.workers):
+            try:
+                await worker.wait()   # a failed worker still raises WorkerFailed
+            except WorkerCancelled:
+                # Its screen closed (a worker that dismisses its own screen is cancelled
+                # with it, however far it got): nothing left to wait for.
+                pass
         await pilot.pause()
