@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
@@ -216,3 +217,21 @@ def test_first_page_before_the_warm_up_and_flags_after(services: Services) -> No
     asyncio.run(go(True))
     assert ("AttentionLoaded", True) in seen
 
+
+
+def test_screens_are_drawn_up_to_120_times_a_second(tmp_path: Path) -> None:
+    """A keystroke's new rows wait for the next frame: 120 a second, not Textual's 60
+    (issue 12); TEXTUAL_FPS set by the user still decides."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import textual.screen, planwise.tui.app; "
+            "print(round(1 / textual.screen.UPDATE_PERIOD))")
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    theirs = subprocess.run([sys.executable, "-c", code], env={**env, "TEXTUAL_FPS": "30"},
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert ours.stdout.split() == ["120"], ours.stderr
+    assert theirs.stdout.split() == ["30"], theirs.stderr
