@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import re
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,9 @@ def baseline_module(commit: str = BASELINE) -> ModuleType | None:
                               capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
+    # The clinical modules it imports moved into planwise.clinical since.
+    text = re.sub(r"planwise\.(course|review_facts|progress|feedback|timeline|instruments)\b",
+                  r"planwise.clinical.\1", text)
     path = Path(tempfile.mkdtemp()) / f"dashboard_{commit}.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location(path.stem, path)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from planwise.clinical.review_facts import attention_flags
 from planwise.kb.loader import load_knowledge
-from planwise.review_facts import attention_flags
 from planwise.store import Store
 from planwise.store.course import load_course
 from planwise.store.dashboard import attention

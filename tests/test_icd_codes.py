@@ -14,8 +14,12 @@ import pytest
 import tomli_w
 
 from planwise import icd
+from planwise.clinical.instruments import (
+    load_instrument_file,
+    load_instruments,
+    loinc_check_digit_ok,
+)
 from planwise.errors import InputError, KnowledgeError
-from planwise.instruments import load_instrument_file, load_instruments, loinc_check_digit_ok
 from planwise.intake_io import intake_from_data
 from planwise.kb import load_knowledge
 from planwise.store.lint import CODE, code_warnings

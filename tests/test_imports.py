@@ -64,7 +64,7 @@ print("\\n@@" + json.dumps({{"exit": code,
     assert report["textual"] == [], f"`planwise {name}` imported {report['textual']}"
 
 
-DOMAIN = ["planwise.models", "planwise.instruments", "planwise.kb", "planwise.kb.loader",
+DOMAIN = ["planwise.models", "planwise.clinical.instruments", "planwise.kb", "planwise.kb.loader",
           "planwise.kb.quality", "planwise.intake_io", "planwise.facts", "planwise.errors",
           "planwise.paths"]
 
@@ -183,14 +183,14 @@ NO_DIAGNOSES = "\n".join(line for line in EXAMPLE.read_text().splitlines()
                          if not line.startswith("diagnoses"))
 COLD_COMMANDS = {
     # --help and client list need neither pydantic nor the knowledge.
-    "help": (["--help"], HEAVY + ("pydantic", "planwise.kb", "planwise.instruments",
+    "help": (["--help"], HEAVY + ("pydantic", "planwise.kb", "planwise.clinical.instruments",
                                   "planwise.models", "planwise.store")),
     "client_list": (["client", "list"], HEAVY + ("pydantic", "planwise.kb",
-                                                 "planwise.instruments", "planwise.models",
+                                                 "planwise.clinical.instruments", "planwise.models",
                                                  "planwise.store.models")),
     # The reference engine: durable-rules is the engine's own choice under --engine auto.
     "recommend": (["recommend", "{intake}", "--engine", "reference"],
-                  HEAVY + ("planwise.store", "planwise.store.models", "planwise.timeline")),
+                  HEAVY + ("planwise.store", "planwise.store.models", "planwise.clinical.timeline")),
 }
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planwise.clinical.instruments import Instrument, load_instruments
 from planwise.errors import InputError
-from planwise.instruments import Instrument, load_instruments
 
 CATALOG = load_instruments()
 IDS = sorted(CATALOG)

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from planwise.errors import InputError, KnowledgeError
-from planwise.instruments import (
+from planwise.clinical.instruments import (
     ChangeRules,
     Cutoff,
     Instrument,
@@ -19,8 +18,9 @@ from planwise.instruments import (
     Response,
     load_instruments,
 )
+from planwise.clinical.progress import Z_RELIABLE, ChangeResult, classify, reliable_threshold
+from planwise.errors import InputError, KnowledgeError
 from planwise.paths import shipped_knowledge_dir
-from planwise.progress import Z_RELIABLE, ChangeResult, classify, reliable_threshold
 
 CATALOG = load_instruments()
 WITH_CHANGE = sorted(k for k, inst in CATALOG.items() if inst.change is not None)

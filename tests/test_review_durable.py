@@ -115,7 +115,7 @@ def test_decimal_order_tests_agree_on_both_engines(tmp_path: Path) -> None:
                      '[{ fact = "change", kind = "review_alliance", reason = "mean {feedback.latest_mean}" }]')
     out = run_code(f'''
         import datetime as dt, json
-        from planwise.course import Course
+        from planwise.clinical.course import Course
         from planwise.kb import load_knowledge
         from planwise.rules import review
         kb = load_knowledge([{str(folder)!r}])
@@ -140,7 +140,7 @@ def test_many_reviews_delete_every_session_and_agree() -> None:
     out = run_code(f'''
         import json, tomllib
         from pathlib import Path
-        from planwise.course import Course
+        from planwise.clinical.course import Course
         from planwise.kb import load_knowledge
         from planwise.rules import backend_for, review
         kb = load_knowledge()
@@ -166,7 +166,7 @@ def test_a_review_where_no_rule_fires_is_deleted_safely() -> None:
     out = run_code(f'''
         import json, tomllib
         from pathlib import Path
-        from planwise.course import Course
+        from planwise.clinical.course import Course
         from planwise.kb import load_knowledge
         from planwise.rules import backend_for, evaluate_review
         kb = load_knowledge()

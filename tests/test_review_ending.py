@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from planwise.course import Course
+from planwise.clinical.course import Course
+from planwise.clinical.progress import classify, in_remission
+from planwise.clinical.review_facts import describe_fact, progress_facts
 from planwise.kb import load_knowledge
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.review import Review
-from planwise.progress import classify, in_remission
-from planwise.review_facts import describe_fact, progress_facts
 from planwise.rules import durable_available, review
 
 TODAY = dt.date(2026, 3, 2)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from planwise.course import Course
+from planwise.clinical.course import Course
+from planwise.clinical.progress import change_class_of as change_class
+from planwise.clinical.progress import classify
+from planwise.clinical.review_facts import describe_fact, progress_facts
 from planwise.errors import InputError, KnowledgeError
 from planwise.facts import FACT_TYPES, REVIEW_BASE_TYPES, make_fact
 from planwise.kb import load_knowledge
 from planwise.kb.quality import check_quality
-from planwise.progress import change_class_of as change_class
-from planwise.progress import classify
-from planwise.review_facts import describe_fact, progress_facts
 from planwise.rules import review
 
 REVIEW_RULE = '''

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planwise.course import Course
+from planwise.clinical.course import Course
+from planwise.clinical.review_facts import ATTENTION_FLAGS, attention_flags, progress_facts
 from planwise.kb import load_knowledge
 from planwise.models.review import Review
-from planwise.review_facts import ATTENTION_FLAGS, attention_flags, progress_facts
 from planwise.rules import durable_available, evaluate, evaluate_review, review
 from planwise.rules.progress_review import KIND_ORDER
 

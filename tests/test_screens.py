@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError
-from planwise.instruments import Instrument
 from planwise.intake_io import intake_from_data
 from planwise.kb import load_knowledge
 from planwise.models.proposal import Proposal

@@ -28,8 +28,8 @@ OBJ = "depression.activity.monitor"
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every protected table with rows: a client, an intake (with its measures), a plan
     signed by the therapist, a session with an objective, a measure and feedback."""
-    from planwise.feedback import parse_answers
-    from planwise.instruments import load_instruments
+    from planwise.clinical.feedback import parse_answers
+    from planwise.clinical.instruments import load_instruments
     from planwise.kb import load_knowledge
     from planwise.store import clients, plans, sessions
 

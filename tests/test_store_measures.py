@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from planwise.clinical.instruments import load_instruments
 from planwise.errors import InputError
-from planwise.instruments import load_instruments
 from planwise.store import Store, measures
 from planwise.store.db import SCHEMA_VERSION, _raw_connect, migrate
 from tests.test_store_helpers import Runner, with_drafted_plan

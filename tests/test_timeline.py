@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from planwise.course import Course, ObjectiveCourse
-from planwise.timeline import render_text, timeline
+from planwise.clinical.course import Course, ObjectiveCourse
+from planwise.clinical.timeline import render_text, timeline
 from tests.test_store_helpers import Runner, with_drafted_plan
 
 TODAY = dt.date(2027, 1, 4)

@@ -143,7 +143,7 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "level_of_care": _a(str, "outpatient"),
         "review_weeks": _a(int, 12),
     },
-    # -- review: progress facts built from a plan's course (planwise.review_facts) --
+    # -- review: progress facts built from a plan's course (planwise.clinical.review_facts) --
     "course": {
         "sessions_used": _a(int, 0, "sessions held so far"),
         "session_limit": _a(int, -1, "sessions authorised by the payer; -1 when none"),
@@ -160,7 +160,7 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "risk_level": _a(str, "none", "the plan's risk level"),
         "open_objectives": _a(int, 0, "objectives still open or partially met"),
         "session_limit_near": _a(bool, False, "SESSION_LIMIT_NEAR or fewer authorised "
-                                              "sessions left (planwise.review_facts)"),
+                                              "sessions left (planwise.clinical.review_facts)"),
         "risk_low_weeks": _a(int, 0, "whole weeks the plan's risk level has been none or low "
                              "with no risk flag on any total since (plan risk history, "
                              "measures); 0 when the level now is above low or unassessed"),
@@ -183,7 +183,7 @@ FACT_TYPES: dict[str, dict[str, Attr]] = {
         "remission": _a(str, "unknown", "yes | no | unknown"),
         "sessions": _a(int, 0, "sessions between the baseline and the latest total"),
         "not_on_track": _a(bool, False, "no reliable change after NOT_ON_TRACK_SESSIONS "
-                                         "sessions or more (planwise.review_facts)"),
+                                         "sessions or more (planwise.clinical.review_facts)"),
         "weeks": _a(int, 0, "whole weeks between the baseline and the latest total"),
         "points": _a(int, 1, "totals recorded, the baseline included"),
         "risk_flag": _a(bool, False, "the latest total raised a risk flag"),

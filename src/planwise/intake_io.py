@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from planwise.clinical.instruments import ScoreResult
 from planwise.dates import check_record_date
 from planwise.errors import InputError
-from planwise.instruments import ScoreResult
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.intake import Intake
 from planwise.models.profile import Profile

@@ -8,10 +8,10 @@ from typing import Any
 
 from textual.widgets import Input, OptionList, Static
 
+from planwise.clinical.timeline import Timeline
 from planwise.kb import load_knowledge
 from planwise.store.plans import history, sign
 from planwise.store.sessions import add_session
-from planwise.timeline import Timeline
 from planwise.tui.app import PlanwiseApp
 from planwise.tui.screens.dialogs import TextPrompt
 from planwise.tui.screens.plan import PlanScreen
@@ -153,7 +153,7 @@ def test_review_reason_is_required_and_cancel_saves_nothing(
 def test_timeline_panel_lines() -> None:
     import datetime as dt
 
-    from planwise.timeline import OpenObjective
+    from planwise.clinical.timeline import OpenObjective
 
     tl = Timeline(plan="P1", today=dt.date(2027, 1, 10), start_date=dt.date(2026, 11, 29),
                   weeks_in=6, sessions_used=12, session_limit=12, sessions_left=0,

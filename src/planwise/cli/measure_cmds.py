@@ -53,9 +53,9 @@ def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
     """
     from pathlib import Path
 
+    from planwise.clinical.instruments import load_instruments
     from planwise.dates import check_record_date, parse_date
     from planwise.errors import InputError
-    from planwise.instruments import load_instruments
     from planwise.store import ids, measures
 
     cid = ids.parse("client", client)
@@ -91,8 +91,8 @@ def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: s
     """
     import json
 
+    from planwise.clinical.instruments import load_instruments
     from planwise.errors import InputError
-    from planwise.instruments import load_instruments
     from planwise.store import ids, measures
     from planwise.text import excerpt
 
@@ -163,8 +163,8 @@ def measure_request(ctx: click.Context, client: str, instruments: str, feedback:
     """
     from pathlib import Path
 
+    from planwise.clinical.instruments import load_instruments
     from planwise.dates import today
-    from planwise.instruments import load_instruments
     from planwise.remote.issue import issue, split_names
     from planwise.store import ids
 
@@ -200,9 +200,9 @@ def measure_import(ctx: click.Context, source: str, knowledge_dirs: tuple[str, .
     import sys
     from pathlib import Path
 
+    from planwise.clinical.instruments import load_instruments
     from planwise.dates import today
     from planwise.errors import InputError
-    from planwise.instruments import load_instruments
     from planwise.remote.importer import describe, import_response
     from planwise.remote.seal import MAX_TEXT
 

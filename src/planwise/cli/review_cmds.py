@@ -38,7 +38,7 @@ def _ctx(ctx: click.Context, db_path: str | None) -> None:
 
 def headline(ch: ProposedChange, kb: KnowledgeBase) -> str:
     """One line naming what the change does."""
-    from planwise.review_facts import change_headline
+    from planwise.clinical.review_facts import change_headline
 
     return change_headline(ch, kb)
 
@@ -230,9 +230,9 @@ def timeline_cmd(ctx: click.Context, plan: str, day: str | None, fmt: str, with_
         planwise timeline P1 --date 2027-02-01 --format json
         planwise timeline P1 --format ics --output p1.ics
     """
+    from planwise.clinical.timeline import render_text, timeline
     from planwise.store import ids
     from planwise.store.course import load_course
-    from planwise.timeline import render_text, timeline
 
     _ctx(ctx, db_path)
     if fmt == "ics" or with_name or output:

@@ -71,13 +71,13 @@ def session_add(ctx: click.Context, plan: str, date: str, objectives: tuple[str,
     pid = ids.parse("plan", plan)
     answers = None
     if feedback is not None:
-        from planwise.feedback import parse_answers
+        from planwise.clinical.feedback import parse_answers
 
         answers = parse_answers(feedback)
     catalog = None
     given = []
     if measure_args:
-        from planwise.instruments import load_instruments
+        from planwise.clinical.instruments import load_instruments
 
         catalog = load_instruments([Path(d) for d in knowledge_dirs])
         given = [_measure(text, catalog) for text in measure_args]

@@ -1,7 +1,7 @@
 """A score chart drawn with fpdf2's own lines and rectangles (no plotting library): the
 totals over time, the clinical cut-off as a dashed line and the reliable-change band, the
 range around the baseline a change must leave to be more than measurement error
-(planwise.progress, Jacobson & Truax 1991). Both are drawn only where the instrument's
+(planwise.clinical.progress, Jacobson & Truax 1991). Both are drawn only where the instrument's
 [change] table gives them; the legend says so when it does not."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from planwise.documents.pdf_base import FAMILY, clean
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-    from planwise.instruments import Instrument
+    from planwise.clinical.instruments import Instrument
 
 HEIGHT = 52.0      # mm of plot, labels and legend excluded
 LEFT_GUTTER = 10.0
@@ -39,7 +39,7 @@ class Guides:
 
 
 def guides(inst: Instrument | None, baseline: int, totals: list[int]) -> Guides:
-    from planwise.progress import reliable_threshold
+    from planwise.clinical.progress import reliable_threshold
 
     if inst is None:
         return Guides(min(totals + [0]), max(totals + [1]))

@@ -91,8 +91,8 @@ class Names:
 
 def measure_rows(c: Conn, since: dt.date | None = None,
                  pseudonymise: bool = False) -> Iterator[list[Any]]:
-    from planwise.instruments import load_instruments
-    from planwise.progress import change_class_of
+    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.progress import change_class_of
 
     catalog = load_instruments()
     names = Names(c, pseudonymise)
@@ -138,7 +138,7 @@ def session_rows(c: Conn, since: dt.date | None = None,
 
 def feedback_rows(c: Conn, since: dt.date | None = None, pseudonymise: bool = False
                   ) -> tuple[list[str], Iterator[list[Any]]]:
-    from planwise.feedback import load_form, summarise
+    from planwise.clinical.feedback import load_form, summarise
 
     form = load_form()
     names = Names(c, pseudonymise)

@@ -12,7 +12,7 @@ from planwise.documents import chart
 from planwise.documents.pdf_base import Writer, generated_at, new_pdf, to_bytes
 
 if TYPE_CHECKING:
-    from planwise.instruments import Instrument
+    from planwise.clinical.instruments import Instrument
     from planwise.store.export import PlanRecord, ScoreRecord
     from planwise.store.models import GoalItem, ObjectiveItem, PlanItem
 

@@ -38,11 +38,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-_CODE = ("facts.py", "instruments.py", "kb/loader.py", "kb/patterns.py", "kb/schema.py")
+_CODE = ("facts.py", "clinical/instruments.py", "kb/loader.py", "kb/patterns.py", "kb/schema.py")
 # Modules whose classes make up a KnowledgeBase. Only classes defined in them (checked
 # with `__module__`) are resolved; a function of theirs is refused like any other.
 _MODULES = frozenset({"planwise.kb.loader", "planwise.kb.patterns", "planwise.kb.schema",
-                      "planwise.instruments", "planwise.facts"})
+                      "planwise.clinical.instruments", "planwise.facts"})
 _PATHS = frozenset({("pathlib", "PosixPath"), ("pathlib", "WindowsPath"),
                     ("pathlib", "PurePosixPath"), ("pathlib", "PureWindowsPath")})
 

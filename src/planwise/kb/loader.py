@@ -20,6 +20,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
+from planwise.clinical.instruments import Instrument, load_instruments
 from planwise.errors import InputError, KnowledgeError
 from planwise.facts import (
     ALL_STAGES,
@@ -29,7 +30,6 @@ from planwise.facts import (
     REVIEW_STAGES,
     STAGES,
 )
-from planwise.instruments import Instrument, load_instruments
 from planwise.kb.located import knowledge_error as _kerr
 from planwise.kb.overrides import clinic_changes
 from planwise.kb.patterns import Conclusion, Pattern, PatternError, Ref, parse_then, parse_when
@@ -365,8 +365,8 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
     risk_flags: dict[str, tuple[list[str], Path, str]] = {}
     for folder in dirs:
         if (folder / "feedback.toml").is_file():
-            # The form is read from the shipped knowledge only (planwise.feedback): refuse a
-            # clinic's copy rather than ignore it in silence.
+            # The form is read from the shipped knowledge only (planwise.clinical.feedback):
+            # refuse a clinic's copy rather than ignore it in silence.
             raise KnowledgeError("a clinic folder cannot replace the end-of-session feedback "
                                  "form yet; remove feedback.toml (see docs/measures.md)",
                                  file=str(folder / "feedback.toml"))

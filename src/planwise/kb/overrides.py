@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from planwise.clinical.instruments import Instrument
 from planwise.errors import KnowledgeError
-from planwise.instruments import Instrument
 from planwise.kb.located import knowledge_error
 
 

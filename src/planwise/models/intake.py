@@ -82,7 +82,7 @@ class Intake(_Strict):
     client: Client = Client()
     screening: Screening = Screening()
     # Raw answers per instrument id; their shape is checked by the instrument
-    # itself (planwise.instruments), which knows its item count and ranges.
+    # itself (planwise.clinical.instruments), which knows its item count and ranges.
     instruments: dict[Id, Any] = {}
     risk: Risk | None = None
     clinician: Clinician = Clinician()

@@ -20,8 +20,8 @@ import datetime as dt
 import json
 from typing import Any
 
+from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError
-from planwise.instruments import Instrument
 from planwise.store.db import Conn, now
 
 
@@ -95,7 +95,7 @@ def _measures(payload: dict[str, Any], req: dict[str, Any],
 
 
 def _feedback(payload: dict[str, Any], req: dict[str, Any]) -> dict[str, int] | None:
-    from planwise.feedback import check_answers
+    from planwise.clinical.feedback import check_answers
 
     fb = payload.get("feedback")
     if not req["feedback"]:
@@ -121,7 +121,7 @@ def import_response(c: Conn, text: str, today: dt.date,
     from planwise.store import measures
 
     if catalog is None:
-        from planwise.instruments import load_instruments
+        from planwise.clinical.instruments import load_instruments
 
         catalog = load_instruments()
     env = unarmor(text)
@@ -158,7 +158,7 @@ def import_response(c: Conn, text: str, today: dt.date,
 
 
 def describe(result: dict[str, Any], catalog: dict[str, Instrument] | None = None) -> str:
-    from planwise.feedback import summarise
+    from planwise.clinical.feedback import summarise
     from planwise.remote.requests import RISK_REASON
     from planwise.store import ids, measures
 

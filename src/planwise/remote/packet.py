@@ -19,8 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError
-from planwise.instruments import Instrument
 
 
 @cache
@@ -114,7 +114,7 @@ def _json_in_script(data: Any) -> str:
 def build(request: dict[str, Any], practice_name: str, contacts: list[str] | tuple[str, ...],
           instruments: list[Instrument], feedback: bool, public_spki: bytes) -> str:
     """The packet's HTML for a stored request row."""
-    from planwise.feedback import load_form
+    from planwise.clinical.feedback import load_form
 
     head = {"v": 1, "request": request["id"], "practice": practice_name,
             "instruments": [i.id for i in instruments], "feedback": feedback,

@@ -3,7 +3,7 @@
     review(course, kb, engine="auto") -> Review
     evaluate_review(course, kb, engine="auto") -> ReviewEvaluation (with working memory)
 
-The course becomes progress facts (`planwise.review_facts.progress_facts`);
+The course becomes progress facts (`planwise.clinical.review_facts.progress_facts`);
 only the stage "review" runs over them (`planwise.facts.REVIEW_STAGES`), on
 either engine, with the same working memory and firing bookkeeping as a
 proposal. Each `change` fact becomes a ProposedChange; changes of the same
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from planwise.course import Course
+from planwise.clinical.course import Course
+from planwise.clinical.review_facts import describe_fact, progress_facts
 from planwise.facts import REVIEW_STAGES
 from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.models.review import REVIEW_SCHEMA, ProposedChange, Review
-from planwise.review_facts import describe_fact, progress_facts
 from planwise.rules.backends import backend_for
 from planwise.rules.memory import Fact, Memory, fire_rule, trace
 

@@ -58,7 +58,7 @@ def _objectives(c: Conn, day: str, only: list[int] | None,
                 out: dict[int, dict[str, Any]]) -> None:
     """Per plan: open objectives not met, and the anticipated dates of those whose last
     progress rating (up to `day`) is under the overdue threshold."""
-    from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
+    from planwise.clinical.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
 
     params: dict[str, Any] = {"only": json.dumps(only), "day": day, "met": MET_RATING,
                               "below": OVERDUE_RATING_BELOW}

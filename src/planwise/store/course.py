@@ -27,7 +27,14 @@ import datetime as dt
 import json
 from typing import Any
 
-from planwise.course import Course, FeedbackEntry, ObjectiveCourse, Point, RiskEntry, Series
+from planwise.clinical.course import (
+    Course,
+    FeedbackEntry,
+    ObjectiveCourse,
+    Point,
+    RiskEntry,
+    Series,
+)
 from planwise.store.db import Conn
 from planwise.store.models import PlanDoc
 from planwise.store.plans import doc_from_rows, plan_and_version, version_rows

@@ -7,7 +7,7 @@ first:
     {"client": "C12", "client_id": 12, "name": ..., "plan": "P7", "plan_id": 7,
      "flags": ["deteriorated", "review_due"], "reasons": {flag: "one short reason"}}
 
-The flags and their reasons are `planwise.review_facts.attention` (definitions are
+The flags and their reasons are `planwise.clinical.review_facts.attention` (definitions are
 there): risk_reemerging, deteriorated, not_on_track, objectives_overdue,
 session_limit_near, review_due (and remote_risk, added after them from the remote
 questionnaires). Each client's flags come from a *light* Course passed to
@@ -60,7 +60,7 @@ import sqlite3
 from collections import namedtuple
 from typing import TYPE_CHECKING, Any, cast
 
-from planwise.course import Course
+from planwise.clinical.course import Course
 from planwise.errors import BusyError
 from planwise.store import ids
 from planwise.store.attention_data import chosen_sql, compute
@@ -139,7 +139,7 @@ def _reviews(c: Conn, only: list[int] | None) -> dict[tuple[int, int], str]:
 
 def _format() -> str:
     """The definitions the kept rows depend on: part of every stamp."""
-    from planwise.review_facts import (
+    from planwise.clinical.review_facts import (
         MET_RATING,
         NOT_ON_TRACK_SESSIONS,
         OPEN_STATUSES,
@@ -317,7 +317,7 @@ def _reasons(p: _Plan, d: dict[str, Any], today: dt.date, last_review: str,
              wanted: set[str], kb: KnowledgeBase) -> dict[str, str]:
     """The plan's flags and reasons on `today` (review_facts.attention on the light
     course, with the counts the light course cannot give from the kept data)."""
-    from planwise.review_facts import attention
+    from planwise.clinical.review_facts import attention
 
     course = _light_course(p, d, today, last_review, wanted)
     reasons = attention(course, kb)

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planwise.clinical.timeline import Timeline
 from planwise.errors import InputError
 from planwise.store import ids
 from planwise.store.db import Conn
@@ -35,7 +36,6 @@ from planwise.store.models import (
     ProblemItem,
 )
 from planwise.text import markdown_code, markdown_text, printable
-from planwise.timeline import Timeline
 
 RECORD_SCHEMA = "planwise.plan-record/1"
 
@@ -135,7 +135,7 @@ class PlanRecord(_Record):
 
 
 def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
-    from planwise.instruments import load_instruments
+    from planwise.clinical.instruments import load_instruments
     from planwise.store.measures import series
 
     catalog = load_instruments()
@@ -169,13 +169,13 @@ def _intake_history(c: Conn, intake_id: int | None) -> IntakeHistory | None:
 
 def build_record(c: Conn, plan_id: int, version: int | None = None,
                  today: dt.date | None = None) -> PlanRecord:
+    from planwise.clinical.timeline import timeline
     from planwise.dates import today as system_today
     from planwise.store import lint as lint_mod
     from planwise.store import sessions
     from planwise.store.clients import get_client
     from planwise.store.course import load_course
     from planwise.store.plans import current_version, get_plan, load_doc_for
-    from planwise.timeline import timeline
 
     plan = get_plan(c, plan_id)
     doc = load_doc_for(c, plan_id, version)

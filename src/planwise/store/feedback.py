@@ -1,9 +1,9 @@
 """End-of-session feedback in the store: one row per session (`session_feedback`,
 migration 6), append-only like the session note it belongs to.
 
-The form is planwise's own (knowledge/feedback.toml, `planwise.feedback`):
+The form is planwise's own (knowledge/feedback.toml, `planwise.clinical.feedback`):
 every item answered 0-10. A low answer, or a mean falling from the previous
-session's, is a signal to review the alliance (`planwise.feedback.summarise`).
+session's, is a signal to review the alliance (`planwise.clinical.feedback.summarise`).
 Audit rows (`feedback.add`) hold ids and numbers only.
 """
 
@@ -29,7 +29,7 @@ def add_feedback(c: Conn, session_id: int, answers: dict[str, int]) -> dict[str,
     """Store a session's feedback; returns {session_id, session, answers, mean, lowest,
     low, falling}. Works inside the caller's transaction (a session note being saved) or
     opens its own. A session has at most one feedback row."""
-    from planwise.feedback import check_answers, load_form, summarise
+    from planwise.clinical.feedback import check_answers, load_form, summarise
 
     form = load_form()
     answers = check_answers(dict(answers), form)
@@ -57,7 +57,7 @@ def add_feedback(c: Conn, session_id: int, answers: dict[str, int]) -> dict[str,
 def for_plan(c: Conn, plan_id: int) -> list[dict[str, Any]]:
     """The plan's feedback in session order: [{session (number), session_id, date, answers,
     mean, lowest, low, falling}], low/falling judged against the previous feedback."""
-    from planwise.feedback import load_form, summarise
+    from planwise.clinical.feedback import load_form, summarise
     from planwise.store.plans import get_plan
 
     get_plan(c, plan_id)

@@ -8,7 +8,7 @@ clinical records and append-only: the database refuses UPDATE and DELETE.
 
 A series is one instrument's scores for one client in date order (ties by id).
 Its first row is the baseline; every later row carries the change since the
-baseline as judged by `planwise.progress.classify` (docs/progress.md).
+baseline as judged by `planwise.clinical.progress.classify` (docs/progress.md).
 
 Answers are typed as on the command line (`parse_answers`):
 
@@ -32,9 +32,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from planwise.clinical.instruments import MDQ_KEYS, Instrument
 from planwise.dates import parse_date
 from planwise.errors import InputError
-from planwise.instruments import MDQ_KEYS, Instrument
 from planwise.store import ids
 from planwise.store.db import Conn, now
 from planwise.text import excerpt
@@ -160,7 +160,7 @@ def _parse_mdq(inst: Instrument, text: str, option: str) -> dict[str, Any]:
 def _change(inst: Instrument | None, base: Mapping[str, Any], total: int,
             memo: dict[tuple[str, int, int], dict[str, Any]] | None = None) -> dict[str, Any]:
     """classify() as a dict, with the baseline's id and date; never raises."""
-    from planwise.progress import classify
+    from planwise.clinical.progress import classify
 
     key = (base["instrument"], int(base["total"]), total)
     if memo is not None and key in memo:
@@ -212,7 +212,7 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
     from planwise.store.clients import get_row
 
     if instruments is None:
-        from planwise.instruments import load_instruments
+        from planwise.clinical.instruments import load_instruments
 
         instruments = load_instruments()
     inst = find_instrument(instrument, instruments)
@@ -299,7 +299,7 @@ def series(c: Conn, client_id: int, instruments: dict[str, Instrument] | None = 
     """Per instrument, the client's scores in date order; each row has `change` against
     the first row (None for the first), judged by `classify`."""
     if instruments is None:
-        from planwise.instruments import load_instruments
+        from planwise.clinical.instruments import load_instruments
 
         instruments = load_instruments()
     out: dict[str, list[dict[str, Any]]] = {}

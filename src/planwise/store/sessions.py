@@ -31,7 +31,7 @@ from planwise.store.plans import current_version, get_plan
 from planwise.text import refuse_controls
 
 if TYPE_CHECKING:
-    from planwise.instruments import Instrument
+    from planwise.clinical.instruments import Instrument
 
 MAX_NOTE = 20000
 RATING_MIN, RATING_MAX = 0, 10
@@ -122,7 +122,7 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
                          "--objective ID[:RATING], or --unplanned REASON")
     given = list(measures or [])
     if given and instruments is None:
-        from planwise.instruments import load_instruments
+        from planwise.clinical.instruments import load_instruments
 
         instruments = load_instruments()
     with c.transaction():

@@ -117,8 +117,9 @@ class Services:
     # What the workers use, imported before any of them runs (see open()); one step each,
     # so that the interface can do it between keys after its first page (app.py).
     WARM_MODULES = (
-        "planwise.kb.loader", "planwise.intake_io", "planwise.explain", "planwise.feedback",
-        "planwise.progress", "planwise.review_facts", "planwise.rules", "planwise.timeline",
+        "planwise.kb.loader", "planwise.intake_io", "planwise.explain",
+        "planwise.clinical.feedback", "planwise.clinical.progress",
+        "planwise.clinical.review_facts", "planwise.rules", "planwise.clinical.timeline",
         "planwise.store.clients", "planwise.store.course", "planwise.store.dashboard",
         "planwise.store.diff", "planwise.store.drafts", "planwise.store.export",
         "planwise.store.feedback", "planwise.store.lint", "planwise.store.measures",
@@ -571,10 +572,10 @@ class Services:
     def review_view(self, plan_id: int) -> dict[str, Any]:
         """The plan's course today, the review rules' proposed changes and the timeline;
         `objectives`: every objective's text by its key (the screen names them so)."""
+        from planwise.clinical.timeline import timeline
         from planwise.rules import review
         from planwise.store.course import load_course
         from planwise.store.plans import current_version, get_plan, load_doc_for
-        from planwise.timeline import timeline
 
         c = self.conn()
         course = load_course(c, plan_id, today())

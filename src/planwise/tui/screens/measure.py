@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from planwise.instruments import Instrument
+from planwise.clinical.instruments import Instrument
 from planwise.tui import keymap
 from planwise.tui.widgets.instrument_form import InstrumentForm
 from planwise.tui.widgets.jump import TypeToJump

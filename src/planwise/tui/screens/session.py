@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static, TextArea
 
-from planwise.feedback import load_form
+from planwise.clinical.feedback import load_form
 from planwise.store.measures import change_words
 from planwise.store.sessions import count_text
 from planwise.tui import keymap

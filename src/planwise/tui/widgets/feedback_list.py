@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from planwise.feedback import ANSWER_MAX, ANSWER_MIN, FeedbackForm
+from planwise.clinical.feedback import ANSWER_MAX, ANSWER_MIN, FeedbackForm
 from planwise.tui import keymap
 
 LABEL_WIDTH = 14

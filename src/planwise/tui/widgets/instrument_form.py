@@ -1,6 +1,6 @@
 """One instrument as a form: digit keys answer the current item and move on.
 
-Three modes, as the instruments are scored (planwise.instruments):
+Three modes, as the instruments are scored (planwise.clinical.instruments):
 - ``sum``: one number per item, from the item's allowed values (AUDIT items
   9 and 10 take only 0, 2 or 4); the digit of an option answers it.
 - ``asq``: yes/no per question (y/n, or 1/0); the acuity question may stay
@@ -25,8 +25,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError
-from planwise.instruments import Instrument
 from planwise.tui import keymap
 
 DIGITS = "0123456789"

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from planwise.instruments import MDQ_KEYS, Instrument
+from planwise.clinical.instruments import MDQ_KEYS, Instrument
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.profile import Profile
 

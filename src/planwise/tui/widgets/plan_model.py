@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from planwise.review_facts import OPEN_STATUSES
+from planwise.clinical.review_facts import OPEN_STATUSES
 from planwise.store.lint import Finding, lint_doc
 from planwise.store.models import ClientInfo, GoalItem, ObjectiveItem, PlanDoc, ProblemItem
 

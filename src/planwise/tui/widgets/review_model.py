@@ -13,10 +13,10 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
+from planwise.clinical.review_facts import change_headline
+from planwise.clinical.timeline import Timeline
 from planwise.kb.loader import KnowledgeBase
 from planwise.models.review import ProposedChange, Review
-from planwise.review_facts import change_headline
-from planwise.timeline import Timeline
 
 WIDTH = 76
 LINE = 74  # a headline after the list's "[x] " and its margins, at 80 columns

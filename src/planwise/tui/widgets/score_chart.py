@@ -12,7 +12,7 @@ without colour: every mark is a character, colour only repeats it).
 
 - ``●`` a score (``◆`` the baseline, the first score), ``·`` the line between scores;
 - ``░`` the reliable-change band around the baseline: a later score inside it is no
-  reliable change (planwise.progress: baseline ± the instrument's reliable-change
+  reliable change (planwise.clinical.progress: baseline ± the instrument's reliable-change
   threshold, a published number of points or 1.96 x S_diff);
 - ``╌`` the clinical cut-off (the instrument's ``[change.cutoff]``), labelled with the
   side that is clinical.
@@ -31,7 +31,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from planwise.instruments import Instrument
+from planwise.clinical.instruments import Instrument
 
 POINT, BASELINE, LINE, BAND, CUTOFF = "●", "◆", "·", "░", "╌"
 STYLES = {POINT: "bold", BASELINE: "bold", LINE: "", BAND: "dim", CUTOFF: "bold"}
@@ -56,7 +56,7 @@ class ChartSpec:
 
     @classmethod
     def from_series(cls, inst: Instrument, rows: Sequence[dict[str, Any]]) -> ChartSpec:
-        from planwise.progress import reliable_threshold
+        from planwise.clinical.progress import reliable_threshold
 
         totals = [int(r["total"]) for r in rows]
         dates = [str(r["date"]) for r in rows]

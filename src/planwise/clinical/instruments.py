@@ -31,7 +31,7 @@ it then applies instead of the plain band when that flag is raised (ASQ
 
 An optional ``[change]`` table holds the published figures for judging change
 between two totals (reliable change, clinical cut-off, response, remission);
-``planwise.progress`` applies them (docs/progress.md).
+``planwise.clinical.progress`` applies them (docs/progress.md).
 
 Sources for each instrument are cited in its TOML file.
 """

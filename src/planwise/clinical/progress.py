@@ -25,8 +25,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from planwise.clinical.instruments import ChangeRules, Instrument
 from planwise.errors import InputError
-from planwise.instruments import ChangeRules, Instrument
 
 __all__ = ["Z_RELIABLE", "ChangeClass", "ChangeResult", "classify", "in_remission",
            "reliable_threshold"]

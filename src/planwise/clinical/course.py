@@ -72,7 +72,7 @@ class Course(_Model):
     sessions_since_review: int | None = None  # held after the last review; None: all of them
     risk_level: str = "none"                 # the plan's risk level
     # The plan's risk level by version, oldest first, as the store keeps it; empty when
-    # only `risk_level` is known (planwise.review_facts then counts from the start, or
+    # only `risk_level` is known (planwise.clinical.review_facts then counts from the start, or
     # for a revision from `last_review`, the conservative reading).
     risk_history: list[RiskEntry] = []
     problems: dict[str, str] = {}            # condition -> severity

@@ -1,11 +1,11 @@
 """A plan's timeline: sessions used and left against the authorised limit, the open
 objectives with their anticipated dates, and whether the sessions left can cover them.
 
-`timeline(course) -> Timeline` is pure (it reads a `planwise.course.Course`);
+`timeline(course) -> Timeline` is pure (it reads a `planwise.clinical.course.Course`);
 `render_text(tl)` writes it for the terminal. `planwise timeline PLAN` prints it.
 
 An objective is *overdue* as the review and the caseload count it
-(planwise.review_facts): its date has passed and its last progress rating is
+(planwise.clinical.review_facts): its date has passed and its last progress rating is
 low (or there is none). One last rated 10/10 is shown but not counted below.
 
 The coverage check: at the plan's frequency (sessions per week), the sessions
@@ -25,8 +25,8 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
-from planwise.course import Course
-from planwise.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
+from planwise.clinical.course import Course
+from planwise.clinical.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
 
 __all__ = ["OPEN_STATUSES", "OpenObjective", "Timeline", "render_text", "timeline"]
 

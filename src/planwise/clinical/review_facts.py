@@ -9,7 +9,7 @@
 The definitions (docs/review-rules.md):
 - a measure is *primary* when it is the primary measure of one of the plan's
   problems (knowledge/review/measures.toml); its change class compares the
-  latest total with the first (planwise.progress.classify); a measure given only
+  latest total with the first (planwise.clinical.progress.classify); a measure given only
   once is `baseline_only`;
 - *not on track*: a primary measure with no reliable change after
   NOT_ON_TRACK_SESSIONS sessions or more;
@@ -30,7 +30,7 @@ The definitions (docs/review-rules.md):
 - a *safety objective* is one of the suicide-risk problem or of a suicide_risk
   goal; *safety open*: one of them not met yet (open, partially met or not met);
 - *remission streak*: the latest totals in a row in remission as the instrument
-  defines it (planwise.progress.in_remission); *held* at two or more.
+  defines it (planwise.clinical.progress.in_remission); *held* at two or more.
 
 Pure domain code: no storage, no rule engine. `attention_flags` builds no
 facts and no explanations, so that a caseload of 10,000 clients stays cheap.
@@ -41,12 +41,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from planwise.course import Course, ObjectiveCourse, Point
+from planwise.clinical.course import Course, ObjectiveCourse, Point
+from planwise.clinical.feedback import load_form, summarise
+from planwise.clinical.instruments import Instrument
+from planwise.clinical.progress import change_class_of, classify, in_remission
 from planwise.errors import InputError
 from planwise.facts import make_fact
-from planwise.feedback import load_form, summarise
-from planwise.instruments import Instrument
-from planwise.progress import change_class_of, classify, in_remission
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
