@@ -1,7 +1,9 @@
-"""Test isolation: no test reads the user's profile or writes the user's cache."""
+"""Test isolation (no test reads the user's profile or writes the user's cache, logs or data)
+and the suite's speed on every core (xdist groups and workers, Pilot's idle steps)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,13 +12,25 @@ import pytest
 _SHARED_SCOPES = ("module", "class", "package")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one worker per CPU this process may run on. With psutil installed,
+    xdist would count physical cores: one on a 2-vCPU machine whose vCPUs are
+    hyper-threads of one core, half the workers. PYTEST_XDIST_AUTO_NUM_WORKERS wins."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or not hasattr(os, "sched_getaffinity"):
+        return None  # xdist's own count
+    return len(os.sched_getaffinity(0))
+
+
 # Before xdist's own hook, which reads the marks on a worker.
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`make test` runs on every core (pytest-xdist, --dist loadgroup). A module whose tests
     share a module-scoped fixture (a case library drafted once, a browser, a built wheel)
     runs on one worker, so that fixture is built once rather than once per worker; the
     other tests are dealt out one at a time. xdist starts the largest groups first."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # (-p no:xdist: the mark would be unknown)
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
