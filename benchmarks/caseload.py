@@ -73,7 +73,7 @@ CHUNK = 2_000
 
 @functools.cache
 def band(total: int) -> str:
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
 
     return load_instruments()["phq9"].band_for(total).name
 

@@ -57,7 +57,7 @@ def line(name: str, ms: float, extra: str = "") -> None:
 
 
 def plan_with_sessions(conn: Any, sessions_n: int) -> int:
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.kb import load_knowledge
     from planwise.store import clients, plans, sessions
     from planwise.store.models import CareProvider, EmergencyContact

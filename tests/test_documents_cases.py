@@ -61,7 +61,7 @@ def norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.kb import load_knowledge
     from planwise.models.profile import Profile
     from planwise.store import plans, sessions

@@ -14,7 +14,7 @@ import pytest
 import tomli_w
 
 from planwise import icd
-from planwise.clinical.instruments import (
+from planwise.clinical.instrument_files import (
     load_instrument_file,
     load_instruments,
     loinc_check_digit_ok,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from planwise.clinical.instruments import Band, Instrument, ScoreResult, load_instruments
+from planwise.clinical.instrument_files import load_instruments
+from planwise.clinical.instruments import Band, Instrument, ScoreResult
 from planwise.errors import InputError, KnowledgeError
 from planwise.paths import shipped_knowledge_dir
 
@@ -627,7 +628,7 @@ def test_asq_built_in_flags_stay_required(tmp_path):
 
 def test_no_ui_or_engine_imports():
     code = (
-        "import sys, planwise.clinical.instruments as m; m.load_instruments();"
+        "import sys, planwise.clinical.instrument_files as m; m.load_instruments();"
         "bad = [n for n in sys.modules if n.split('.')[0] in ('textual', 'durable')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

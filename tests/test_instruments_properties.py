@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planwise.clinical.instruments import Instrument, load_instruments
+from planwise.clinical.instrument_files import load_instruments
+from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError
 
 CATALOG = load_instruments()

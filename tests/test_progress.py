@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from planwise.clinical.instrument_files import load_instruments
 from planwise.clinical.instruments import (
     ChangeRules,
     Cutoff,
@@ -16,7 +17,6 @@ from planwise.clinical.instruments import (
     ReliableChange,
     Remission,
     Response,
-    load_instruments,
 )
 from planwise.clinical.progress import Z_RELIABLE, ChangeResult, classify, reliable_threshold
 from planwise.errors import InputError, KnowledgeError

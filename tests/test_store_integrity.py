@@ -29,7 +29,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every protected table with rows: a client, an intake (with its measures), a plan
     signed by the therapist, a session with an objective, a measure and feedback."""
     from planwise.clinical.feedback import parse_answers
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.kb import load_knowledge
     from planwise.store import clients, plans, sessions
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from planwise.clinical.instruments import load_instruments
+from planwise.clinical.instrument_files import load_instruments
 from planwise.errors import InputError
 from planwise.store import Store, measures
 from planwise.store.db import SCHEMA_VERSION, _raw_connect, migrate

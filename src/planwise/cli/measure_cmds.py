@@ -53,7 +53,7 @@ def measure_add(ctx: click.Context, client: str, instrument: str, answers: str,
     """
     from pathlib import Path
 
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.dates import check_record_date, parse_date
     from planwise.errors import InputError
     from planwise.store import ids, measures
@@ -91,7 +91,7 @@ def measure_list(ctx: click.Context, client: str, instrument: str | None, fmt: s
     """
     import json
 
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.errors import InputError
     from planwise.store import ids, measures
     from planwise.text import excerpt
@@ -163,7 +163,7 @@ def measure_request(ctx: click.Context, client: str, instruments: str, feedback:
     """
     from pathlib import Path
 
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.dates import today
     from planwise.remote.issue import issue, split_names
     from planwise.store import ids
@@ -200,7 +200,7 @@ def measure_import(ctx: click.Context, source: str, knowledge_dirs: tuple[str, .
     import sys
     from pathlib import Path
 
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.dates import today
     from planwise.errors import InputError
     from planwise.remote.importer import describe, import_response

@@ -77,7 +77,7 @@ def session_add(ctx: click.Context, plan: str, date: str, objectives: tuple[str,
     catalog = None
     given = []
     if measure_args:
-        from planwise.clinical.instruments import load_instruments
+        from planwise.clinical.instrument_files import load_instruments
 
         catalog = load_instruments([Path(d) for d in knowledge_dirs])
         given = [_measure(text, catalog) for text in measure_args]

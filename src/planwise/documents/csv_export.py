@@ -91,7 +91,7 @@ class Names:
 
 def measure_rows(c: Conn, since: dt.date | None = None,
                  pseudonymise: bool = False) -> Iterator[list[Any]]:
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.clinical.progress import change_class_of
 
     catalog = load_instruments()

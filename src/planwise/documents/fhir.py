@@ -156,7 +156,7 @@ def _scrub(value: Any, name: str) -> Any:
 def build_bundle(c: Conn, plan_id: int, version: int | None = None, *,
                  pseudonymise: bool = False, today: dt.date | None = None) -> dict[str, Any]:
     """The plan version's bundle as JSON (a dict), not yet validated."""
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.documents.pseudonym import client_pseudonym
     from planwise.store.export import build_record
     from planwise.store.measures import list_measures

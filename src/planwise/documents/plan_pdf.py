@@ -25,7 +25,7 @@ def plan_pdf(c: Conn, plan_id: int, version: int | None = None, audience: str = 
         # Only the practice's own list: the default text repeats the emergency-number line.
         lines = practice.crisis_contacts if practice.contacts_configured else ()
         return pdf_client.render(rec, generated, lines)
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.documents import pdf_record
     from planwise.store.integrity import head
 

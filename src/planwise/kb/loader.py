@@ -20,7 +20,8 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from planwise.clinical.instruments import Instrument, load_instruments
+from planwise.clinical.instrument_files import load_instruments
+from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError, KnowledgeError
 from planwise.facts import (
     ALL_STAGES,

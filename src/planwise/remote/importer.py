@@ -121,7 +121,7 @@ def import_response(c: Conn, text: str, today: dt.date,
     from planwise.store import measures
 
     if catalog is None:
-        from planwise.clinical.instruments import load_instruments
+        from planwise.clinical.instrument_files import load_instruments
 
         catalog = load_instruments()
     env = unarmor(text)

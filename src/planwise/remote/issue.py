@@ -42,7 +42,7 @@ def issue(c: Conn, client_id: int, instruments: list[str], feedback: bool, expir
     from planwise.remote.requests import add_request, parse_expiry
 
     if catalog is None:
-        from planwise.clinical.instruments import load_instruments
+        from planwise.clinical.instrument_files import load_instruments
 
         catalog = load_instruments()
     chosen = packet.askable(instruments, catalog)

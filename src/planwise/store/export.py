@@ -135,7 +135,7 @@ class PlanRecord(_Record):
 
 
 def _scores(c: Conn, client_id: int) -> list[ScoreSeries]:
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
     from planwise.store.measures import series
 
     catalog = load_instruments()

@@ -198,7 +198,7 @@ def _min_weeks(c: Conn, plan: dict[str, object], rows: list[dict[str, object]]
 
 
 def instrument_names() -> list[str]:
-    from planwise.clinical.instruments import load_instruments
+    from planwise.clinical.instrument_files import load_instruments
 
     return [n for i in load_instruments().values() for n in (i.name, i.id)]
 

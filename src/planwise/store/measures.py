@@ -212,7 +212,7 @@ def add_measure(c: Conn, client_id: int, instrument: str, answers: Any, date: st
     from planwise.store.clients import get_row
 
     if instruments is None:
-        from planwise.clinical.instruments import load_instruments
+        from planwise.clinical.instrument_files import load_instruments
 
         instruments = load_instruments()
     inst = find_instrument(instrument, instruments)
@@ -299,7 +299,7 @@ def series(c: Conn, client_id: int, instruments: dict[str, Instrument] | None = 
     """Per instrument, the client's scores in date order; each row has `change` against
     the first row (None for the first), judged by `classify`."""
     if instruments is None:
-        from planwise.clinical.instruments import load_instruments
+        from planwise.clinical.instrument_files import load_instruments
 
         instruments = load_instruments()
     out: dict[str, list[dict[str, Any]]] = {}

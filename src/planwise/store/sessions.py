@@ -122,7 +122,7 @@ def add_session(c: Conn, plan_id: int, date: str, objectives: list[str], note: s
                          "--objective ID[:RATING], or --unplanned REASON")
     given = list(measures or [])
     if given and instruments is None:
-        from planwise.clinical.instruments import load_instruments
+        from planwise.clinical.instrument_files import load_instruments
 
         instruments = load_instruments()
     with c.transaction():
