@@ -227,3 +227,28 @@ def test_the_walkthrough_is_one_key_away_in_the_proposal_review(
             assert app.screen is screen
 
     run(go())
+
+
+def test_a_dialog_closed_twice_in_one_burst_closes_once(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    """Esc, Esc (or Enter, Esc) handled before the dialog is gone dismissed it twice:
+    InvalidStateError, the crash screen (found by the monkey test)."""
+    referral = load_doc_for(services.conn(), plan_id).referrals[0]
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_plan(app, pilot, plan_id)
+            await cursor_to(app, pilot, screen, referral.key or "")
+            for key, kind in (("minus", TextPrompt), ("e", FieldsDialog)):
+                await pilot.press(key)
+                await settle(app, pilot)
+                dialog = app.screen
+                assert isinstance(dialog, kind)
+                dialog.action_cancel()
+                dialog.action_cancel()                 # before the first has closed it
+                await settled(app, pilot)
+                assert app.screen is screen
+            assert app.return_code is None            # still running: no crash screen
+
+    run(go())

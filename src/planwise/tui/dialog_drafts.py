@@ -75,6 +75,17 @@ class KeepsTyped:
                        time.monotonic_ns(), keep.client_id)
         self.app.run_worker(save, thread=True, group="dialog-draft", exit_on_error=False)
 
+    _dismissed_once: bool = False
+
+    def close_with(self, result: Any) -> None:
+        """Forget the draft and close, once: Esc, Esc (or Enter, Esc) in one burst closed
+        the dialog twice (InvalidStateError; found by the monkey test)."""
+        if self._dismissed_once:
+            return
+        self._dismissed_once = True
+        self.drop_typed()
+        self.dismiss(result)  # type: ignore[attr-defined]
+
     def drop_typed(self) -> None:
         keep = self.keep_as
         if keep is None:

@@ -57,9 +57,7 @@ class TextPrompt(KeepsTyped, ModalScreen[str | None]):
         if self.required and not text:
             self.notify("This cannot be empty.", severity="warning")
             return
-        self.drop_typed()
-        self.dismiss(text)
+        self.close_with(text)
 
     def action_cancel(self) -> None:
-        self.drop_typed()
-        self.dismiss(None)
+        self.close_with(None)

@@ -99,12 +99,10 @@ class FieldsDialog(KeepsTyped, ModalScreen[dict[str, Any] | None]):
             if name is not None:
                 self.query_one(f"#field-{name}", Input).focus()
             return
-        self.drop_typed()
-        self.dismiss(values)
+        self.close_with(values)
 
     def show_problem(self, problem: str) -> None:
         self.query_one("#fields-error", Static).update(problem)
 
     def action_cancel(self) -> None:
-        self.drop_typed()
-        self.dismiss(None)
+        self.close_with(None)
