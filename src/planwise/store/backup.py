@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -30,6 +29,7 @@ from planwise.errors import InputError, PlanwiseError
 from planwise.store import crypto, keys
 from planwise.store.crypto import Key
 from planwise.store.db import APP_ID, Store, check_file
+from planwise.store.dbfiles import move_into_place, remove_db_files
 from planwise.store.verify import Report
 from planwise.store.verify import verify as verify_records
 
@@ -119,12 +119,6 @@ def verify(path: Path, key: Key | None = None) -> tuple[list[str], dict[str, int
     return problems, counts
 
 
-def _remove(path: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(str(path) + suffix)
-
-
 def backup(db: str | Path | None, dest: str | Path, force: bool = False,
            backup_key: Key | None = None) -> BackupResult:
     """Copy the live database `db` to `dest` with the online backup API and verify it
@@ -142,7 +136,7 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False,
         raise InputError("is the live database itself; choose another file", file=str(target))
     store = Store(store_path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    _remove(tmp)
+    remove_db_files(tmp)
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
     live_key = store.key
@@ -164,17 +158,9 @@ def backup(db: str | Path | None, dest: str | Path, force: bool = False,
             raise BackupError(f"the backup failed its check ({problems[0]}); the copy was "
                               f"removed and {target} was not written")
         report = _verify_records(tmp, copy_key)
-        if force:
-            os.replace(tmp, target)
-        else:  # never replace a file that appeared meanwhile
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise InputError("already exists; give --force to replace it",
-                                 file=str(target)) from None
-            os.unlink(tmp)
+        move_into_place(tmp, target, force)  # never replaces a file that appeared meanwhile
     except BaseException:
-        _remove(tmp)
+        remove_db_files(tmp)
         raise
     os.chmod(target, 0o600)
     with store.connect() as conn, conn.transaction():

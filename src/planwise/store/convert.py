@@ -30,6 +30,7 @@ from planwise.errors import InputError, PlanwiseError
 from planwise.store import crypto, integrity
 from planwise.store.crypto import Key
 from planwise.store.db import APP_ID, busy_timeout
+from planwise.store.dbfiles import move_into_place, remove_db_files
 from planwise.store.locks import is_busy
 
 
@@ -162,18 +163,10 @@ def wipe(path: Path) -> None:
 
 def _temp(near: Path, what: str) -> Path:
     tmp = near.with_name(f".{near.name}.{what}-{os.getpid()}")
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(str(tmp) + suffix)
+    remove_db_files(tmp)
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
     return tmp
-
-
-def _remove(path: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(str(path) + suffix)
 
 
 def in_place(path: Path, old: Key | None, new: Key | None) -> Checked:
@@ -184,12 +177,12 @@ def in_place(path: Path, old: Key | None, new: Key | None) -> Checked:
         export(path, old, tmp, new)
         checked = check_copy(path, old, tmp, new)
         aside = path.with_name(f".{path.name}.old-{os.getpid()}")
-        _remove(aside)
+        remove_db_files(aside)
         os.link(path, aside)
         os.replace(tmp, path)
         _sync(path)
     except BaseException:
-        _remove(tmp)
+        remove_db_files(tmp)
         raise
     try:
         wipe(aside)
@@ -212,17 +205,9 @@ def to_file(path: Path, key: Key | None, dest: Path, dest_key: Key | None,
     try:
         export(path, key, tmp, dest_key)
         checked = check_copy(path, key, tmp, dest_key)
-        if force:
-            os.replace(tmp, dest)
-        else:
-            try:
-                os.link(tmp, dest)
-            except FileExistsError:
-                raise InputError("already exists; give --force to replace it",
-                                 file=str(dest)) from None
-            os.unlink(tmp)
+        move_into_place(tmp, dest, force)
     except BaseException:
-        _remove(tmp)
+        remove_db_files(tmp)
         raise
     os.chmod(dest, 0o600)
     return checked
