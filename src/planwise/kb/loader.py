@@ -6,12 +6,12 @@ earlier folder replaces it; the same id twice within one folder is an error.
 A rule can be switched off by overriding it with `enabled = false`.
 
 Every error is a KnowledgeError naming the file, the entry id and the line.
+What a rule may say is checked in planwise.kb.checks.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,17 +23,10 @@ from pydantic import ValidationError
 from planwise.clinical.instrument_files import load_instruments
 from planwise.clinical.instruments import Instrument
 from planwise.errors import InputError, KnowledgeError
-from planwise.facts import (
-    ALL_STAGES,
-    FACT_TYPES,
-    RESOLVED_AFTER,
-    REVIEW_BASE_TYPES,
-    REVIEW_STAGES,
-    STAGES,
-)
+from planwise.kb.checks import check_rule, check_structure
 from planwise.kb.located import knowledge_error as _kerr
 from planwise.kb.overrides import clinic_changes
-from planwise.kb.patterns import Conclusion, Pattern, PatternError, Ref, parse_then, parse_when
+from planwise.kb.patterns import Conclusion, Pattern, PatternError, parse_then, parse_when
 from planwise.kb.schema import (
     GoalEntry,
     InterventionEntry,
@@ -47,79 +40,12 @@ from planwise.models.review import ChangeKind
 from planwise.paths import shipped_knowledge_dir
 from planwise.tomlfile import find_line, read_toml
 
-# Which vocabulary list each attribute's values must come from.
-VOCAB_ATTRS: dict[tuple[str, str], str] = {
-    **{(t, "condition"): "conditions" for t in (
-        "impression", "clinician_severity", "severity", "problem_found", "problem", "goal",
-        "treatment_option", "competency", "intervention", "objective", "diagnosis",
-        "priority", "defer")},
-    ("defer", "modality"): "modalities",
-    ("problem", "basis"): "bases",
-    ("concern", "name"): "concerns+conditions",
-    ("trained", "modality"): "modalities",
-    ("intervention", "modality"): "modalities",
-    ("treatment_option", "modalities"): "modalities",
-    ("referral", "kind"): "referral_kinds",
-    ("referral", "urgency"): "urgencies",
-    ("treatment_option", "level_of_care"): "levels_of_care",
-    ("treatment", "level_of_care"): "levels_of_care",
-    ("warning", "kind"): "warning_kinds",
-    ("severity", "severity"): "severities",
-    ("clinician_severity", "severity"): "severities",
-    ("problem", "severity"): "severities",
-    ("score", "instrument"): "instruments",
-    ("flag", "instrument"): "instruments",
-    ("assessment", "instrument"): "instruments",
-    ("goal", "goal"): "goals",
-    ("risk_level", "level"): "risk_levels",
-    ("risk", "level"): "risk_levels",
-    # the review's progress facts
-    **{(t, "condition"): "conditions" for t in ("measure", "objective_progress", "goal_progress")},
-    ("measure", "instrument"): "instruments",
-    ("measure", "change_class"): "change_classes",
-    ("measure", "recovered"): "yes_no_unknown",
-    ("measure", "response"): "yes_no_unknown",
-    ("measure", "remission"): "yes_no_unknown",
-    ("risk_signal", "source"): "instruments",
-    ("modality", "name"): "modalities",
-    ("referral_made", "kind"): "referral_kinds",
-    ("course", "level_of_care"): "levels_of_care",
-    ("course", "risk_level"): "risk_levels",
-    ("change", "kind"): "change_kinds",
-}
+# Built-in value lists that `allowed` offers beside the vocabulary files' own.
 RISK_LEVELS = ("none", "low", "moderate", "high", "unassessed")
 BASES = ("clinician", "screen_and_concern", "screen_only")
 CHANGE_CLASSES = ("reliably_improved", "no_reliable_change", "reliably_deteriorated",
                   "not_classified", "baseline_only")
 CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
-# What a change's `item` names, by kind (see planwise.models.review).
-CHANGE_ITEMS: dict[str, str] = {
-    "refer": "referral_kinds",
-    "step_up_care": "levels_of_care",
-    "change_intervention": "modalities",
-    "add_intervention": "interventions",
-    "step_up_frequency": "frequencies",
-    "revise_objective": "objective_revisions",
-}
-
-# What rules may conclude in each stage.
-STAGE_OUTPUTS: dict[str, frozenset[str]] = {
-    "severity": frozenset({"risk_level", "severity"}),
-    "problem": frozenset({"problem_found"}),
-    "plan": frozenset({"goal", "treatment_option", "referral", "assessment", "warning",
-                       "priority", "defer"}),
-    "integrate": frozenset({"goal", "treatment_option", "referral", "assessment", "warning",
-                            "priority", "defer"}),
-    "warn": frozenset({"warning", "referral", "assessment"}),
-    "review": frozenset({"change"}),
-}
-
-# durable-rules limits, measured (see docs/engine.md); checked here so that a
-# large clinic knowledge base fails at load with the rule named, not by hanging.
-MAX_RULES_PER_STAGE = 4000
-MAX_PATTERNS_PER_RULE = 16
-MAX_SHARED_PATTERN = 200
-MAX_TESTS_PER_ATTRIBUTE = 500
 
 
 class Located:
@@ -432,12 +358,12 @@ def _build(dirs: tuple[Path, ...]) -> KnowledgeBase:
         try:
             patterns = parse_when(rule.when)
             conclusions = parse_then(rule.then, patterns)
-            _check_rule(kb, rule, patterns, conclusions)
+            check_rule(kb, rule, patterns, conclusions)
         except PatternError as exc:
             raise _kerr(str(exc), path, text, rid, exc.field) from None
         kb.rules.append(CompiledRule(rule, patterns, conclusions, index, kb.where[rid]))
         index += 1
-    _check_structure(kb)
+    check_structure(kb)
     return kb
 
 
@@ -461,159 +387,3 @@ def _review_measures(kb: KnowledgeBase, primary: dict[str, tuple[str, Path, str]
                 raise _kerr(f"{instrument} has no flag {flag!r} (its flags: "
                             f"{', '.join(sorted(known)) or 'none'})", path, text, None, fld)
         kb.risk_flags[instrument] = frozenset(flags)
-
-
-def _produced_before(stage: str) -> set[str]:
-    """Fact types complete before `stage` starts: base facts, earlier outputs, resolutions."""
-    from planwise.facts import BASE_TYPES
-
-    if stage in REVIEW_STAGES:
-        # A review starts from the progress facts alone; no proposal stage runs in it.
-        before: set[str] = set(REVIEW_BASE_TYPES)
-        for s in REVIEW_STAGES:
-            if s == stage:
-                break
-            before |= STAGE_OUTPUTS[s] | RESOLVED_AFTER[s]
-        return before
-    done: set[str] = set(BASE_TYPES)
-    for s in STAGES:
-        if s == stage:
-            break
-        done |= STAGE_OUTPUTS[s] | RESOLVED_AFTER[s]
-    return done
-
-
-def _check_rule(kb: KnowledgeBase, rule: RuleEntry, patterns: tuple[Pattern, ...],
-                conclusions: tuple[Conclusion, ...]) -> None:
-    before = _produced_before(rule.stage)
-    available = before | STAGE_OUTPUTS[rule.stage]
-    for i, p in enumerate(patterns):
-        if p.negated and p.fact not in before:
-            raise PatternError(
-                f"`not` on {p.fact} facts in stage {rule.stage}: they may still be added in this "
-                f"stage, so the two engines could disagree; negate only facts complete before it",
-                f"when[{i}]")
-        if p.fact not in available:
-            raise PatternError(
-                f"{p.fact} facts do not exist yet in stage {rule.stage}", f"when[{i}].fact")
-        instrument = next((t.value for t in p.tests if t.attr == "instrument" and t.op == "eq"
-                           and isinstance(t.value, str)), None)
-        for t in p.tests:
-            if isinstance(t.value, Ref):
-                continue
-            values = t.value if isinstance(t.value, tuple) else (t.value,)
-            if p.fact == "score" and t.attr == "band" and instrument in kb.instruments:
-                bands = {b.name for b in kb.instruments[instrument].bands}
-                for v in values:
-                    if v not in bands:
-                        known = ", ".join(sorted(bands))
-                        raise PatternError(f"{instrument} has no band {v!r}; its bands: {known}",
-                                           f"when[{i}].{t.attr}")
-            _check_vocab(kb, p.fact, t.attr, values, f"when[{i}].{t.attr}")
-    for i, c in enumerate(conclusions):
-        if c.fact not in STAGE_OUTPUTS[rule.stage]:
-            allowed = ", ".join(sorted(STAGE_OUTPUTS[rule.stage]))
-            raise PatternError(f"stage {rule.stage} rules conclude only {allowed}",
-                               f"then[{i}].fact")
-        for attr in FACT_TYPES[c.fact]:
-            if attr not in c.values and _required(c.fact, attr):
-                raise PatternError(f"{c.fact} needs {attr}", f"then[{i}]")
-        for attr, value in c.values.items():
-            if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-                continue
-            values = tuple(value) if isinstance(value, list) else (value,)
-            _check_vocab(kb, c.fact, attr, values, f"then[{i}].{attr}")
-        if c.fact == "change":
-            _check_change(kb, c.values, f"then[{i}]")
-
-
-def _check_change(kb: KnowledgeBase, values: dict[str, Any], where: str) -> None:
-    """A change's item must be what its kind names; its urgency, a known one."""
-    kind = values.get("kind", "")
-    item = values.get("item", "")
-    items = CHANGE_ITEMS.get(kind)
-    if items and not (isinstance(item, str) and "{" in item):
-        if not item:
-            raise PatternError(f"a {kind} change needs an item ({items.replace('_', ' ')})",
-                               where)
-        _check_vocab_kind(kb, items, item, f"{where}.item", kind)
-    urgency = values.get("urgency", "")
-    if urgency and "{" not in urgency:
-        _check_vocab_kind(kb, "urgencies", urgency, f"{where}.urgency", kind)
-    if kind == "refer" and not urgency:
-        raise PatternError("a refer change needs an urgency", where)
-
-
-def _check_vocab_kind(kb: KnowledgeBase, kind: str, value: Any, where: str, change: str
-                      ) -> None:
-    allowed = kb.allowed(kind)
-    if value not in allowed:
-        shown = ", ".join(sorted(allowed)) if len(allowed) <= 30 else f"{len(allowed)} ids"
-        raise PatternError(f"{change}: unknown {kind.replace('_', ' ')} {value!r} "
-                           f"(known: {shown})", where)
-
-
-_REQUIRED = {
-    "risk_level": {"level"},
-    "severity": {"condition", "severity"},
-    "problem_found": {"condition"},
-    "goal": {"goal"},
-    "treatment_option": {"condition", "sessions_min", "sessions_max"},
-    "referral": {"kind", "urgency", "reason"},
-    "assessment": {"instrument", "reason"},
-    "warning": {"kind", "message"},
-    "priority": {"condition", "reason"},
-    "defer": {"modality", "until"},
-    "change": {"kind", "reason"},
-}
-
-
-def _required(fact: str, attr: str) -> bool:
-    return attr in _REQUIRED.get(fact, set())
-
-
-def _check_vocab(kb: KnowledgeBase, fact: str, attr: str, values: tuple[Any, ...],
-                 where: str) -> None:
-    kind = VOCAB_ATTRS.get((fact, attr))
-    if not kind:
-        return
-    allowed = kb.allowed(kind)
-    for v in values:
-        if isinstance(v, str) and "{" in v:
-            continue
-        if v not in allowed:
-            shown = ", ".join(sorted(allowed)) if len(allowed) <= 30 else f"{len(allowed)} ids"
-            raise PatternError(f"unknown {kind.split('+')[0].rstrip('s')} {v!r} (known: {shown})",
-                               where)
-
-
-def _check_structure(kb: KnowledgeBase) -> None:
-    """durable-rules' limits, checked before a ruleset is ever built."""
-    for stage in ALL_STAGES:
-        rules = kb.rules_in(stage)
-        if len(rules) > MAX_RULES_PER_STAGE:
-            r = rules[MAX_RULES_PER_STAGE]
-            raise KnowledgeError(f"more than {MAX_RULES_PER_STAGE} rules in stage {stage}",
-                                 file=r.file, entry=r.id, line=r.line)
-        shared: Counter[Any] = Counter()
-        per_attr: dict[tuple[str, str], set[Any]] = {}
-        for r in rules:
-            if len(r.patterns) > MAX_PATTERNS_PER_RULE:
-                raise KnowledgeError(
-                    f"a rule may join at most {MAX_PATTERNS_PER_RULE} facts", file=r.file,
-                    entry=r.id, field="when", line=r.line)
-            for p in r.patterns:
-                shared[(p.fact, p.negated, p.tests)] += 1
-                if shared[(p.fact, p.negated, p.tests)] > MAX_SHARED_PATTERN:
-                    raise KnowledgeError(
-                        f"more than {MAX_SHARED_PATTERN} rules share one identical condition; "
-                        "split them across stages or make the conditions differ",
-                        file=r.file, entry=r.id, field="when", line=r.line)
-                for t in p.tests:
-                    key = (p.fact, t.attr)
-                    per_attr.setdefault(key, set()).add((t.op, t.value))
-                    if len(per_attr[key]) > MAX_TESTS_PER_ATTRIBUTE:
-                        raise KnowledgeError(
-                            f"more than {MAX_TESTS_PER_ATTRIBUTE} distinct tests on "
-                            f"{p.fact}.{t.attr} in stage {stage}", file=r.file, entry=r.id,
-                            field="when", line=r.line)
