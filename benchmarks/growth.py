@@ -67,15 +67,15 @@ def timed(fn: Callable[[], Any]) -> float:
 
 def full_rewrite(c: Any, version_id: int, current: Any, rows: list[dict[str, Any]]) -> None:
     """The draft save's item write before issue 12: every row deleted and inserted."""
-    from planwise.store import plans
+    from planwise.store import plan_rows
 
     c.raw.execute("DELETE FROM plan_items WHERE version_id = ?", [version_id])
-    plans._insert_rows(c, version_id, rows)
+    plan_rows.insert_rows(c, version_id, rows)
 
 
 def plan_saves(path: Path, rng: random.Random, n: int = 100) -> tuple[list[float], list[float]]:
     """(seconds per save now, seconds per save with the baseline's full rewrite)."""
-    from planwise.store import Store, plans
+    from planwise.store import Store, plan_rows, plans
 
     with Store(path).connect() as c:
         drafts = [r["plan_id"] for r in c.query(
@@ -83,11 +83,11 @@ def plan_saves(path: Path, rng: random.Random, n: int = 100) -> tuple[list[float
             "(SELECT max(version) FROM plan_versions v WHERE v.plan_id = s.plan_id)")]
         picked = rng.sample(drafts, min(2 * n, len(drafts)))
         out: list[list[float]] = [[], []]
-        now = plans._rewrite_rows
+        now = plan_rows.rewrite_rows
         try:
             for k, pid in enumerate(picked):
                 baseline = k % 2
-                plans._rewrite_rows = full_rewrite if baseline else now  # type: ignore[assignment]
+                plan_rows.rewrite_rows = full_rewrite if baseline else now  # type: ignore[assignment]
                 doc = plans.load_doc_for(c, pid)
                 obj = doc.problems[0].goals[0].objectives[0]
                 # Never the text it has (an unchanged document is not written at all).
@@ -98,7 +98,7 @@ def plan_saves(path: Path, rng: random.Random, n: int = 100) -> tuple[list[float
                 out[baseline].append(time.perf_counter() - t)
                 assert changed, f"P{pid}: the edit was not saved"
         finally:
-            plans._rewrite_rows = now  # type: ignore[assignment]
+            plan_rows.rewrite_rows = now  # type: ignore[assignment]
     return out[0], out[1]
 
 

@@ -261,7 +261,9 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
     # inserted again), on other drafts.
     from growth import full_rewrite  # benchmarks/growth.py
 
-    now, plans._rewrite_rows = plans._rewrite_rows, full_rewrite  # type: ignore[assignment]
+    from planwise.store import plan_rows
+
+    now, plan_rows.rewrite_rows = plan_rows.rewrite_rows, full_rewrite  # type: ignore[assignment]
     try:
         before = []
         for k, pid in enumerate(rng.sample(drafts, min(n, len(drafts)))):
@@ -270,7 +272,7 @@ def measure(path: Path, rng: random.Random, n: int = 200) -> None:
                 f"PHQ-9 below {k % 10 + 6} (baseline)")  # never a text saved above
             before.append(timed(partial(plans.save_doc, c, pid, current)))
     finally:
-        plans._rewrite_rows = now  # type: ignore[assignment]
+        plan_rows.rewrite_rows = now  # type: ignore[assignment]
     report("  baseline", before)
 
     if has_sessions(c.raw):

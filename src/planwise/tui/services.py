@@ -123,7 +123,8 @@ class Services:
         "planwise.store.clients", "planwise.store.course", "planwise.store.dashboard",
         "planwise.store.diff", "planwise.store.drafts", "planwise.store.export",
         "planwise.store.feedback", "planwise.store.lint", "planwise.store.measures",
-        "planwise.store.plans", "planwise.store.review_apply", "planwise.store.sessions",
+        "planwise.store.plan_rows", "planwise.store.plans", "planwise.store.review_apply",
+        "planwise.store.sessions",
         "planwise.remote.requests",  # the dashboard's remote-risk flag, inside a function
     )
     _warming: Iterator[None] | None = None
@@ -382,13 +383,12 @@ class Services:
         from planwise.intake_io import intake_from_data
         from planwise.rules import recommend
         from planwise.store.clients import add_intake_data
+        from planwise.store.plan_rows import resolve_rows, rows_from_doc
         from planwise.store.plans import (
-            _resolve,
             current_version,
             doc_from_proposal,
             draft,
             load_doc_for,
-            rows_from_doc,
             save_doc,
         )
         from planwise.tui.widgets.proposal_apply import apply_to_doc
@@ -400,7 +400,7 @@ class Services:
                                   scored.intake.date)
         current = rows_from_doc(trial)
         apply_to_doc(trial, review)
-        _resolve(trial, current, "proposal review")
+        resolve_rows(trial, current, "proposal review")
         # One transaction: the intake, the plan drafted from it and the decisions land
         # together or not at all (the store's writes join it: Conn.within).
         with c.within():
