@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from planwise.dates import today  # also imported from here by the screens
 from planwise.store import ids
 from planwise.store.db import Conn, Store
+from planwise.tui.draft_services import DraftServices
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
@@ -69,7 +70,7 @@ ORDER BY c.name COLLATE NOCASE, c.id
 """
 
 
-class Services:
+class Services(DraftServices):
     """`kb` and `profile` may be given, or are loaded on first use (`open` loads
     them, and every module the workers use, before the interface starts)."""
 
@@ -360,21 +361,6 @@ class Services:
         data: dict[str, Any] = get_intake(self.conn(), intake_id)["data"]
         return data
 
-    def load_proposal_draft(self, client_id: int) -> dict[str, Any] | None:
-        from planwise.store.drafts import load_draft
-
-        return load_draft(self.conn(), "proposal", f"C{client_id}")
-
-    def save_proposal_draft(self, client_id: int, payload: dict[str, Any]) -> None:
-        from planwise.store.drafts import save_draft
-
-        save_draft(self.conn(), "proposal", f"C{client_id}", payload, client_id=client_id)
-
-    def delete_proposal_draft(self, client_id: int) -> None:
-        from planwise.store.drafts import delete_draft
-
-        delete_draft(self.conn(), "proposal", f"C{client_id}")
-
     def save_proposal_as_plan(self, client_id: int, intake_data: dict[str, Any],
                               intake_id: int | None, review: Any) -> tuple[int, list[str]]:
         """Store the intake (unless `intake_id` is the stored one), draft the plan from it,
@@ -415,39 +401,8 @@ class Services:
         return plan_id, notes
 
     # -- plan editor, sign, history, session note, export, client info -------------------
-    # (areas "plan", "objective", "sign", "history", "session", "export", "client_edit")
-    def keep_draft(self, kind: str, key: str, payload: dict[str, Any], seq: int,
-                   client_id: int | None = None) -> None:
-        """Save a draft unless a newer one (higher seq, e.g. time.monotonic_ns() taken when
-        the edit was made) or a discard was stored already: workers can finish out of order."""
-        from planwise.store.drafts import save_draft
-
-        lock: threading.Lock = self.__dict__.setdefault("_draft_lock", threading.Lock())
-        with lock:
-            seqs: dict[tuple[str, str], int] = self.__dict__.setdefault("_draft_seqs", {})
-            if seq <= seqs.get((kind, key), -1):
-                return
-            save_draft(self.conn(), kind, key, payload, client_id)
-            seqs[(kind, key)] = seq
-
-    def drop_draft(self, kind: str, key: str) -> None:
-        """Delete a draft; drafts of edits made before this call are not saved again."""
-        import time
-
-        from planwise.store.drafts import delete_draft
-
-        lock: threading.Lock = self.__dict__.setdefault("_draft_lock", threading.Lock())
-        with lock:
-            seqs: dict[tuple[str, str], int] = self.__dict__.setdefault("_draft_seqs", {})
-            seqs[(kind, key)] = time.monotonic_ns()
-            delete_draft(self.conn(), kind, key)
-
-    def kept_draft(self, kind: str, key: str) -> dict[str, Any] | None:
-        """A draft kept with keep_draft (e.g. an open dialog's), or None."""
-        from planwise.store.drafts import load_draft
-
-        return load_draft(self.conn(), kind, key)
-
+    # (areas "plan", "objective", "sign", "history", "session", "export", "client_edit";
+    # their drafts: tui/draft_services.py)
     def plan_view(self, plan_id: int) -> Any:
         """planwise.tui.widgets.plan_model.PlanView of the plan's current version."""
         from planwise.store import lint, sessions
@@ -631,60 +586,3 @@ class Services:
         from planwise.intake_io import intake_from_data
 
         return intake_from_data(data, self.kb)
-
-    def _intake_draft_guard(self) -> tuple[threading.Lock, dict[int, int]]:
-        with self._lock:
-            guard = self.__dict__.setdefault("_intake_draft_seqs", (threading.Lock(), {}))
-        return guard  # type: ignore[no-any-return]
-
-    def save_intake_draft(self, client_id: int, payload: dict[str, Any], seq: int) -> bool:
-        """Save the in-progress intake of a client unless a newer save (higher seq, taken
-        when the edit was made) or a discard came first: workers can finish out of order."""
-        from planwise.store.drafts import save_draft
-
-        lock, seqs = self._intake_draft_guard()
-        with lock:
-            if seq <= seqs.get(client_id, -1):
-                return False
-            save_draft(self.conn(), "intake", f"C{client_id}", payload, client_id=client_id)
-            seqs[client_id] = seq
-            return True
-
-    def load_intake_draft(self, client_id: int) -> dict[str, Any] | None:
-        """The client's intake draft; None when there is none, or when its answers have
-        since been stored as an intake (the plan was saved: the draft is done with)."""
-        import json
-
-        from planwise.errors import InputError
-        from planwise.intake_io import intake_from_data
-        from planwise.store.drafts import load_draft
-
-        c = self.conn()
-        draft = load_draft(c, "intake", f"C{client_id}")
-        if draft is None:
-            return None
-        try:
-            data = {**draft.get("intake", {}), "date": today().isoformat()}
-            mine = intake_from_data(data, self.kb).intake.model_dump(mode="json", by_alias=True)
-        except InputError:
-            return draft  # unfinished answers: certainly not stored yet
-        mine.pop("date", None)
-        for row in c.query("SELECT data FROM intakes WHERE client_id = ? AND created_at >= ?",
-                           [client_id, draft.get("_updated_at", "")]):
-            stored = json.loads(row["data"])
-            stored.pop("date", None)
-            if stored == mine:
-                self.delete_intake_draft(client_id)
-                return None
-        return draft
-
-    def delete_intake_draft(self, client_id: int) -> None:
-        """Discard the intake draft; saves of edits made before this are not written again."""
-        import time
-
-        from planwise.store.drafts import delete_draft
-
-        lock, seqs = self._intake_draft_guard()
-        with lock:
-            seqs[client_id] = time.monotonic_ns()
-            delete_draft(self.conn(), "intake", f"C{client_id}")
