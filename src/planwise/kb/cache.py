@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 _CODE = ("facts.py", "clinical/instruments.py", "clinical/instrument_files.py", "kb/loader.py",
+         "kb/located.py", "kb/overrides.py",
          "kb/checks.py", "kb/patterns.py", "kb/schema.py")
 # Modules whose classes make up a KnowledgeBase. Only classes defined in them (checked
 # with `__module__`) are resolved; a function of theirs is refused like any other.
