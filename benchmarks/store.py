@@ -43,7 +43,8 @@ import tomli_w
 from search_notes import measure_search, note  # benchmarks/search_notes.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "depression-alcohol.toml"
+
+from caseload import template  # noqa: E402  (the same template rows as the caseload's)
 
 FIRST = ["Alex", "Sam", "Jo", "Kim", "Lee", "Noor", "Ravi", "Mia", "Tom", "Ana", "Ola", "Ben",
          "Ada", "Eli", "Ivy", "Max", "Zoe", "Yan", "Lea", "Omar", "Priya", "Hana", "Ken", "Lu"]
@@ -72,25 +73,6 @@ def timed(fn: Callable[[], Any]) -> float:
 
 def has_sessions(raw: sqlite3.Connection) -> bool:
     return bool(raw.execute("PRAGMA table_info(sessions)").fetchall())
-
-
-def template(path: Path) -> dict[str, Any]:
-    """One real client, intake and engine draft: the rows every bulk plan copies."""
-    from planwise.kb.loader import load_knowledge
-    from planwise.store import Store, clients, plans
-
-    kb = load_knowledge([])
-    with Store(path).connect() as c:
-        cid = clients.add_client(c, "Template Client")
-        pid = plans.draft(c, cid, str(EXAMPLE), kb, None, "reference")
-        intake = c.one("SELECT * FROM intakes WHERE client_id = ?", [cid])
-        version = c.one("SELECT * FROM plan_versions WHERE plan_id = ?", [pid])
-        items = c.query("SELECT * FROM plan_items WHERE version_id = ? ORDER BY position",
-                        [version["id"]])  # type: ignore[index]
-        info = c.one("SELECT info FROM clients WHERE id = ?", [cid])
-    objectives = [i["key"] for i in items if i["kind"] == "objective"]
-    return {"intake": intake, "version": version, "items": items, "objectives": objectives,
-            "info": info}
 
 
 def build(path: Path, n_clients: int, n_versions: int, n_sessions: int,
