@@ -40,13 +40,11 @@ def _items(c: Conn, only: list[int] | None, out: dict[int, dict[str, Any]]) -> N
     params: dict[str, Any] = {"only": json.dumps(only)}
     for plan_id, kind, weeks, freq, level, condition, severity in c.raw.execute(f"""
             WITH {chosen_sql(only is not None)}
-            SELECT cur.plan_id, it.kind, json_extract(it.data, '$.review_weeks'),
-                   json_extract(it.data, '$.frequency_per_week'),
-                   json_extract(it.data, '$.level_of_care'),
-                   json_extract(it.data, '$.condition'), json_extract(it.data, '$.severity')
-            FROM cur JOIN plan_items it ON it.version_id = cur.vid
-            WHERE it.kind IN ('treatment', 'problem') AND it.origin <> 'proposed_rejected'
-            ORDER BY it.position""", params):
+            SELECT cur.plan_id, f.kind, f.review_weeks, f.frequency_per_week,
+                   f.level_of_care, f.condition, f.severity
+            FROM cur JOIN plan_item_facts f ON f.version_id = cur.vid
+            WHERE f.kind IN ('treatment', 'problem') AND f.live
+            ORDER BY cur.plan_id, f.position""", params):
         d = out.setdefault(plan_id, {})
         if kind == "treatment":
             d["treatment"] = [int(weeks), int(freq), str(level)]
@@ -54,10 +52,36 @@ def _items(c: Conn, only: list[int] | None, out: dict[int, dict[str, Any]]) -> N
             d.setdefault("problems", {}).setdefault(condition, severity)
 
 
+# Each objective's last rating up to the day. Kept: `last_ratings` (migration 12), true
+# up to any day on or after its session's date. Grouped: from every rating, for a day
+# before some of them (a caseload as of an earlier day).
+_KEPT_RATINGS = "last AS (SELECT plan_id, key, rating FROM last_ratings)"
+_GROUPED_RATINGS = """last AS (
+    SELECT s.plan_id, so.objective_key AS key, so.rating, max(s.number) AS n
+    FROM session_objectives so JOIN sessions s ON s.id = so.session_id
+    WHERE so.rating IS NOT NULL AND s.date <= :day
+      AND s.plan_id IN (SELECT plan_id FROM chosen)
+    GROUP BY s.plan_id, so.objective_key)"""
+
+
 def _objectives(c: Conn, day: str, only: list[int] | None,
                 out: dict[int, dict[str, Any]]) -> None:
     """Per plan: open objectives not met, and the anticipated dates of those whose last
     progress rating (up to `day`) is under the overdue threshold."""
+    later = {r[0] for r in c.raw.execute(
+        "SELECT DISTINCT plan_id FROM last_ratings WHERE date > ?", [day])}
+    if only is not None:
+        later &= set(only)
+    _open_objectives(c, day, only, _KEPT_RATINGS, out)
+    if later:  # rated after the day: their last rating up to it is an earlier one
+        for plan_id in later:
+            out.get(plan_id, {}).pop("open", None)
+            out.get(plan_id, {}).pop("dues", None)
+        _open_objectives(c, day, sorted(later), _GROUPED_RATINGS, out)
+
+
+def _open_objectives(c: Conn, day: str, only: list[int] | None, ratings: str,
+                     out: dict[int, dict[str, Any]]) -> None:
     from planwise.clinical.review_facts import MET_RATING, OPEN_STATUSES, OVERDUE_RATING_BELOW
 
     params: dict[str, Any] = {"only": json.dumps(only), "day": day, "met": MET_RATING,
@@ -65,25 +89,18 @@ def _objectives(c: Conn, day: str, only: list[int] | None,
     # The statuses are the code's own words: a literal list is faster than json_each here.
     statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
     for plan_id, n, dues in c.raw.execute(f"""
-        WITH {chosen_sql(only is not None)},
-        last AS (
-            SELECT s.plan_id, so.objective_key AS key, so.rating, max(s.number) AS n
-            FROM session_objectives so JOIN sessions s ON s.id = so.session_id
-            WHERE so.rating IS NOT NULL AND s.date <= :day
-              AND s.plan_id IN (SELECT plan_id FROM chosen)
-            GROUP BY s.plan_id, so.objective_key),
+        WITH {chosen_sql(only is not None)}, {ratings},
         obj AS (
-            SELECT cur.plan_id, json_extract(o.data, '$.anticipated') AS due,
-                   coalesce(l.rating, -1) AS rating
+            SELECT cur.plan_id, o.due, coalesce(l.rating, -1) AS rating
             FROM cur
-            JOIN plan_items o ON o.version_id = cur.vid AND o.kind = 'objective'
-                 AND o.origin <> 'proposed_rejected'
-            JOIN plan_items g ON g.version_id = cur.vid AND g.key = o.parent_key
-                 AND g.origin <> 'proposed_rejected'
-            JOIN plan_items pr ON pr.version_id = cur.vid AND pr.key = g.parent_key
-                 AND pr.origin <> 'proposed_rejected'
+            JOIN plan_item_facts o ON o.version_id = cur.vid AND o.kind = 'objective'
+                 AND o.live
+            JOIN plan_item_facts g ON g.version_id = cur.vid AND g.key = o.parent_key
+                 AND g.live
+            JOIN plan_item_facts pr ON pr.version_id = cur.vid AND pr.key = g.parent_key
+                 AND pr.live
             LEFT JOIN last l ON l.plan_id = cur.plan_id AND l.key = o.key
-            WHERE json_extract(o.data, '$.status') IN ({statuses}))
+            WHERE o.status IN ({statuses}))
         SELECT plan_id, count(*),
                group_concat(CASE WHEN rating < :below AND due IS NOT NULL THEN due END)
         FROM obj WHERE rating < :met GROUP BY plan_id""", params):

@@ -11,6 +11,7 @@ from typing import Any
 
 from planwise.remote import schema as remote_schema
 from planwise.store import integrity, pseudonym_key
+from planwise.store.attention_facts import migration_12
 from planwise.store.fts import migration_9
 
 _LOCKED = """(
@@ -281,6 +282,10 @@ CREATE TABLE IF NOT EXISTS attention_cache (
     # The pseudonym key (planwise.store.pseudonym_key): one row of 32 random bytes, written
     # after the script (`_AFTER`), that UPDATE and DELETE refuse.
     (11, pseudonym_key.MIGRATION_11),
+    # What the caseload's flags read, out of the JSON (planwise.store.attention_facts):
+    # the plan items' facts and the last rating per objective, filled for the rows already
+    # there and kept in step by triggers (issue 12: the cold caseload).
+    (12, migration_12(locked)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # Python steps run right after a migration's script, in the same transaction.
