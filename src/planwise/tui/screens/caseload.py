@@ -12,11 +12,12 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from planwise.tui import keymap
 from planwise.tui.messages import AttentionLoaded, CaseloadLoaded
 from planwise.tui.services import CaseRow
+from planwise.tui.widgets.footer import QuietFooter
 
 EMPTY_TEXT = (
     "No clients yet.\n\n"
@@ -80,6 +81,13 @@ class CaseloadScreen(Screen[None]):
         self._count_text: str | None = None
 
     def compose(self) -> ComposeResult:
+        # The size classes (-narrow, -short: app.py's breakpoints) the first resize would
+        # give: set then, they restyled every widget once more before the first page.
+        width, height = self.app.size
+        for breakpoints, cells in ((self.app.HORIZONTAL_BREAKPOINTS, width),
+                                   (self.app.VERTICAL_BREAKPOINTS, height)):
+            self.add_class(*self._get_breakpoint_classes(cells, breakpoints or []),
+                           update=False)
         yield Header()
         with Vertical(id="caseload-body"):
             yield Input(placeholder="Search by name or id (C12)...", id="search")
@@ -87,7 +95,7 @@ class CaseloadScreen(Screen[None]):
             yield EmptyCaseload(EMPTY_TEXT, id="empty")
             yield Static("", id="attention")
             yield Static("", id="count")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self.title = "planwise"
