@@ -40,6 +40,18 @@ def _key(value: Any) -> tuple[type, Any]:
     return (type(value), value)
 
 
+def discriminator(pattern: Pattern) -> tuple[Test, tuple[Any, ...]] | None:
+    """The pattern's first `eq` or `in` test on constants of hashable values, with its
+    values: facts reach the pattern through them (a fact with another value fails it)."""
+    for t in pattern.tests:
+        if isinstance(t.value, Ref):
+            continue
+        values = (t.value,) if t.op == "eq" else t.value if t.op == "in" else None
+        if values is not None and all(isinstance(v, _HASHABLE) for v in values):
+            return t, tuple(values)
+    return None
+
+
 class _Routes:
     """The patterns of one fact type: by a discriminating attribute's value, or tried."""
 
@@ -49,16 +61,52 @@ class _Routes:
 
     def add(self, pattern: Pattern, route_of: Callable[[list[Test]], Route]) -> None:
         constant = [t for t in pattern.tests if not isinstance(t.value, Ref)]
-        for t in constant:
-            values = (t.value,) if t.op == "eq" else t.value if t.op == "in" else None
-            if values is not None and all(isinstance(v, _HASHABLE) for v in values):
-                route = route_of([u for u in constant if u is not t])
-                table = self.by_value.setdefault(t.attr, {})
-                for v in dict.fromkeys(values):
-                    table.setdefault(_key(v), []).append(route)
-                return
-        self.always.append(route_of(constant))
+        found = discriminator(pattern)
+        if found is None:
+            self.always.append(route_of(constant))
+            return
+        t, values = found
+        route = route_of([u for u in constant if u is not t])
+        table = self.by_value.setdefault(t.attr, {})
+        for v in dict.fromkeys(values):
+            table.setdefault(_key(v), []).append(route)
 
+
+class Reach:
+    """Which facts some pattern, positive or `not`, of a set of patterns could take by
+    their type and `eq`/`in` tests alone (any other fact fails every pattern's tests on
+    constants). Per fact type: None when some pattern of it has no such test (every fact
+    of the type may reach it), else, per discriminating attribute, the values wanted."""
+
+    def __init__(self, patterns: Iterable[Pattern]) -> None:
+        self.types: dict[str, dict[str, set[tuple[type, Any]]] | None] = {}
+        for p in patterns:
+            found = discriminator(p)
+            if found is None:
+                self.types[p.fact] = None
+                continue
+            tables = self.types.setdefault(p.fact, {})
+            if tables is not None:
+                t, values = found
+                tables.setdefault(t.attr, set()).update(_key(v) for v in values)
+
+    def __call__(self, fact: Fact) -> bool:
+        tables = self.types.get(fact["fact"], _UNREAD)
+        if tables is None:
+            return True
+        return meets(tables, fact)
+
+
+_UNREAD: dict[str, set[tuple[type, Any]]] = {}
+
+
+def meets(tables: dict[str, set[tuple[type, Any]]], fact: Fact) -> bool:
+    """Whether the fact has one of the wanted values of some discriminating attribute."""
+    for attr, keys in tables.items():
+        value = fact[attr]
+        if isinstance(value, _HASHABLE) and (type(value), value) in keys:
+            return True
+    return False
 
 
 def _route_maker(i: int, j: int, pattern: Pattern) -> Callable[[list[Test]], Route]:
@@ -81,6 +129,7 @@ class StageIndex:
         self.unconditional = [i for i, pos in enumerate(self.positive) if not pos]
         self.routes: dict[str, _Routes] = {}
         self._readers: dict[str, set[int]] = {}
+        self._reach: Reach | None = None
         for i, rule in enumerate(rules):
             for j, p in enumerate(rule.patterns):
                 self.routes.setdefault(p.fact, _Routes()).add(p, _route_maker(i, j, p))
@@ -89,18 +138,10 @@ class StageIndex:
 
     def may_reach(self, fact: Fact) -> bool:
         """Whether some pattern of the stage, positive or `not`, could take this fact by
-        its type and its `eq`/`in` tests alone (the durable backend asserts only those:
-        any other fact fails every pattern's tests on constants)."""
-        routes = self.routes.get(fact["fact"])
-        if routes is None:
-            return False
-        if routes.always:
-            return True
-        for attr, table in routes.by_value.items():
-            value = fact[attr]
-            if isinstance(value, _HASHABLE) and (type(value), value) in table:
-                return True
-        return False
+        its type and its `eq`/`in` tests alone (see Reach)."""
+        if self._reach is None:
+            self._reach = Reach(p for r in self.rules for p in r.patterns)
+        return self._reach(fact)
 
     def readers_of(self, types: Iterable[str]) -> list[int]:
         """The rules with a positive pattern on one of these types, in the knowledge's order."""

@@ -9,14 +9,23 @@ from planwise.facts import FACT_TYPES
 
 def brief(fact: dict[str, Any]) -> str:
     """`score(instrument=phq9, total=16, band=moderately_severe)`: stable, greppable."""
-    schema = FACT_TYPES[fact["fact"]]
+    kind = fact["fact"]
+    schema = _schemas.get(kind)
+    if schema is None:
+        schema = _schemas[kind] = tuple((attr, spec.default) for attr, spec in
+                                        FACT_TYPES[kind].items())
     parts = []
-    for attr, spec in schema.items():
+    case = kind == "case"  # its many flags: only those that differ from the default
+    for attr, default in schema:
         value = fact[attr]
-        if fact["fact"] not in ("case",) or value != spec.default:
-            if isinstance(value, list):
-                value = "[" + ", ".join(map(str, value)) + "]"
-            elif isinstance(value, bool):
-                value = "true" if value else "false"
-            parts.append(f"{attr}={value}")
-    return f"{fact['fact']}({', '.join(parts)})"
+        if case and value == default:
+            continue
+        if isinstance(value, list):
+            value = "[" + ", ".join(map(str, value)) + "]"
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        parts.append(f"{attr}={value}")
+    return f"{kind}({', '.join(parts)})"
+
+
+_schemas: dict[str, tuple[tuple[str, Any], ...]] = {}

@@ -23,7 +23,7 @@ See docs/engine.md for the list; in short:
 
 from __future__ import annotations
 
-import copy
+import gc
 import itertools
 import json
 import threading
@@ -36,7 +36,7 @@ from durable import engine
 from planwise.errors import EngineError
 from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.kb.patterns import Pattern, Ref, Test
-from planwise.rules.alpha import StageIndex
+from planwise.rules.alpha import Reach, meets
 
 Fact = dict[str, Any]
 Derive = Callable[[CompiledRule, dict[str, Fact]], list[Fact]]
@@ -48,6 +48,9 @@ REUSE_SESSIONS = True
 SENTINEL_RULE = "__planwise_sentinel"
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _names = itertools.count(1)
+# Facts to durable-rules: compact, and non-ASCII as is (as durable writes the rulesets
+# themselves, so a value compares with the rule's constant byte for byte).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class QuietHost(engine.Host):
@@ -102,12 +105,34 @@ def compile_rule(rule: CompiledRule, group: int = 0) -> dict[str, Any]:
     return {"all": [gate, *(compile_pattern(p) for p in rule.patterns)]}
 
 
+def read_attributes(rules: list[CompiledRule]) -> dict[str, tuple[str, ...]]:
+    """Per fact type the rules read, the attributes some test of theirs reads (on a
+    pattern of that type, or through a reference to one): all of a fact that durable-rules
+    needs. The rest would only be written to JSON, parsed, and read back in every match."""
+    read: dict[str, dict[str, None]] = {}
+    for rule in rules:
+        types = {p.alias: p.fact for p in rule.patterns}
+        for p in rule.patterns:
+            attrs = read.setdefault(p.fact, {})
+            for t in p.tests:
+                attrs[t.attr] = None
+                if isinstance(t.value, Ref):
+                    read.setdefault(types[t.value.alias], {})[t.value.attr] = None
+    return {fact: tuple(attrs) for fact, attrs in read.items()}
+
+
 class _Stage:
     def __init__(self, host: QuietHost, name: str, rules: list[CompiledRule]) -> None:
         self.name = name
         self.rules = {r.id: r for r in rules}
-        self.types = {p.fact for r in rules for p in r.patterns}
-        self.index = StageIndex(rules)
+        reads = read_attributes(rules)
+        self.types = set(reads)
+        reach = Reach(p for r in rules for p in r.patterns)
+        # Per fact type a rule reads: the attributes to send, and the values of its
+        # discriminating attributes some pattern wants (None: any fact of the type may
+        # reach a pattern); see StageIndex.may_reach and docs/engine.md.
+        self.send: dict[str, tuple[tuple[str, ...], Any]] = {
+            fact: (attrs, reach.types.get(fact, {})) for fact, attrs in reads.items()}
         self.lock = threading.Lock()
         self.live = 0
         self.sessions = itertools.count(1)
@@ -115,17 +140,41 @@ class _Stage:
         # The session kept, emptied, for the next evaluation (see _empty).
         self.kept: str | None = None
         self.reuse = REUSE_SESSIONS
+        self.groups = max(1, -(-len(rules) // GATE_GROUP))
+        self._gates: tuple[str, str] = ("", "")
         definition: dict[str, Any] = {
             SENTINEL_RULE: {"all": [{"s": {"fact": "__sentinel"}}], "run": _noop}
         }
-        self.groups = max(1, -(-len(rules) // GATE_GROUP))
         for i, rule in enumerate(rules):
             spec = compile_rule(rule, i // GATE_GROUP)
             spec["run"] = self._action(rule)
             definition[rule.id] = spec
-        # register_rulesets mutates what it is given (it pops "run"): hand it a copy.
-        host.register_rulesets({name: _copy_with_actions(definition)})
+        # register_rulesets pops each rule's "run" from what it is given: these dicts
+        # were built here for it, and nothing else holds them.
+        host.register_rulesets({name: definition})
         self.ruleset = host.get_ruleset(name)
+
+    def payload(self, fact: Fact, sid: str) -> Fact | None:
+        """What durable-rules is sent of a fact: the attributes the stage's rules read,
+        with the session and the fact's number; None when no pattern could take it."""
+        send = self.send.get(fact["fact"])
+        if send is None:
+            return None
+        attrs, tables = send
+        if tables is not None and not meets(tables, fact):
+            return None
+        out = {"sid": sid, "fact": fact["fact"], "n": fact["n"], "u": 0}
+        for attr in attrs:
+            out[attr] = fact[attr]
+        return out
+
+    def gates(self, sid: str) -> str:
+        """The gate facts' JSON for this session (the same session comes back when kept)."""
+        if self._gates[0] != sid:
+            self._gates = (sid, _encode(
+                [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
+                 for g in range(self.groups)]))
+        return self._gates[1]
 
     def _action(self, rule: CompiledRule) -> Callable[[Any], None]:
         # durable's own dispatch (Ruleset.do_actions) runs this with a Closure; planwise's
@@ -142,20 +191,19 @@ class _Stage:
             # Hand the pipeline the stored facts, not durable's copies.
             bound = {alias: facts[f["n"]] for alias, f in matched.items()
                      if alias != GATE_ALIAS}
-            handle = self.ruleset._handle
-            asserted = state["asserted"]
-
-            def assert_fact(payload: Fact) -> int:
-                text = json.dumps(payload, ensure_ascii=False)
-                code: int = durable_rules_engine.assert_fact(handle, text)[0]
-                if code == 0:
-                    asserted.append(text)  # to retract when the session is emptied
-                return code
-
             for new in state["derive"](rule, bound):
-                self._assert_in_action(assert_fact, dict(new, sid=sid))
+                payload = self.payload(new, sid)
+                if payload is not None:  # else no pattern of the stage could take it
+                    self._assert_in_action(self._assert_fact, payload)
         except BaseException as exc:  # noqa: BLE001 - raised again after the stage
             state["errors"].append((rule.id, exc))
+
+    def _assert_fact(self, payload: Fact) -> int:
+        text = _encode(payload)
+        code: int = durable_rules_engine.assert_fact(self.ruleset._handle, text)[0]
+        if code == 0:
+            self.current["asserted"].append(text)  # to retract when the session is emptied
+        return code
 
     def _assert_in_action(self, assert_fact: Callable[[Fact], int], fact: Fact) -> None:
         """Assert a derived fact from inside an action; `assert_fact` answers durable's
@@ -203,17 +251,28 @@ class _Stage:
                 self.live += 1
             errors: list[tuple[str, BaseException]] = []
             body = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0}]
-            # Only facts some pattern could take by type and `eq`/`in` values: the
-            # integrate stage reads objectives and interventions, but only a few of them
-            # (48 facts of a random intake, 8 of them reachable), and every fact asserted
-            # costs durable-rules a walk of the stage's conditions.
-            body += [dict(f, sid=sid, u=0) for f in facts if self.index.may_reach(f)]
-            gates = [{"sid": sid, "fact": GATE_FACT, "g": g, "n": -1 - g, "u": 0}
-                     for g in range(self.groups)]
+            # Only facts some pattern could take by type and `eq`/`in` values, and of
+            # those only what the rules read: the integrate stage reads objectives and
+            # interventions, but only a few of them (48 facts of a random intake, 8 of
+            # them reachable), and every fact asserted costs durable-rules a walk of the
+            # stage's conditions (and its JSON, a parse).
+            send = self.send
+            for fact in facts:  # self.payload, inlined: a stage sees every fact so far
+                kind = fact["fact"]
+                wanted = send.get(kind)
+                if wanted is None:
+                    continue
+                attrs, tables = wanted
+                if tables is not None and not meets(tables, fact):
+                    continue
+                out = {"sid": sid, "fact": kind, "n": fact["n"], "u": 0}
+                for attr in attrs:
+                    out[attr] = fact[attr]
+                body.append(out)
             asserted: list[str] = []
             # Written once: the batch asserts them, the session's emptying retracts them.
-            body_json = json.dumps(body, ensure_ascii=False)
-            gates_json = json.dumps(gates, ensure_ascii=False)
+            body_json = _encode(body)
+            gates_json = self.gates(sid)
             self.current = {"derive": derive, "errors": errors, "facts": store,
                             "asserted": asserted}
             drained = False
@@ -340,16 +399,6 @@ def _noop(_c: Any) -> None:
     pass
 
 
-def _copy_with_actions(definition: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for rule_id, spec in definition.items():
-        run = spec["run"]
-        body = copy.deepcopy({k: v for k, v in spec.items() if k != "run"})
-        body["run"] = run
-        out[rule_id] = body
-    return out
-
-
 class DurableBackend:
     name = "durable"
     _host: QuietHost | None = None
@@ -361,14 +410,24 @@ class DurableBackend:
                 DurableBackend._host = QuietHost()
             host = DurableBackend._host
             self.stages: dict[str, _Stage] = {}
+            by_stage: dict[str, list[CompiledRule]] = {}
+            for rule in kb.rules:
+                by_stage.setdefault(rule.stage, []).append(rule)
+            # The build makes tens of thousands of small dicts and lists, none of them
+            # garbage: without this the cyclic collector walks the whole heap (the
+            # loaded knowledge with it) several times, a fifth of the build's time.
+            collecting = gc.isenabled()
+            gc.disable()
             try:
-                for stage in dict.fromkeys(r.stage for r in kb.rules):
-                    rules = kb.rules_in(stage)
+                for stage, rules in by_stage.items():
                     name = f"planwise_{kb.fingerprint}_{stage}_{next(_names)}"
                     self.stages[stage] = _Stage(host, name, rules)
             except Exception as exc:
                 self.close()
                 raise EngineError(f"durable-rules could not build the rulesets: {exc}") from exc
+            finally:
+                if collecting:
+                    gc.enable()
 
     def run_stage(self, stage: str, facts: list[Fact], derive: Derive,
                   store: dict[int, Fact] | None = None) -> None:

@@ -50,19 +50,26 @@ class Memory:
     def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
         """Store a fact; return its number and whether it is new."""
         key = content_key(fact)
-        if key in self.by_key:
-            n = self.by_key[key]
-            for rule in because or []:
-                if rule not in self.because[n]:
-                    self.because[n].append(rule)
+        n = self.by_key.get(key)
+        if n is not None:
+            if because:
+                known = self.because[n]
+                for rule in because:
+                    if rule not in known:
+                        known.append(rule)
             return n, False
         n = len(self.facts) + 1
         stored = dict(fact)
         stored["n"] = n
         self.facts[n] = stored
-        self.by_type.setdefault(stored["fact"], []).append(stored)
+        kind = stored["fact"]
+        same = self.by_type.get(kind)
+        if same is None:
+            self.by_type[kind] = [stored]
+        else:
+            same.append(stored)
         self.by_key[key] = n
-        self.because[n] = list(because or [])
+        self.because[n] = list(because) if because else []
         self.stage_of[n] = self.stage
         self.depth[n] = depth
         return n, True
@@ -76,16 +83,20 @@ class Memory:
              ) -> list[Fact]:
         """Record one firing; return the derived facts that are new (to assert in the engine)."""
         self._check_settles()
-        depth = max((self.depth[n] for n in matched if self.stage_of[n] == self.stage),
-                    default=0)
+        stage, stage_of, depths = self.stage, self.stage_of, self.depth
+        depth = 0
+        for n in matched:
+            if stage_of[n] == stage and depths[n] > depth:
+                depth = depths[n]
         new: list[Fact] = []
         numbers: list[int] = []
+        because = [rule]
         for fact in derived:
-            n, is_new = self.add(fact, [rule], depth + 1)
+            n, is_new = self.add(fact, because, depth + 1)
             numbers.append(n)
             if is_new:
                 new.append(self.facts[n])
-        self.firings.append(Firing(rule, self.stage, rule_index, matched, numbers, depth))
+        self.firings.append(Firing(rule, stage, rule_index, matched, numbers, depth))
         return new
 
     def _check_settles(self) -> None:
@@ -105,6 +116,7 @@ class Memory:
 
     def canonical_firings(self, stage_order: dict[str, int]) -> list[Firing]:
         """Firings in an order both engines agree on: stage, chain depth, rule, facts."""
+        ordered = sorted(self.firings, key=lambda f: (stage_order[f.stage], f.depth, f.rule_index))
         seen: dict[int, str] = {}
 
         def content(n: int) -> str:
@@ -115,11 +127,23 @@ class Memory:
                     {k: v for k, v in self.facts[n].items() if k != "n"}, sort_keys=True)
             return text
 
-        return sorted(
-            self.firings,
-            key=lambda f: (stage_order[f.stage], f.depth, f.rule_index,
-                           [content(n) for n in f.matched]),
-        )
+        # Only firings of one rule at one depth of one stage need their facts compared:
+        # the order of sorting by (stage, depth, rule, facts) at once, without writing out
+        # the facts of every firing.
+        out: list[Firing] = []
+        i, count = 0, len(ordered)
+        while i < count:
+            first = ordered[i]
+            j = i + 1
+            while j < count and ordered[j].rule_index == first.rule_index and \
+                    ordered[j].depth == first.depth and ordered[j].stage == first.stage:
+                j += 1
+            if j - i == 1:
+                out.append(first)
+            else:
+                out += sorted(ordered[i:j], key=lambda f: [content(n) for n in f.matched])
+            i = j
+        return out
 
 
 def content_key(fact: Fact) -> tuple[Any, ...]:
@@ -156,32 +180,58 @@ def _reader(kind: str) -> tuple[Callable[[Fact], tuple[Any, ...]], tuple[int, ..
     return values, lists
 
 
-# A conclusion's fact with its literal values and defaults filled in, kept per
-# conclusion (the knowledge is immutable once loaded); id() keys, the conclusion
-# itself kept in the value so that its id is not reused.
-_templates: dict[int, tuple[Any, Fact, bool, bool]] = {}
+# Per conclusion, a function of the matched facts giving its fact: the literal values
+# and defaults filled in once, the `{alias.attr}` templates parsed once (what
+# planwise.kb.patterns.fill does per call). The knowledge is immutable once loaded;
+# id() keys, the conclusion itself kept in the value so that its id is not reused.
+Maker = Callable[[dict[str, Fact]], Fact]
+_makers: dict[int, tuple[Any, Maker]] = {}
 
 
-def _conclusion_fact(conclusion: Any, bound: dict[str, Fact]) -> Fact:
+def _conclusion_maker(conclusion: Any) -> Maker:
+    hit = _makers.get(id(conclusion))
+    if hit is not None and hit[0] is conclusion:
+        return hit[1]
     from planwise.facts import make_fact
-    from planwise.kb.patterns import fill
+    from planwise.kb.patterns import _TEMPLATE
 
-    hit = _templates.get(id(conclusion))
-    if hit is None:
-        literal = not any(isinstance(v, str) and "{" in v for v in conclusion.values.values())
-        template = make_fact(conclusion.fact, **conclusion.values)
-        lists = any(isinstance(v, list) for v in template.values())
-        hit = (conclusion, template, literal, lists)
-        if len(_templates) < 100_000:
-            _templates[id(conclusion)] = hit
-    _c, template, literal, lists = hit
-    # Lists are copied, as make_fact does: no fact shares one with another or the template.
-    fact = {k: list(v) if isinstance(v, list) else v for k, v in template.items()} if lists \
-        else dict(template)
-    if not literal:
-        for attr, value in fill(conclusion.values, bound).items():
+    template = make_fact(conclusion.fact, **conclusion.values)
+    whole: list[tuple[str, str, str]] = []  # attr <- one matched fact's attribute
+    parts: list[tuple[str, list[str | tuple[str, str]]]] = []  # attr <- text around them
+    for attr, value in conclusion.values.items():
+        if not (isinstance(value, str) and "{" in value):
+            continue
+        found = _TEMPLATE.fullmatch(value)
+        if found:
+            whole.append((attr, found.group(1), found.group(2)))
+            continue
+        pieces: list[str | tuple[str, str]] = []
+        at = 0
+        for m in _TEMPLATE.finditer(value):
+            pieces += [value[at:m.start()], (m.group(1), m.group(2))]
+            at = m.end()
+        if at:
+            parts.append((attr, [*pieces, value[at:]]))
+    lists = [k for k, v in template.items() if isinstance(v, list)]
+
+    def make(bound: dict[str, Fact]) -> Fact:
+        fact = template.copy()
+        # Lists are copied, as make_fact does: no fact shares one with another or the
+        # template.
+        for attr in lists:
+            fact[attr] = list(fact[attr])
+        for attr, alias, source in whole:
+            value = bound[alias][source]
             fact[attr] = list(value) if isinstance(value, list) else value
-    return fact
+        for attr, pieces in parts:
+            fact[attr] = "".join(p if isinstance(p, str) else str(bound[p[0]][p[1]])
+                                 for p in pieces)
+        return fact
+
+    if len(_makers) > 100_000:  # many knowledge reloads in one process
+        _makers.clear()
+    _makers[id(conclusion)] = (conclusion, make)
+    return make
 
 
 # A goal's objective and intervention facts for one condition, built once per
@@ -209,12 +259,23 @@ def goal_facts(goal: Any, condition: str) -> list[Fact]:
     return facts
 
 
+# Per compiled rule: its id, index, positive aliases and conclusions' makers (as above).
+_rules: dict[int, tuple[Any, str, int, tuple[str, ...], tuple[Maker, ...]]] = {}
+
+
 def fire_rule(memory: Memory, rule: Any, bound: dict[str, Fact]) -> list[Fact]:
     """A compiled rule fired with these facts bound: its conclusions filled in and recorded;
     returns the new facts (both engines' callback, for proposals and reviews alike)."""
-    derived = [_conclusion_fact(c, bound) for c in rule.conclusions]
-    matched = [bound[p.alias]["n"] for p in rule.patterns if not p.negated]
-    return memory.fire(rule.id, rule.index, matched, derived)
+    hit = _rules.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        if len(_rules) > 100_000:
+            _rules.clear()
+        hit = _rules[id(rule)] = (
+            rule, rule.id, rule.index, tuple(p.alias for p in rule.patterns if not p.negated),
+            tuple(_conclusion_maker(c) for c in rule.conclusions))
+    _rule, rule_id, index, positive, makers = hit
+    return memory.fire(rule_id, index, [bound[a]["n"] for a in positive],
+                       [make(bound) for make in makers])
 
 
 def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:

@@ -23,19 +23,7 @@ from planwise.facts import STAGES, make_fact
 from planwise.intake_io import ScoredIntake
 from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.models.profile import Profile
-from planwise.models.proposal import (
-    Assessment,
-    Deferred,
-    Goal,
-    Problem,
-    Proposal,
-    Referral,
-    RiskResult,
-    Score,
-    Sessions,
-    Treatment,
-    Warning,
-)
+from planwise.models.proposal import Proposal
 from planwise.rules.inputs import base_facts
 from planwise.rules.memory import Fact, Memory, fire_rule, goal_facts, trace
 
@@ -302,14 +290,17 @@ class Evaluation:
         holds: dict[str, list[Fact]] = self._cached("deferrals", collect)
         return holds
 
-    def _deferred(self, gid: str, home: str) -> Deferred | None:
+    def _deferred(self, gid: str, home: str) -> dict[str, Any] | None:
+        """The goal's `Deferred`, as a dict (see _assemble), or None."""
         holds = self._deferrals()
+        if not holds:
+            return None
         facts = [f for i in self.kb.goals[gid].interventions for f in holds.get(i.modality, [])
                  if f["condition"] in ("", home)]
         if not facts:
             return None
-        return Deferred(until="; ".join(dict.fromkeys(f["until"] for f in facts)),
-                        because=sorted({r for f in facts for r in self.memory.because[f["n"]]}))
+        return {"until": "; ".join(dict.fromkeys(f["until"] for f in facts)),
+                "because": sorted({r for f in facts for r in self.memory.because[f["n"]]})}
 
     def _capacity(self) -> None:
         """course_overload when more objectives start now than the sessions (or the payer's
@@ -377,10 +368,9 @@ class Evaluation:
                                          + priority_rules.get(p["condition"], [])))
             if p["basis"] != "clinician":
                 because = list(dict.fromkeys(because + ["engine.problem.basis"]))
-            problems.append(Problem(
-                condition=p["condition"], severity=p["severity"], because=because,
-                goals=goals, basis=p["basis"], priority=rank,
-            ))
+            problems.append({"condition": p["condition"], "severity": p["severity"],
+                             "because": because, "goals": goals, "basis": p["basis"],
+                             "priority": rank})
 
         treatment = None
         tf = mem.of_type("treatment")
@@ -393,30 +383,32 @@ class Evaluation:
                 for m in f["modalities"]:
                     if m not in modalities:
                         modalities.append(m)
-            treatment = Treatment(
-                modalities=modalities,
-                sessions=Sessions(min=t["sessions_min"], max=t["sessions_max"]),
-                frequency_per_week=t["frequency_per_week"], level_of_care=t["level_of_care"],
-                review_weeks=t["review_weeks"], because=mem.because[t["n"]])
+            treatment = {
+                "modalities": modalities,
+                "sessions": {"min": t["sessions_min"], "max": t["sessions_max"]},
+                "frequency_per_week": t["frequency_per_week"],
+                "level_of_care": t["level_of_care"], "review_weeks": t["review_weeks"],
+                "because": mem.because[t["n"]]}
 
-        return Proposal(
-            schema="planwise.proposal/1",
-            scores=[Score(instrument=s.instrument, total=s.total, band=s.band, flags=s.flags)
-                    for s in scored.scores],
-            risk=RiskResult(level=risk["level"], because=mem.because[risk["n"]]),
-            problems=problems,
-            treatment=treatment,
-            referrals=self._referrals(),
-            assessments=self._assessments(scored),
-            warnings=self._warnings(),
-            trace=trace(self.memory, STAGES),
-        )
+        # Every part as a dict, validated into its model in this one pass: a model built
+        # per goal, problem and warning cost a pydantic call each (35 a proposal).
+        return Proposal.model_validate({
+            "schema": "planwise.proposal/1",
+            "scores": [{"instrument": s.instrument, "total": s.total, "band": s.band,
+                        "flags": s.flags} for s in scored.scores],
+            "risk": {"level": risk["level"], "because": mem.because[risk["n"]]},
+            "problems": problems,
+            "treatment": treatment,
+            "referrals": self._referrals(),
+            "assessments": self._assessments(scored),
+            "warnings": self._warnings(),
+            "trace": trace(self.memory, STAGES),
+        })
 
-    def _goal(self, gid: str, home: str, because: list[str]) -> Goal:
+    def _goal(self, gid: str, home: str, because: list[str]) -> dict[str, Any]:
         goal = self.kb.goals[gid]
-        # Objectives and interventions as dicts: validated into their models with the
-        # goal in one pass, a third faster than a model each (they are most of a
-        # proposal's objects).
+        # The goal, its objectives and interventions as dicts: validated into their
+        # models with the proposal in one pass (see _assemble).
         objectives: list[Any] = [
             {"id": o.id, "text": o.text, "client_action": o.client_action,
              "measure": o.measure, "target_weeks": o.target_weeks, "because": because}
@@ -424,12 +416,11 @@ class Evaluation:
         interventions: list[Any] = [
             {"id": i.id, "text": i.text, "modality": i.modality, "because": because}
             for i in goal.interventions]
-        return Goal(
-            id=goal.id, text=goal.text, because=because, objectives=objectives,
-            interventions=interventions, phase=goal.phase, deferred=self._deferred(gid, home),
-        )
+        return {"id": goal.id, "text": goal.text, "because": because, "objectives": objectives,
+                "interventions": interventions, "phase": goal.phase,
+                "deferred": self._deferred(gid, home)}
 
-    def _referrals(self) -> list[Referral]:
+    def _referrals(self) -> list[dict[str, Any]]:
         merged: dict[str, dict[str, Any]] = {}
         for f in self.memory.of_type("referral"):
             m = merged.setdefault(f["kind"], {"urgency": f["urgency"], "reasons": [],
@@ -442,11 +433,11 @@ class Evaluation:
         kinds = list(self.kb.vocab["referral_kinds"])
         order = sorted(merged, key=lambda k: (-self.kb.rank("urgencies", merged[k]["urgency"]),
                                               kinds.index(k) if k in kinds else 999))
-        return [Referral(kind=k, urgency=merged[k]["urgency"],
-                         reason="; ".join(sorted(merged[k]["reasons"])),
-                         because=sorted(merged[k]["because"])) for k in order]
+        return [{"kind": k, "urgency": merged[k]["urgency"],
+                 "reason": "; ".join(sorted(merged[k]["reasons"])),
+                 "because": sorted(merged[k]["because"])} for k in order]
 
-    def _assessments(self, scored: ScoredIntake) -> list[Assessment]:
+    def _assessments(self, scored: ScoredIntake) -> list[dict[str, Any]]:
         given = {s.instrument for s in scored.scores}
         merged: dict[str, dict[str, Any]] = {}
         for f in self.memory.of_type("assessment"):
@@ -457,28 +448,28 @@ class Evaluation:
                 m["reasons"].append(f["reason"])
             m["because"] += [r for r in self.memory.because[f["n"]] if r not in m["because"]]
         order = list(self.kb.instruments)
-        return [Assessment(instrument=i, reason="; ".join(sorted(merged[i]["reasons"])),
-                           because=sorted(merged[i]["because"]))
+        return [{"instrument": i, "reason": "; ".join(sorted(merged[i]["reasons"])),
+                 "because": sorted(merged[i]["because"])}
                 for i in sorted(merged, key=lambda i: order.index(i) if i in order else 999)]
 
-    def _warnings(self) -> list[Warning]:
+    def _warnings(self) -> list[dict[str, Any]]:
         kinds = list(self.kb.vocab["warning_kinds"])
         facts = sorted(self.memory.of_type("warning"), key=lambda f: (
             kinds.index(f["kind"]) if f["kind"] in kinds else 999, f["subject"], f["message"]))
-        out: dict[tuple[str, str], Warning] = {}
+        out: dict[tuple[str, str], dict[str, Any]] = {}
         if self.kb.overrides:
             named = "; ".join(f"{key} ({what}: {reason})"
                               for key, what, reason, _file in self.kb.overrides)
             message = ("This proposal was made with clinic knowledge that changes "
                        f"safety-critical rules: {named}.")
-            out[("knowledge_override", message)] = Warning(
-                kind="knowledge_override", message=message,
-                because=["engine.knowledge.override"])
+            out[("knowledge_override", message)] = {
+                "kind": "knowledge_override", "message": message,
+                "because": ["engine.knowledge.override"]}
         for f in facts:
             key = (f["kind"], f["message"])
             because = sorted(self.memory.because[f["n"]])
             if key in out:
-                out[key].because = sorted(set(out[key].because) | set(because))
+                out[key]["because"] = sorted(set(out[key]["because"]) | set(because))
             else:
-                out[key] = Warning(kind=f["kind"], message=f["message"], because=because)
+                out[key] = {"kind": f["kind"], "message": f["message"], "because": because}
         return list(out.values())
