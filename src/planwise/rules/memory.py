@@ -49,7 +49,11 @@ class Memory:
 
     def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
         """Store a fact; return its number and whether it is new."""
-        key = content_key(fact)
+        return self.add_keyed(content_key(fact), fact, because, depth)
+
+    def add_keyed(self, key: tuple[Any, ...], fact: Fact, because: list[str] | None = None,
+                  depth: int = 0) -> tuple[int, bool]:
+        """`add`, the fact's `content_key` known (goal_facts keeps them)."""
         n = self.by_key.get(key)
         if n is not None:
             if because:
@@ -237,25 +241,27 @@ def _conclusion_maker(conclusion: Any) -> Maker:
 # A goal's objective and intervention facts for one condition, built once per
 # knowledge version: id() keys, the goal itself kept in the value so that its id is
 # not reused while the entry lives.
-_GOAL_FACTS: dict[int, tuple[Any, dict[str, list[Fact]]]] = {}
+_GOAL_FACTS: dict[int, tuple[Any, dict[str, list[tuple[tuple[Any, ...], Fact]]]]] = {}
 
 
-def goal_facts(goal: Any, condition: str) -> list[Fact]:
-    """The objective and intervention facts a goal expands into for one condition."""
+def goal_facts(goal: Any, condition: str) -> list[tuple[tuple[Any, ...], Fact]]:
+    """The objective and intervention facts a goal expands into for one condition, each
+    with its content_key (for Memory.add_keyed)."""
     from planwise.facts import make_fact
 
     hit = _GOAL_FACTS.get(id(goal))
-    if hit is None:
+    if hit is None or hit[0] is not goal:
         if len(_GOAL_FACTS) > 10_000:  # many knowledge reloads in one process
             _GOAL_FACTS.clear()
         hit = _GOAL_FACTS[id(goal)] = (goal, {})
     facts = hit[1].get(condition)
     if facts is None:
-        facts = hit[1][condition] = [
+        made = [
             *(make_fact("objective", item=o.id, goal=goal.id, condition=condition)
               for o in goal.objectives),
             *(make_fact("intervention", item=i.id, modality=i.modality, goal=goal.id,
                         condition=condition) for i in goal.interventions)]
+        facts = hit[1][condition] = [(content_key(f), f) for f in made]
     return facts
 
 
@@ -290,9 +296,21 @@ def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:
     def said(n: int) -> str:
         text = briefs.get(n)
         if text is None:
-            text = briefs[n] = brief(memory.facts[n])
+            # The same facts come back intake after intake (a goal's objectives, a
+            # score's band): kept by content for the process.
+            fact = memory.facts[n]
+            key = content_key(fact)
+            text = _briefs.get(key)
+            if text is None:
+                if len(_briefs) >= 20_000:
+                    _briefs.clear()
+                text = _briefs[key] = brief(fact)
+            briefs[n] = text
         return text
 
     return [{"rule": f.rule, "matched": [said(n) for n in f.matched],
              "derived": [said(n) for n in f.derived]}
             for f in memory.canonical_firings(order)]
+
+
+_briefs: dict[tuple[Any, ...], str] = {}

@@ -42,6 +42,20 @@ CLINICIAN_FACTS = frozenset({"impression", "clinician_severity", "diagnosis", "r
 
 
 
+# Each goal's place in the knowledge, per knowledge version: id() keys, the goals'
+# dict kept in the value so that its id is not reused while the entry lives.
+_goal_orders: dict[int, tuple[Any, dict[str, int]]] = {}
+
+
+def _goal_order(kb: KnowledgeBase) -> dict[str, int]:
+    hit = _goal_orders.get(id(kb.goals))
+    if hit is None or hit[0] is not kb.goals or len(hit[1]) != len(kb.goals):
+        if len(_goal_orders) > 100:
+            _goal_orders.clear()
+        hit = _goal_orders[id(kb.goals)] = (kb.goals, {g: i for i, g in enumerate(kb.goals)})
+    return hit[1]
+
+
 class Backend(Protocol):
     name: str
 
@@ -187,8 +201,8 @@ class Evaluation:
             # Rules may read each (goal, problem) pair's objectives and interventions;
             # the proposal lists the goal once (see _assemble).
             because = mem.because[f["n"]]
-            for fact in goal_facts(self.kb.goals[f["goal"]], condition):
-                mem.add(fact, because)  # stored as a copy
+            for key, fact in goal_facts(self.kb.goals[f["goal"]], condition):
+                mem.add_keyed(key, fact, because)  # stored as a copy
 
     def _after_plan(self) -> None:
         self._expand_goals()
@@ -269,7 +283,7 @@ class Evaluation:
                 conds.append(condition)
             because += [r for r in mem.because[f["n"]] if r not in because]
             goals[f["goal"]] = (conds, because, first or f["first"])
-        goal_order = {gid: i for i, gid in enumerate(kb.goals)}
+        goal_order = _goal_order(kb)
         placed = []
         for gid, (conds, because, first) in goals.items():
             known = [c for c in conds if c in order]
