@@ -6,7 +6,9 @@ and the anticipated dates of those whose last rating is low), per instrument giv
 more than once the first and the last score and every score that raised a flag,
 the payer's limit, the sessions held up to the day and the day of the latest
 record. A few queries over the whole caseload (or the plans named), never one per
-client.
+client. The items' fields and each objective's last rating are read from migration
+12's derived tables (planwise.store.attention_facts), not from the items' JSON or
+every rating; the intake's payer limit is the only JSON read here.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ client):
 - every client's latest plan, its current version and the ids of its last session,
   score and audit row: index seeks only, always read (issue 12: the warm caseload);
 - what the flags need from the plan items, the progress ratings and the scores
-  (the slow part: the items' JSON, every rating, every score): the treatment,
+  (the slow part: every plan's items, last ratings and scores, the first two from
+  migration 12's tables, planwise.store.attention_facts): the treatment,
   the problems, the open objectives not yet met (how many, and the anticipated
   dates of those whose last rating is low), per instrument given more than once
   the first and the last score and every score that raised a flag, the payer's
