@@ -1,7 +1,8 @@
-"""Engine benchmark: knowledge load and compile, evaluation per intake, cold CLI run.
+"""Engine benchmark: knowledge load and compile, the engines' build in a new process,
+evaluation per intake, cold CLI run.
 
     .venv/bin/python benchmarks/engine.py [--rounds 5] [--intakes 1000]
-        [--knowledge-scale N] [--cold-runs 5]
+        [--knowledge-scale N] [--cold-runs 5] [--build-runs 10]
 
 Prints figures; asserts nothing. Targets (issue 12): evaluation median <= 2 ms per
 intake on both engines, cold `planwise recommend` <= 0.5 s, on the 2-core reference
@@ -195,6 +196,8 @@ def main() -> None:  # noqa: PLR0915
                         help="knowledge N times the shipped one (a generated clinic folder)")
     parser.add_argument("--cold-runs", type=int, default=5,
                         help="new processes for the cold CLI figure (0: skip it)")
+    parser.add_argument("--build-runs", type=int, default=10,
+                        help="new processes for the cold engine build figure (0: skip it)")
     args = parser.parse_args()
     print(f"baseline (fixed pure-Python workload): {baseline_ms():.2f} ms")
 
@@ -243,10 +246,46 @@ def main() -> None:  # noqa: PLR0915
         ReferenceBackend(kb)
         print(f"index the rules for the reference evaluator: "
               f"{(time.perf_counter() - t0) * 1000:.2f} ms")
+        if args.build_runs:
+            build_figures(engines, args.build_runs, dirs)
         evaluation_figures(kb, engines, args.rounds, args.intakes)
 
     if args.cold_runs and args.knowledge_scale == 1:
         cold_figures(args.cold_runs)
+
+
+# One engine built in a new process, as `planwise recommend` builds it: the knowledge
+# loaded (from its cache) and durable-rules imported first, then `backend_for` timed.
+_BUILD = """
+import sys, time
+from pathlib import Path
+from planwise.kb import load_knowledge
+from planwise.rules import backend_for, durable_available
+kb = load_knowledge([Path(d) for d in sys.argv[2:]])
+durable_available()
+import planwise.rules.durable_backend
+t0, c0 = time.perf_counter(), time.process_time()
+backend_for(kb, sys.argv[1])
+print((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000)
+"""
+
+
+def build_figures(engines: list[str], runs: int, dirs: list[Path]) -> None:
+    """`backend_for(kb, engine)` in `runs` new processes per engine: building durable-rules'
+    rulesets (or the reference evaluator's index) is paid once by every cold command."""
+    folders = [str(d) for d in dirs]
+    # A generated folder is not cached: its cache would replace the shipped knowledge's.
+    env = {**os.environ, "PLANWISE_NO_CACHE": "1"} if dirs else None
+    for engine in engines:
+        walls, cpus = [], []
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", _BUILD, engine, *folders], check=True,
+                                 capture_output=True, text=True, env=env).stdout.split()
+            walls.append(float(out[0]))
+            cpus.append(float(out[1]))
+        print(f"engine build, cold [{engine:9}] ({runs} new processes): median "
+              f"{statistics.median(walls):.1f} ms, CPU time {statistics.median(cpus):.1f} ms "
+              f"(baseline {baseline_ms():.2f} ms, CPU {baseline_ms(time.process_time):.2f} ms)")
 
 
 def cold_figures(runs: int) -> None:
