@@ -173,6 +173,71 @@ def test_the_row_text_of_sessions_left_is_the_stores() -> None:
         assert left_text(left) == stores(left)
 
 
+def test_names_are_shown_as_typed(services: Services,
+                                  make_app: Callable[[], PlanwiseApp]) -> None:
+    """A name is text, never markup: '[b]' stays in it, and '[/]' (markup's "close the
+    last style", which has nothing to close) does not stop the caseload."""
+    names = ["Ana [b]Bold[/b] (fictional)", "Bo [/] Stray (fictional)"]
+    for name in names:
+        add_client(services.conn(), name)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            assert isinstance(app.screen, CaseloadScreen)
+            table = app.screen.query_one(DataTable)
+            shown = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+            assert shown == names
+            assert "[b]Bold[/b]" in "\n".join(
+                "".join(s.text for s in table.render_line(y)) for y in range(table.size.height))
+
+    run(go())
+
+
+def test_the_footer_is_built_once_and_follows_the_keys(
+        services: Services, make_app: Callable[[], PlanwiseApp]) -> None:
+    """Issue 12: the caseload's footer builds its keys once for the first page (Textual's
+    own rebuilt them at each change of bindings, three times before the first paint),
+    and still shows the keys in force: the search box takes letters, so no `n` or `a`."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    add_client(services.conn(), "Robin Lee (fictional)")
+
+    def shown(app: PlanwiseApp) -> list[tuple[str, str]]:
+        footer = app.screen.query_one(Footer)
+        return [(k.key_display, k.description) for k in footer.query(FooterKey)]
+
+    def in_force(app: PlanwiseApp) -> list[tuple[str, str]]:
+        bindings = app.screen.active_bindings
+        keys = [(app.get_key_display(b), b.description) for _n, b, _e, _t in bindings.values()
+                if b.show]
+        return keys + [(app.get_key_display(bindings[app.COMMAND_PALETTE_BINDING][1]),
+                        "palette")]
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            footer = app.screen.query_one(Footer)
+            first = list(footer.query(FooterKey))
+            assert shown(app) == in_force(app)
+            assert ("n", "New client") in shown(app)
+            app.screen.refresh_bindings()  # the same keys: nothing rebuilt
+            await pilot.pause()
+            assert list(footer.query(FooterKey)) == first
+            await pilot.press("slash")
+            await pilot.pause()
+            assert ("n", "New client") not in shown(app)
+            assert shown(app) == in_force(app)
+            await pilot.press("enter")  # back to the list
+            await pilot.pause()
+            assert ("n", "New client") in shown(app)
+
+    run(go())
+
+
 def test_first_page_before_the_warm_up_and_flags_after(services: Services) -> None:
     """Issue 12: the caseload's first rows come before the modules the workers use are
     imported; the attention flags wait for them, then come; another screen opened early

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -79,15 +80,17 @@ class CaseloadScreen(Screen[None]):
         self._attention_wanted = False
         self._last: CaseloadLoaded | None = None
         self._count_text: str | None = None
-
-    def compose(self) -> ComposeResult:
+        self._resumed = False
         # The size classes (-narrow, -short: app.py's breakpoints) the first resize would
-        # give: set then, they restyled every widget once more before the first page.
+        # give, before anything is styled: set by that resize, they restyled every widget
+        # once more before the first page (issue 12).
         width, height = self.app.size
         for breakpoints, cells in ((self.app.HORIZONTAL_BREAKPOINTS, width),
                                    (self.app.VERTICAL_BREAKPOINTS, height)):
             self.add_class(*self._get_breakpoint_classes(cells, breakpoints or []),
                            update=False)
+
+    def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="caseload-body"):
             yield Input(placeholder="Search by name or id (C12)...", id="search")
@@ -154,7 +157,11 @@ class CaseloadScreen(Screen[None]):
             self._shown = cells
             table.clear()
             for row, cell in zip(message.rows, cells, strict=True):
-                table.add_row(*cell, key=str(row.client_id))
+                # As text, not markup: a name is shown as typed ('[b]' and '[/]' in it
+                # too: read as markup, they vanished or stopped the screen), and the
+                # table does not parse 500 cells for markup on the first page (issue 12).
+                table.add_row(*(Text(c, no_wrap=True, end="") for c in cell),
+                              key=str(row.client_id))
         empty = message.total == 0 and not message.search
         self.query_one("#empty").display = empty
         table.display = not empty
@@ -257,6 +264,15 @@ class CaseloadScreen(Screen[None]):
     def action_reload(self) -> None:
         self.action_refresh()
         self.load_attention()
+
+    @on(events.ScreenResume)
+    def _styled_as_mounted(self, event: events.ScreenResume) -> None:
+        # Runs before Textual's own handler, which restyles every widget when a screen is
+        # pushed: the first time, they were styled as they mounted a moment earlier, with
+        # nothing changed since (5 ms of the first page, issue 12). Later resumes restyle.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_screen_resume(self) -> None:
         # Sessions, scores or reviews may have changed the flags. The first time, after
