@@ -49,24 +49,47 @@ def test_durable_is_sent_every_attribute_a_rule_of_the_stage_reads() -> None:
                 types = {p.alias: p.fact for p in rule.patterns}
                 for p in rule.patterns:
                     for t in p.tests:
-                        assert t.attr in stage.send[p.fact][0], (rule.id, p.alias, t.attr)
+                        assert t.attr in stage.batch.send[p.fact][0], (rule.id, p.alias, t.attr)
                         if isinstance(t.value, Ref):
                             owner = types[t.value.alias]
-                            assert t.value.attr in stage.send[owner][0], (rule.id, t.value)
+                            assert t.value.attr in stage.batch.send[owner][0], (rule.id, t.value)
                         checked += 1
         assert checked > 500
         # ... and nothing else: a case fact in the plan stage carries only those.
         plan = backend.stages["plan"]
         case = dict(make_fact("case", age=40), n=1)
-        payload = plan.payload(case, "7")
+        payload = plan.batch.payload(case, "7")
         assert payload is not None
-        assert set(payload) == {"sid", "fact", "n", "u", *plan.send["case"][0]}
+        assert set(payload) == {"sid", "fact", "n", "u", *plan.batch.send["case"][0]}
         assert set(payload) < {"sid", "u", *case}
         # A fact no pattern of the stage could take by its eq/in values is not sent.
-        assert plan.payload(dict(make_fact("concern", name="no_such_concern"), n=2), "7") \
+        assert plan.batch.payload(dict(make_fact("concern", name="no_such_concern"), n=2), "7") \
             is None
     finally:
         backend.close()
+
+
+def test_facts_only_rules_that_cannot_fire_would_take_are_not_sent() -> None:
+    """The warn stage's interventions are read only by two rules that also need
+    `case.profile`: without a therapist profile none is sent, with one they are."""
+    from planwise.models.profile import Profile
+    from planwise.rules.batch import StageBatch
+
+    kb = load_knowledge()
+    batch = StageBatch(kb.rules_in("warn"))
+    assert set(batch.few["intervention"]) and len(batch.few["intervention"]) <= 2
+    data = {"schema": "planwise.intake/1", "risk": {"ideation": "none"},
+            "clinician": {"impressions": ["depression"]}}
+    profile = Profile.model_validate({"therapist": {"name": "T", "modalities": ["cbt"],
+                                                    "competencies": ["depression"]}})
+    sent = {}
+    for label, who in (("without", None), ("with", profile)):
+        memory = evaluate(intake_from_data(data, kb), who, kb, "reference").memory
+        facts = list(memory.facts.values())
+        assert any(f["fact"] == "intervention" for f in facts)
+        sent[label] = [f["fact"] for f in batch.facts(facts, "1")]
+    assert "intervention" not in sent["without"] and "case" in sent["without"]
+    assert "intervention" in sent["with"]
 
 
 @pytest.mark.parametrize("engine", ["reference"] + (["durable"] if durable_available()
@@ -91,7 +114,7 @@ then = [{ fact = "warning", kind = "missing_assessment", message = "{p.basis} be
     if engine == "durable":
         from planwise.rules.backends import backend_for
 
-        assert "basis" in backend_for(kb, "durable").stages["warn"].send["problem"][0]
+        assert "basis" in backend_for(kb, "durable").stages["warn"].batch.send["problem"][0]
     data = {"schema": "planwise.intake/1", "risk": {"ideation": "none"},
             "screening": {"concerns": ["anxiety"]},
             "clinician": {"impressions": ["depression"]}}

@@ -36,7 +36,7 @@ from durable import engine
 from planwise.errors import EngineError
 from planwise.kb.loader import CompiledRule, KnowledgeBase
 from planwise.kb.patterns import Pattern, Ref, Test
-from planwise.rules.alpha import Reach, meets
+from planwise.rules.batch import StageBatch
 
 Fact = dict[str, Any]
 Derive = Callable[[CompiledRule, dict[str, Fact]], list[Fact]]
@@ -108,34 +108,13 @@ def compile_rule(rule: CompiledRule, group: int = 0) -> dict[str, Any]:
     return {"all": [gate, *(compile_pattern(p) for p in rule.patterns)]}
 
 
-def read_attributes(rules: list[CompiledRule]) -> dict[str, tuple[str, ...]]:
-    """Per fact type the rules read, the attributes some test of theirs reads (on a
-    pattern of that type, or through a reference to one): all of a fact that durable-rules
-    needs. The rest would only be written to JSON, parsed, and read back in every match."""
-    read: dict[str, dict[str, None]] = {}
-    for rule in rules:
-        types = {p.alias: p.fact for p in rule.patterns}
-        for p in rule.patterns:
-            attrs = read.setdefault(p.fact, {})
-            for t in p.tests:
-                attrs[t.attr] = None
-                if isinstance(t.value, Ref):
-                    read.setdefault(types[t.value.alias], {})[t.value.attr] = None
-    return {fact: tuple(attrs) for fact, attrs in read.items()}
-
-
 class _Stage:
     def __init__(self, host: QuietHost, name: str, rules: list[CompiledRule]) -> None:
         self.name = name
         self.rules = {r.id: r for r in rules}
-        reads = read_attributes(rules)
-        self.types = set(reads)
-        reach = Reach(p for r in rules for p in r.patterns)
-        # Per fact type a rule reads: the attributes to send, and the values of its
-        # discriminating attributes some pattern wants (None: any fact of the type may
-        # reach a pattern); see StageIndex.may_reach and docs/engine.md.
-        self.send: dict[str, tuple[tuple[str, ...], Any]] = {
-            fact: (attrs, reach.types.get(fact, {})) for fact, attrs in reads.items()}
+        # What durable-rules is sent of the stage's facts (planwise.rules.batch).
+        self.batch = StageBatch(rules)
+        self.types = set(self.batch.send)
         self.lock = threading.Lock()
         self.live = 0
         self.sessions = itertools.count(1)
@@ -156,20 +135,6 @@ class _Stage:
         # were built here for it, and nothing else holds them.
         host.register_rulesets({name: definition})
         self.ruleset = host.get_ruleset(name)
-
-    def payload(self, fact: Fact, sid: str) -> Fact | None:
-        """What durable-rules is sent of a fact: the attributes the stage's rules read,
-        with the session and the fact's number; None when no pattern could take it."""
-        send = self.send.get(fact["fact"])
-        if send is None:
-            return None
-        attrs, tables = send
-        if tables is not None and not meets(tables, fact):
-            return None
-        out = {"sid": sid, "fact": fact["fact"], "n": fact["n"], "u": 0}
-        for attr in attrs:
-            out[attr] = fact[attr]
-        return out
 
     def gates(self, sid: str) -> str:
         """The gate facts' JSON for this session (the same session comes back when kept)."""
@@ -195,7 +160,7 @@ class _Stage:
             bound = {alias: facts[f["n"]] for alias, f in matched.items()
                      if alias != GATE_ALIAS}
             for new in state["derive"](rule, bound):
-                payload = self.payload(new, sid)
+                payload = self.batch.payload(new, sid)
                 if payload is not None:  # else no pattern of the stage could take it
                     self._assert_in_action(self._assert_fact, payload)
         except BaseException as exc:  # noqa: BLE001 - raised again after the stage
@@ -253,25 +218,8 @@ class _Stage:
                 sid = str(next(self.sessions))
                 self.live += 1
             errors: list[tuple[str, BaseException]] = []
-            body = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0}]
-            # Only facts some pattern could take by type and `eq`/`in` values, and of
-            # those only what the rules read: the integrate stage reads objectives and
-            # interventions, but only a few of them (48 facts of a random intake, 8 of
-            # them reachable), and every fact asserted costs durable-rules a walk of the
-            # stage's conditions (and its JSON, a parse).
-            send = self.send
-            for fact in facts:  # self.payload, inlined: a stage sees every fact so far
-                kind = fact["fact"]
-                wanted = send.get(kind)
-                if wanted is None:
-                    continue
-                attrs, tables = wanted
-                if tables is not None and not meets(tables, fact):
-                    continue
-                out = {"sid": sid, "fact": kind, "n": fact["n"], "u": 0}
-                for attr in attrs:
-                    out[attr] = fact[attr]
-                body.append(out)
+            body = [{"sid": sid, "fact": "__sentinel", "n": 0, "u": 0},
+                    *self.batch.facts(facts, sid)]
             asserted: list[str] = []
             # Written once: the batch asserts them, the session's emptying retracts them.
             body_json = _encode(body)
