@@ -80,6 +80,7 @@ class CaseloadScreen(Screen[None]):
         self._attention_wanted = False
         self._last: CaseloadLoaded | None = None
         self._count_text: str | None = None
+        self._attention_text: str | None = None
         self._resumed = False
         # The size classes (-narrow, -short: app.py's breakpoints) the first resize would
         # give, before anything is styled: set by that resize, they restyled every widget
@@ -209,7 +210,10 @@ class CaseloadScreen(Screen[None]):
         line.display = entry is not None
         if entry is not None:
             row = self._rows.get(entry["client_id"])
-            line.update(attention_text(row.ref if row else entry["client"], entry))
+            text = attention_text(row.ref if row else entry["client"], entry)
+            if text != self._attention_text:  # an update lays the whole screen out again
+                self._attention_text = text
+                line.update(text)
 
     def action_attention_only(self) -> None:
         self.attention_only = not self.attention_only
