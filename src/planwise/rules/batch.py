@@ -7,7 +7,8 @@ written, parsed and read back in every match. So a stage's batch holds:
 - only facts some pattern of the stage could take by type and `eq`/`in` tests on
   constants (`Reach`, planwise.rules.alpha): of a random intake's 48 facts of types
   the integrate stage reads, 8;
-- of a type few rules take (at most FEW), none when none of those rules can fire:
+- of a type few rules take (at most FEW), and of which the batch has several (at
+  least MANY), none when none of those rules can fire:
   one of its positive patterns has no fact in the batch that could fill it (by the
   same `eq`/`in` tests), and no rule of the stage concludes that pattern's type (a
   fact derived during the stage might fill it). Such a rule fires with or without
@@ -39,6 +40,9 @@ Need = tuple[str, str | None, frozenset[tuple[type, Any]] | None]
 # A fact type taken by at most this many rules of a stage is checked for rules that
 # can fire (a bounded cost per batch: the plan stage's `problem` has 204 takers).
 FEW = 16
+# ... and only when the batch has at least this many facts of it: the check costs about
+# as much as durable-rules' work on one or two facts.
+MANY = 4
 
 
 def read_attributes(rules: Iterable[CompiledRule]) -> dict[str, tuple[str, ...]]:
@@ -115,8 +119,9 @@ class StageBatch:
                 out[attr] = fact[attr]
             body.append(out)
         can_fire: dict[int, bool] = {}
-        idle = [kind for kind in by_type if kind in self.few and not any(
-            self._can_fire(i, by_type, can_fire) for i in self.few[kind])]
+        few = self.few
+        idle = [kind for kind, same in by_type.items() if len(same) >= MANY and kind in few
+                and not any(self._can_fire(i, by_type, can_fire) for i in few[kind])]
         if idle:
             body = [f for f in body if f["fact"] not in idle]
         return body

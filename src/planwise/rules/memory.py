@@ -46,6 +46,7 @@ class Memory:
     stage: str = "input"
     stage_firings: dict[str, int] = field(default_factory=dict)
     by_type: dict[str, list[Fact]] = field(default_factory=dict)
+    keys: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # n -> content_key
 
     def add(self, fact: Fact, because: list[str] | None = None, depth: int = 0) -> tuple[int, bool]:
         """Store a fact; return its number and whether it is new."""
@@ -73,6 +74,7 @@ class Memory:
         else:
             same.append(stored)
         self.by_key[key] = n
+        self.keys[n] = key
         self.because[n] = list(because) if because else []
         self.stage_of[n] = self.stage
         self.depth[n] = depth
@@ -298,13 +300,14 @@ def trace(memory: Memory, stages: tuple[str, ...]) -> list[Any]:
         if text is None:
             # The same facts come back intake after intake (a goal's objectives, a
             # score's band): kept by content for the process.
-            fact = memory.facts[n]
-            key = content_key(fact)
+            key = memory.keys.get(n)
+            if key is None:
+                key = content_key(memory.facts[n])
             text = _briefs.get(key)
             if text is None:
                 if len(_briefs) >= 20_000:
                     _briefs.clear()
-                text = _briefs[key] = brief(fact)
+                text = _briefs[key] = brief(memory.facts[n])
             briefs[n] = text
         return text
 
