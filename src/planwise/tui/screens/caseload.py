@@ -65,6 +65,10 @@ class EmptyCaseload(Static, can_focus=True):
 
 class CaseloadScreen(Screen[None]):
     HELP_AREA = "caseload"
+    # As the screen is made, so that the header is drawn with them (set on mount, they
+    # drew it twice more).
+    TITLE = "planwise"
+    SUB_TITLE = "Caseload"
     BINDINGS = keymap.bindings("caseload")
     # The list, as the screen composes (on_mount focuses it too): the default, the search
     # box first, moved the focus twice and rebuilt the footer's keys once more (issue 12).
@@ -102,8 +106,6 @@ class CaseloadScreen(Screen[None]):
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        self.title = "planwise"
-        self.sub_title = "Caseload"
         table = self.query_one(DataTable)
         table.add_column("Id", key="id", width=7)  # '!' before the id: needs attention
         table.add_column("Name", key="name", width=26)
