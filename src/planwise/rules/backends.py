@@ -1,7 +1,8 @@
 """Which engine runs: durable-rules where it imports, the reference evaluator elsewhere.
 
 One backend per knowledge version and engine is kept for the process (building
-durable-rules' rulesets costs about 0.1 s); a replaced one is closed.
+durable-rules' rulesets costs about 20 ms, the reference evaluator's index about 5);
+a replaced one is closed.
 """
 
 from __future__ import annotations

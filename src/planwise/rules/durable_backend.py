@@ -6,8 +6,9 @@ See docs/engine.md for the list; in short:
 - our own Host subclass with a no-op `_run`, so no timer thread steals work;
 - every session first gets a sentinel fact that fires a no-op rule, because
   deleting a session in which nothing fired crashes the process;
-- every session is deleted after its evaluation, one evaluation at a time per
-  ruleset (a lock), so there are never more than a handful live (limit 1,024);
+- after its evaluation every session is emptied and kept for the next one, or
+  deleted; one evaluation at a time per ruleset (a lock), so there are never more
+  than a handful live (limit 1,024);
 - facts carry a number `n` (and `u`, bumped on retry), so identical content
   cannot collide, and a surprising MessageObservedException (a 32-bit hash
   collision) is retried under a new `u` and then treated as an error;
