@@ -10,6 +10,8 @@ planwise database, so a command that ignored `--db` fails.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,24 +109,59 @@ def db(template: Path, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="module")
+def issued(template: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[Path, dict[str, Path]]]:
+    """The template with a questionnaire request issued on it, and C1's information and P1
+    as TOML and a response to that request, made once (a third of this file's time when
+    made for each test, 158 times): each test gets copies (`files`)."""
+    folder = tmp_path_factory.mktemp("issued")
+    db = folder / "caseload.db"
+    shutil.copy(template, db)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PLANWISE_CONFIG_DIR", str(folder))
+    mp.setenv("PLANWISE_TODAY", TODAY)
+    mp.delenv("PLANWISE_PROFILE", raising=False)
+    try:
+        client = folder / "c1.toml"
+        client.write_text(_out(["--db", db, "client", "export", "C1"]))
+        plan = folder / "p1.toml"
+        plan.write_text(_out(["--db", db, "plan", "export", "P1"]))
+        yield db, {"client": client, "plan": plan, "response": _remote_response(db, folder)}
+    finally:
+        mp.undo()
+
+
+def _out(argv: list[Any]) -> str:
+    """What a command that must succeed prints (capsys is the test's alone)."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), pytest.raises(SystemExit) as exc:
+        main([str(a) for a in argv])
+    assert exc.value.code in (0, None), argv
+    return buf.getvalue()
+
+
 @pytest.fixture()
-def files(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Path]:
-    """C1's information and P1 as TOML, to edit and import."""
-    client = tmp_path / "c1.toml"
-    client.write_text(ok(["--db", db, "client", "export", "C1"], capsys))
-    plan = tmp_path / "p1.toml"
-    plan.write_text(ok(["--db", db, "plan", "export", "P1"], capsys))
-    return {"client": client, "plan": plan, "response": _remote_response(db, tmp_path, capsys)}
+def files(db: Path, issued: tuple[Path, dict[str, Path]], tmp_path: Path) -> dict[str, Path]:
+    """C1's information and P1 as TOML, to edit and import, and a response to a request
+    issued on `db` (which becomes a copy of the database they were made on)."""
+    source, made = issued
+    shutil.copy(source, db)
+    out = {}
+    for key, path in made.items():
+        out[key] = tmp_path / path.name
+        shutil.copy(path, out[key])
+    return out
 
 
-def _remote_response(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def _remote_response(db: Path, folder: Path) -> Path:
     """A response to a request issued on `db`, sealed as the page would (docs/remote.md)."""
     from tests.remote_helpers import packet_json, payload, sealed
 
-    packet = tmp_path / "issued.html"
-    ok(["--db", db, "measure", "request", "C1", "phq9", "--output", packet], capsys)
+    packet = folder / "issued.html"
+    _out(["--db", db, "measure", "request", "C1", "phq9", "--output", packet])
     req = packet_json(packet.read_text(encoding="utf-8"))
-    response = tmp_path / "response.txt"
+    response = folder / "response.txt"
     response.write_text(sealed(req, payload(req, completed=TODAY)), encoding="utf-8")
     return response
 
