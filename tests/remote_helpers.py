@@ -5,6 +5,7 @@ requests written through the CLI, and responses sealed with Python's `cryptograp
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 from pathlib import Path
@@ -20,8 +21,32 @@ GAD7 = [1, 1, 1, 0, 1, 0, 1]
 FEEDBACK = {"heard": 8, "mattered": 7, "approach": 9, "overall": 8}
 
 
+# RSA keys already made, by (exponent, size, n): the n-th key a test asks for.
+_KEYS: dict[tuple[int, int, int], Any] = {}
+
+
+def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3,072-bit RSA key takes cryptography 0.2 to 1.5 s to make, and nearly every test
+    here makes one (a new keys folder): most of these files' time. Each test's n-th key
+    is the n-th key any test of the process was given, so the keys of one test still
+    differ from each other, and are made, stored and read as before."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    real = rsa.generate_private_key
+    made = itertools.count()
+
+    def generate(public_exponent: int, key_size: int, backend: Any = None) -> Any:
+        which = (public_exponent, key_size, next(made))
+        if which not in _KEYS:
+            _KEYS[which] = real(public_exponent=public_exponent, key_size=key_size)
+        return _KEYS[which]
+
+    monkeypatch.setattr(rsa, "generate_private_key", generate)
+
+
 def remote_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                   today: str = "2026-12-07") -> Runner:
+    pooled_keys(monkeypatch)
     monkeypatch.setenv("PLANWISE_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("PLANWISE_TODAY", today)
     monkeypatch.delenv("PLANWISE_KEY_PASSPHRASE_FILE", raising=False)
