@@ -72,11 +72,17 @@ class Evaluation:
         self.memory = Memory()
         self.expanded: set[tuple[str, str]] = set()
         self.proposal: Proposal | None = None
-        # Derived views of working memory, kept while it does not grow.
+        # Derived views of working memory, kept while it does not grow (or, when the
+        # view reads only some fact types, while no fact of those is added: facts are
+        # never withdrawn, so their count is a version).
         self._memo: dict[str, tuple[int, Any]] = {}
 
-    def _cached(self, name: str, compute: Any) -> Any:
-        size = len(self.memory.facts)
+    def _cached(self, name: str, compute: Any, reads: tuple[str, ...] = ()) -> Any:
+        if reads:
+            by_type = self.memory.by_type
+            size = sum(len(by_type.get(t, ())) for t in reads)
+        else:
+            size = len(self.memory.facts)
         hit = self._memo.get(name)
         if hit is None or hit[0] != size:
             hit = (size, compute())
@@ -175,7 +181,8 @@ class Evaluation:
 
     def _problem_order(self) -> list[Fact]:
         """Problems in the order the plan addresses them (priority facts, then severity)."""
-        order: list[Fact] = self._cached("problem_order", self._order_problems)
+        order: list[Fact] = self._cached("problem_order", self._order_problems,
+                                          ("priority", "problem"))
         return order
 
     def _order_problems(self) -> list[Fact]:
@@ -269,7 +276,8 @@ class Evaluation:
     def _placed_goals(self) -> list[tuple[str, str, list[str]]]:
         """Each goal once: (goal id, the problem it serves first, every rule behind it),
         in the order the plan works on them."""
-        placed: list[tuple[str, str, list[str]]] = self._cached("placed", self._place_goals)
+        placed: list[tuple[str, str, list[str]]] = self._cached(
+            "placed", self._place_goals, ("goal", "priority", "problem"))
         return placed
 
     def _place_goals(self) -> list[tuple[str, str, list[str]]]:
@@ -301,7 +309,7 @@ class Evaluation:
                 out.setdefault(f["modality"], []).append(f)
             return out
 
-        holds: dict[str, list[Fact]] = self._cached("deferrals", collect)
+        holds: dict[str, list[Fact]] = self._cached("deferrals", collect, ("defer",))
         return holds
 
     def _deferred(self, gid: str, home: str) -> dict[str, Any] | None:
