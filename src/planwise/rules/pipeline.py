@@ -80,7 +80,8 @@ class Evaluation:
     def _cached(self, name: str, compute: Any, reads: tuple[str, ...] = ()) -> Any:
         if reads:
             by_type = self.memory.by_type
-            size = sum(len(by_type.get(t, ())) for t in reads)
+            size = len(by_type.get(reads[0], ())) if len(reads) == 1 else \
+                sum(len(by_type.get(t, ())) for t in reads)
         else:
             size = len(self.memory.facts)
         hit = self._memo.get(name)
