@@ -38,6 +38,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if any(d.scope in _SHARED_SCOPES
                for defs in info.name2fixturedefs.values() for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # After the groups, xdist deals the other tests out in collection order: the long
+    # ones first, so that the run ends on tests of a few milliseconds rather than one
+    # worker finishing a 10-second interface test while the other waits. (Stable: the
+    # order within each part is the collection's.)
+    items.sort(key=lambda item: not _long(item.nodeid))
+
+
+# Files whose tests take seconds each (docs/performance.md, "The test suite").
+_LONG = ("tests/tui/", "tests/test_icd_codes.py", "tests/test_durable_guards.py",
+         "tests/test_fuzz_inputs.py", "tests/test_knowledge_safety.py",
+         "tests/test_reference_index.py", "tests/test_imports.py",
+         "tests/test_instruments_properties.py", "tests/test_store_encryption.py",
+         "tests/test_packaging.py")
+
+
+def _long(nodeid: str) -> bool:
+    return nodeid.startswith(_LONG)
 
 
 @pytest.fixture(autouse=True, scope="session")
