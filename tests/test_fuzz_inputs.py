@@ -41,13 +41,15 @@ from planwise.kb import load_knowledge
 from tests.main_helpers import EXAMPLE, Main, example_data
 
 # Examples per test; the text and plan-file tests run CASES_PER_SEED more cases per
-# example. About 5,400 cases in all, ~15 s on the 2-core machine (issue 10's report).
-FUZZ_INTAKE_DOCS = 500          # x 2 serialisations
-FUZZ_TEXT_EXAMPLES = 250        # x (1 + CASES_PER_SEED)
-FUZZ_PLAN_EXAMPLES = 70         # x (1 + CASES_PER_SEED)
+# example. About 3,300 cases in all, ~9 s of CPU: cut from issue 10's 5,400 (~15 s) for
+# the suite's time (issue 12). The hostile values that found its faults (NASTY below)
+# are drawn in a good share of the cases either way.
+FUZZ_INTAKE_DOCS = 300          # x 2 serialisations
+FUZZ_TEXT_EXAMPLES = 150        # x (1 + CASES_PER_SEED)
+FUZZ_PLAN_EXAMPLES = 45         # x (1 + CASES_PER_SEED)
 CASES_PER_SEED = 12
-FUZZ_CLI_INTAKE = 150
-FUZZ_PLAN_IMPORT = 150
+FUZZ_CLI_INTAKE = 100
+FUZZ_PLAN_IMPORT = 100
 
 
 def fuzz(examples: int) -> settings:
