@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -224,6 +224,17 @@ def reversed_text(styled: str) -> list[str]:
     return runs
 
 
+def marked(tmux: Tmux, done: Callable[[list[str]], bool], timeout: float = 5.0) -> list[str]:
+    """The reverse-video runs once `done` holds for them (or, after `timeout`, as they are:
+    the caller's assertion then says what is wrong), polled rather than a fixed pause."""
+    end = time.monotonic() + timeout
+    while True:
+        marks = reversed_text(tmux.styled())
+        if done(marks) or time.monotonic() > end:
+            return marks
+        time.sleep(0.05)
+
+
 @needs_tmux
 def test_sign_dialog_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     """The trainee's co-signature, without colour (NO_COLOR): the focused field's label is
@@ -247,12 +258,10 @@ def test_sign_dialog_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     assert "▐*▌ supervisor" in screen           # the missing role, not the client
     assert "Name" in reversed_text(tmux.styled())
     tmux.keys("Tab")
-    time.sleep(0.3)
-    marks = reversed_text(tmux.styled())
+    marks = marked(tmux, lambda m: "Role" in m and "Name" not in m)
     assert "Role" in marks and "Name" not in marks
     tmux.keys("Tab")                             # no SMART failure: two stops only
-    time.sleep(0.3)
-    marks = reversed_text(tmux.styled())
+    marks = marked(tmux, lambda m: "Name" in m and "Role" not in m)
     assert "Name" in marks and "Role" not in marks
     tmux.keys("Enter")                           # Enter in the name signs
     screen = tmux.wait_for("P2 v1 signed (therapist, supervisor)")
