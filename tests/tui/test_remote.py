@@ -121,3 +121,40 @@ def test_expired_request_shows_on_the_client_page(services: Services, tmp_path: 
     run(go())
     assert json.loads(services.conn().one("SELECT instruments FROM remote_requests")
                       ["instruments"]) == ["gad7"]
+
+
+def test_two_reloads_close_together_list_a_request_once(services: Services, tmp_path: Path,
+                                                        make_app: Callable[[], PlanwiseApp]
+                                                        ) -> None:
+    """The page's records are reloaded on mount and on resume; each reload's worker sends
+    the requests it read. A late one must replace, not repeat, what an earlier one added
+    (a repeated option id crashed the page)."""
+    import datetime as dt
+
+    from planwise.remote.issue import issue
+    from planwise.remote.requests import for_client
+
+    cid = client(services)
+    issue(services.conn(), cid, ["gad7"], False, "3d", tmp_path / "a.html",
+          dt.date(2026, 11, 1), services.kb.instruments)
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            app.open_client(cid)
+            await settle(app, pilot)
+            page = app.screen
+            assert isinstance(page, ClientScreen)
+            rows = for_client(services.conn(), cid, dt.date.fromisoformat(TODAY))
+            page.show_remote(rows)       # as a second worker's late delivery would
+            page.show_remote(rows)
+            await settle(app, pilot)
+            assert app.screen is page    # no crash screen
+            lines = [ln for ln in records(app) if "Remote questionnaire" in ln]
+            assert len(lines) == 1
+            page.show_remote([])         # the request answered meanwhile: gone
+            await settle(app, pilot)
+            assert not [ln for ln in records(app) if "Remote questionnaire" in ln]
+
+    run(go())

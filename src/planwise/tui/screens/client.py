@@ -212,6 +212,11 @@ class ClientScreen(Screen[None]):
         from planwise.tui.screens.remote import request_lines
 
         records = self.query_one("#records", OptionList)
+        # Two reloads close together (the page mounted, then resumed) each send their
+        # rows: the latest replaces what an earlier one added rather than listing the
+        # requests twice (Textual refuses a repeated option id).
+        for option in [o for o in records.options if (o.id or "").startswith("remote:")]:
+            records.remove_option(option.id or "")
         lines = request_lines(rows)
         if lines:
             records.add_options([Option(text, id=ref) for ref, text in lines])
