@@ -190,7 +190,9 @@ COLD_COMMANDS = {
                                                  "planwise.store.models")),
     # The reference engine: durable-rules is the engine's own choice under --engine auto.
     "recommend": (["recommend", "{intake}", "--engine", "reference"],
-                  HEAVY + ("planwise.store", "planwise.store.models", "planwise.clinical.timeline")),
+                  HEAVY + ("planwise.store", "planwise.store.models", "planwise.clinical.timeline",
+                           # the progress review and the course models it reads
+                           "planwise.rules.progress_review", "planwise.clinical.course")),
 }
 
 
