@@ -38,6 +38,8 @@ def new_pdf(title: str, footer: str, generated: dt.datetime) -> FPDF:
     """An A4 document with the font loaded, metadata set and a footer on every page."""
     from fpdf import FPDF
 
+    from planwise.documents.pdf_fonts import add_font
+
     class _Doc(FPDF):
         def footer(self) -> None:
             self.set_y(-12)
@@ -49,8 +51,9 @@ def new_pdf(title: str, footer: str, generated: dt.datetime) -> FPDF:
     pdf = _Doc(format="A4", unit="mm")
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(True, margin=18)
-    pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    # Parsed once a process (pdf_fonts): parsing both faces was half of a document's cost.
+    add_font(pdf, FAMILY, "", FONTS / "DejaVuSans.ttf")
+    add_font(pdf, FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
     pdf.set_title(title)
     pdf.set_creator("planwise")
     pdf.set_producer("planwise")
