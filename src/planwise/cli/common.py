@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import functools
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:  # the real imports are deferred: `planwise --help` stays fast
     from planwise.kb.loader import KnowledgeBase
     from planwise.models.profile import Profile
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a short command's start (the collector ran
+    dozens of times over the objects the imports, the knowledge and the engine make,
+    none of them garbage: about a tenth of a cold `planwise recommend`). The
+    collector comes back on afterwards, whatever happened."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def short_command(command: F) -> F:
+    """A command that runs for a fraction of a second: its whole run with the collector
+    paused (collector_paused). Only for commands whose work is bounded (one intake),
+    never for a loop over a caseload or the interface."""
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with collector_paused():
+            return command(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
 
 knowledge_option = click.option(
     "--knowledge", "knowledge_dirs", multiple=True, type=click.Path(file_okay=False),

@@ -11,6 +11,7 @@ from planwise.cli.common import (
     load_kb,
     profile_option,
     resolve_profile,
+    short_command,
 )
 
 
@@ -21,6 +22,7 @@ from planwise.cli.common import (
               show_default=True, help="Output format.")
 @knowledge_option
 @engine_option
+@short_command
 def recommend_cmd(intake: str, profile_path: str | None, fmt: str,
                   knowledge_dirs: tuple[str, ...], engine: str) -> None:
     """Propose a treatment plan for INTAKE (a .toml or .json file, or - for JSON on stdin).
@@ -48,6 +50,7 @@ def recommend_cmd(intake: str, profile_path: str | None, fmt: str,
 @profile_option
 @knowledge_option
 @engine_option
+@short_command
 def explain_cmd(intake: str, profile_path: str | None, knowledge_dirs: tuple[str, ...],
                 engine: str) -> None:
     """Walk through why each proposal for INTAKE appeared, rule by rule, for trainees.
