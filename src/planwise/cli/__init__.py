@@ -222,4 +222,8 @@ def main(argv: list[str] | None = None) -> None:
         _say(f"planwise: internal error: {describe(exc)}{where} "
              "(PLANWISE_DEBUG=1 shows the traceback)")
         sys.exit(1)
+    if argv is None:  # the process's own command line, not a caller's (tests call main(args))
+        from planwise.cli.common import exit_now_if_short
+
+        exit_now_if_short()
     sys.exit(0)

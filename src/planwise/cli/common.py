@@ -33,16 +33,47 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+_short_done = False
+
+
 def short_command(command: F) -> F:
     """A command that runs for a fraction of a second: its whole run with the collector
-    paused (collector_paused). Only for commands whose work is bounded (one intake),
-    never for a loop over a caseload or the interface."""
+    paused (collector_paused), and, run as the process's own command (`main()` with no
+    arguments), an exit without Python's tear-down (exit_now). Only for commands whose
+    work is bounded (one intake), that write nothing but their output: never one that
+    writes a file or the database, loops over a caseload or opens the interface."""
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        global _short_done
         with collector_paused():
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+        _short_done = True
+        return result
 
     return run  # type: ignore[return-value]
+
+
+def exit_now_if_short() -> None:
+    """After a short command succeeded: its output flushed, the process ends at once.
+    Python's tear-down (freeing every module and object, a last collection) took about
+    40 ms of a cold `planwise recommend`'s 0.28 s, for nothing a short command needs:
+    it opened no database and wrote no file. Should the output not flush (a closed
+    pipe), the normal exit reports it as before."""
+    if not _short_done:
+        return
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return
+    if "logging" in sys.modules:
+        import logging
+
+        logging.shutdown()
+    os._exit(0)
 
 
 knowledge_option = click.option(
