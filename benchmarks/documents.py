@@ -14,7 +14,9 @@ Then times, median of --runs:
 
 - baseline: the same plan's Markdown export (build the record and write the text), so the
   PDF figures can be read against work done on the same machine in the same minute;
-- pdf record / pdf client: `documents.plan_pdf.plan_pdf` for each audience;
+- pdf record / pdf client: `documents.plan_pdf.plan_pdf` for each audience, and the same
+  with the fonts parsed anew for each document (fpdf2's own `add_font`, as before
+  documents/pdf_fonts.py kept them for the process), so the saving is read in one run;
 - calendar: `documents.ics` events and file;
 - baseline: a plain CSV of the caseload's measures rows as stored (one query, csv.writer);
 - csv measures / csv measures pseudonymised: `documents.csv_export.to_csv`.
@@ -135,7 +137,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["PLANWISE_TODAY"] = TODAY
     sys.path.insert(0, str(ROOT / "src"))
-    from planwise.documents import ics
+    from planwise.documents import ics, pdf_fonts
     from planwise.documents.csv_export import to_csv
     from planwise.documents.plan_pdf import plan_pdf
     from planwise.store import Store
@@ -154,6 +156,15 @@ def main() -> None:
         for audience in ("record", "client"):
             ms, data = timed(lambda a=audience: plan_pdf(conn, pid, None, a), args.runs)
             line(f"pdf {audience}", ms, f"  ({ms / base:.1f}x baseline, {len(data):,} bytes)")
+            supported = pdf_fonts._supported
+            pdf_fonts._supported = lambda: False     # type: ignore[assignment]
+            try:
+                ms, again = timed(lambda a=audience: plan_pdf(conn, pid, None, a), args.runs)
+            finally:
+                pdf_fonts._supported = supported     # type: ignore[method-assign]
+            same = "same bytes" if again == data else "BYTES DIFFER"
+            line(f"pdf {audience}, fonts parsed per document", ms,
+                 f"  ({ms / base:.1f}x baseline, {same})")
         ms, _ = timed(lambda: ics.render(ics.events(conn, pid),
                                          dt.datetime(2026, 12, 20, tzinfo=dt.UTC)), args.runs)
         line("calendar (ics)", ms, f"  ({ms / base:.1f}x baseline)")

@@ -2,15 +2,21 @@
 
 fpdf2's `FPDF.add_font` builds a `TTFFont`: it opens the file with fontTools, decodes the
 glyph names, the character map and the widths, and maps every character to its glyph
-(about 27 ms of CPU for each DejaVu face, so half of what a plan's PDF costs). All of
+(about 27 ms of CPU for each DejaVu face). All of
 that is the same for every document. What is not the same is the document's own state:
 the subset of glyphs it used (`subset`, `missing_glyphs`, `biggest_size_pt`), the font's
 number in that document (`i`) and the fontTools font itself, which `output()` cuts down
 to the subset in place and then closes. So a document gets a copy of the parsed font
 that shares only what no document writes (the character map, glyph ids, descriptor,
 metrics) and has its own fresh state and its own fontTools font (opened lazily from the
-file: only the tables the subsetter reads are decoded, at output). The output is the
-same bytes as `add_font` gives (tests/test_documents_fonts.py compares).
+file: only the tables the subsetter reads are decoded, at output; the first document
+takes the one the parse decoded). The output is the same bytes as `add_font` gives
+(tests/test_documents_fonts.py compares).
+
+What is saved is the parse, not the subsetting: fontTools decodes a face's glyph names,
+outlines, character maps and widths again for each document's subset (about 24 ms a
+face), since fpdf2 cuts the fontTools font down in place. A plan's PDF took 18-20% less
+time (benchmarks/documents.py prints both ways).
 
 If fpdf2's `TTFFont` ever has attributes this module does not know, or the font is a
 colour font (its Type 3 object belongs to one document) or a CFF one, `add_font` is used
@@ -54,16 +60,20 @@ def _parse(pdf: FPDF, path: Path, fontkey: str, style: str) -> Any:
     return TTFFont(pdf, path, fontkey, style)
 
 
-def _prototype(pdf: FPDF, path: Path, fontkey: str, style: str) -> Any:
-    """The font parsed once (under the lock, so two threads never both parse it); never
-    added to a document, so its fontTools font is never subset or closed."""
+def _prototype(pdf: FPDF, path: Path, fontkey: str, style: str) -> tuple[Any, Any]:
+    """The font parsed once (under the lock, so two threads never both parse it), and,
+    to the one call that parsed it, the fontTools font the parse decoded: that document
+    uses it as `add_font`'s would (a process writing one PDF does no more work than
+    before), and the parsed font keeps none, so no document's subsetting can reach it."""
     key = (str(path), fontkey)
     with _lock:
         proto = _parsed.get(key)
-        if proto is None:
-            proto = _parse(pdf, path, fontkey, style)
-            _parsed[key] = proto
-    return proto
+        if proto is not None:
+            return proto, None
+        proto = _parse(pdf, path, fontkey, style)
+        _parsed[key] = proto
+        ttfont, proto.ttfont = proto.ttfont, None
+        return proto, ttfont
 
 
 def _drop_layout(ttfont: Any) -> None:
@@ -80,7 +90,7 @@ def _drop_layout(ttfont: Any) -> None:
             del ttfont[tag]
 
 
-def _copy_for(pdf: FPDF, proto: Any) -> Any:
+def _copy_for(pdf: FPDF, proto: Any, ttfont: Any) -> Any:
     from fontTools import ttLib
     from fpdf.fonts import SubsetMap, TTFFont
 
@@ -95,9 +105,10 @@ def _copy_for(pdf: FPDF, proto: Any) -> Any:
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font.color_font = None
-    # Opened as TTFFont opens it, so the subset and the saved bytes are the same.
-    font.ttfont = ttLib.TTFont(proto.ttffile, recalcTimestamp=False,
-                               fontNumber=proto.collection_font_number, lazy=True)
+    if ttfont is None:   # opened as TTFFont opens it: the same subset, the same bytes
+        ttfont = ttLib.TTFont(proto.ttffile, recalcTimestamp=False,
+                              fontNumber=proto.collection_font_number, lazy=True)
+    font.ttfont = ttfont
     _drop_layout(font.ttfont)
     font.subset = SubsetMap(font)
     return font
@@ -110,8 +121,8 @@ def add_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     if fontkey in pdf.fonts or not _supported():
         pdf.add_font(family, style, str(path))
         return
-    proto = _prototype(pdf, path, fontkey, style)
+    proto, ttfont = _prototype(pdf, path, fontkey, style)
     if proto.color_font is not None or proto.is_cff:   # CFF: add_font also sets the version
         pdf.add_font(family, style, str(path))
         return
-    pdf.fonts[fontkey] = _copy_for(pdf, proto)
+    pdf.fonts[fontkey] = _copy_for(pdf, proto, ttfont)
