@@ -98,9 +98,8 @@ def test_request_and_paste_from_the_client_page(services: Services, tmp_path: Pa
     run(go())
 
 
-def test_expired_request_shows_on_the_client_page(services: Services, tmp_path: Path,
-                                                  make_app: Callable[[], PlanwiseApp],
-                                                  monkeypatch: Any) -> None:
+def client_with_expired_request(services: Services, tmp_path: Path) -> int:
+    """A client sent a GAD-7 on 2026-11-01 for 3 days: expired by the tests' TODAY."""
     import datetime as dt
 
     from planwise.remote.issue import issue
@@ -108,13 +107,24 @@ def test_expired_request_shows_on_the_client_page(services: Services, tmp_path: 
     cid = client(services)
     issue(services.conn(), cid, ["gad7"], False, "3d", tmp_path / "a.html",
           dt.date(2026, 11, 1), services.kb.instruments)
+    return cid
+
+
+async def open_client_page(app: PlanwiseApp, pilot: Any, cid: int) -> None:
+    await settle(app, pilot)
+    app.open_client(cid)
+    await settle(app, pilot)
+
+
+def test_expired_request_shows_on_the_client_page(services: Services, tmp_path: Path,
+                                                  make_app: Callable[[], PlanwiseApp],
+                                                  monkeypatch: Any) -> None:
+    cid = client_with_expired_request(services, tmp_path)
 
     async def go() -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(app, pilot)
-            app.open_client(cid)
-            await settle(app, pilot)
+            await open_client_page(app, pilot, cid)
             lines = [ln for ln in records(app) if "Remote questionnaire" in ln]
             assert len(lines) == 1 and re.search(r"\(gad7\): EXPIRED 2026-11-04", lines[0])
 
@@ -131,19 +141,14 @@ def test_two_reloads_close_together_list_a_request_once(services: Services, tmp_
     (a repeated option id crashed the page)."""
     import datetime as dt
 
-    from planwise.remote.issue import issue
     from planwise.remote.requests import for_client
 
-    cid = client(services)
-    issue(services.conn(), cid, ["gad7"], False, "3d", tmp_path / "a.html",
-          dt.date(2026, 11, 1), services.kb.instruments)
+    cid = client_with_expired_request(services, tmp_path)
 
     async def go() -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(app, pilot)
-            app.open_client(cid)
-            await settle(app, pilot)
+            await open_client_page(app, pilot, cid)
             page = app.screen
             assert isinstance(page, ClientScreen)
             rows = for_client(services.conn(), cid, dt.date.fromisoformat(TODAY))
