@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from planwise.dates import today  # also imported from here by the screens
 from planwise.store import ids
 from planwise.store.db import Conn, Store
-from planwise.tui.draft_services import DraftServices
+from planwise.tui.course_services import CourseServices
+from planwise.tui.plan_services import PlanServices
 
 if TYPE_CHECKING:
     from planwise.kb.loader import KnowledgeBase
@@ -70,7 +71,7 @@ ORDER BY c.name COLLATE NOCASE, c.id
 """
 
 
-class Services(DraftServices):
+class Services(PlanServices, CourseServices):
     """`kb` and `profile` may be given, or are loaded on first use (`open` loads
     them, and every module the workers use, before the interface starts)."""
 
@@ -403,159 +404,8 @@ class Services(DraftServices):
     # -- plan editor, sign, history, session note, export, client info -------------------
     # (areas "plan", "objective", "sign", "history", "session", "export", "client_edit";
     # their drafts: tui/draft_services.py)
-    def plan_view(self, plan_id: int) -> Any:
-        """planwise.tui.widgets.plan_model.PlanView of the plan's current version."""
-        from planwise.store import lint, sessions
-        from planwise.store.clients import get_client
-        from planwise.store.drafts import load_draft
-        from planwise.store.plans import current_version, get_plan, load_doc_for, version_rows
-        from planwise.tui.widgets.plan_model import PlanView
-
-        c = self.conn()
-        plan = get_plan(c, plan_id)
-        cur = current_version(c, plan_id)
-        doc = load_doc_for(c, plan_id, cur["version"])
-        doc.row_version = cur["row_version"]
-        rows = version_rows(c, cur["id"])
-        used = c.one("SELECT count(*) AS n FROM sessions WHERE plan_id = ?", [plan_id])
-        return PlanView(
-            plan_id=plan_id, client_id=plan["client_id"], doc=doc, version=cur["version"],
-            state=cur["state"], row_version=cur["row_version"], reason=cur["reason"],
-            requires_supervisor=bool(plan["requires_supervisor"]), supervisor=plan["supervisor"],
-            signatures=c.query("SELECT role, name, signed_at, forced FROM signatures "
-                               "WHERE version_id = ? ORDER BY id", [cur["id"]]),
-            info=get_client(c, plan["client_id"]),
-            sessions_used=int(used["n"]) if used else 0,
-            session_limit=sessions.session_limit(c, plan),
-            min_weeks=lint._min_weeks(c, plan, rows), instruments=lint.instrument_names(),
-            therapist=self.profile.therapist.name if self.profile else None,
-            intake_id=plan["intake_id"], draft=load_draft(c, "plan", f"P{plan_id}"),
-            lint=lint.lint_version(c, plan, cur))
-
-    def plan_save(self, plan_id: int, doc: Any, reason: str | None = None) -> dict[str, Any]:
-        """Save an edited plan document: a draft version in place, a signed one (with a
-        reason) as the next version; the plan's unsaved-edits draft is then dropped."""
-        from planwise.store.plans import current_version, save_doc
-
-        c = self.conn()
-        version, changed = save_doc(c, plan_id, doc, reason, source="plan editor")
-        cur = current_version(c, plan_id)
-        self.drop_draft("plan", f"P{plan_id}")  # whatever was kept is stored now
-        return {"version": version, "changed": changed, "row_version": cur["row_version"],
-                "state": cur["state"]}
-
-    def plan_sign(self, plan_id: int, role: str, name: str, force: bool) -> tuple[int, str]:
-        from planwise.store.plans import sign
-
-        return sign(self.conn(), plan_id, role, name, force)
-
-    def plan_history(self, plan_id: int) -> list[dict[str, Any]]:
-        from planwise.store.plans import history
-
-        return history(self.conn(), plan_id)
-
-    def plan_diff(self, plan_id: int, old: int, new: int) -> str:
-        from planwise.store.diff import diff_versions, render_text
-
-        return render_text(diff_versions(self.conn(), plan_id, old, new))
-
-    def plan_export(self, plan_id: int, fmt: str, path: str) -> str:
-        """Write the plan (markdown | toml | json | pdf | pdf-client) to path with mode 0600;
-        the full path."""
-        from planwise.store import export
-        from planwise.store.plans import export_toml
-
-        c = self.conn()
-        text: str | bytes
-        if fmt in ("pdf", "pdf-client"):
-            from planwise.documents.plan_pdf import plan_pdf
-
-            text = plan_pdf(c, plan_id, None, "client" if fmt == "pdf-client" else "record")
-        elif fmt == "toml":
-            text = export_toml(c, plan_id)
-        elif fmt == "json":
-            text = export.render_json(export.build_record(c, plan_id))
-        else:
-            text = export.render_markdown(export.build_record(c, plan_id))
-        target = Path(path).expanduser()
-        export.write_private(str(target), text)
-        return str(target.resolve())
-
-    def session_view(self, plan_id: int) -> dict[str, Any]:
-        """The current version's open objectives, the session count and limit, a draft."""
-        from planwise.store import sessions
-        from planwise.store.drafts import load_draft
-        from planwise.store.plans import current_version, get_plan, load_doc_for
-        from planwise.tui.widgets.plan_model import open_objectives
-
-        c = self.conn()
-        plan = get_plan(c, plan_id)
-        cur = current_version(c, plan_id)
-        doc = load_doc_for(c, plan_id, cur["version"])
-        last = c.one("SELECT number, date FROM sessions WHERE plan_id = ? ORDER BY number DESC "
-                     "LIMIT 1", [plan_id])
-        return {"version": cur["version"], "client_id": plan["client_id"],
-                "objectives": [(o.key, o.text) for o in open_objectives(doc)],
-                "used": last["number"] if last else 0, "last_date": last["date"] if last else None,
-                "limit": sessions.session_limit(c, plan),
-                "draft": load_draft(c, "session", f"P{plan_id}")}
-
-    def session_add(self, plan_id: int, date: str, objectives: list[str], note: str,
-                    unplanned: str | None, feedback: dict[str, int] | None = None,
-                    measures: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
-        """Store the session with its feedback and the measures given at it, in one call
-        (one transaction); the result names each measure's total, band and change."""
-        from planwise.store.sessions import add_session
-
-        extra: dict[str, Any] = {}
-        if feedback:
-            extra["feedback"] = feedback
-        if measures:
-            extra["measures"] = measures
-            extra["instruments"] = self.kb.instruments
-        out = add_session(self.conn(), plan_id, date, objectives, note, unplanned, **extra)
-        self.drop_draft("session", f"P{plan_id}")
-        return out
-
-    def scores(self, client_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Per instrument the client's totals in date order, each later one with its change
-        since the first (planwise.store.measures.series)."""
-        from planwise.store.measures import series
-
-        return series(self.conn(), client_id, self.kb.instruments)
-
-    def review_view(self, plan_id: int) -> dict[str, Any]:
-        """The plan's course today, the review rules' proposed changes and the timeline;
-        `objectives`: every objective's text by its key (the screen names them so)."""
-        from planwise.clinical.timeline import timeline
-        from planwise.rules import review
-        from planwise.store.course import load_course
-        from planwise.store.plans import current_version, get_plan, load_doc_for
-
-        c = self.conn()
-        course = load_course(c, plan_id, today())
-        cur = current_version(c, plan_id)
-        doc = load_doc_for(c, plan_id, cur["version"])
-        texts = {o.key: o.text for p in doc.problems for g in p.goals for o in g.objectives
-                 if o.key}
-        return {"course": course, "review": review(course, self.kb), "timeline": timeline(course),
-                "state": cur["state"], "client_id": get_plan(c, plan_id)["client_id"],
-                "objectives": texts}
-
-    def review_accept(self, plan_id: int, review: Any, accepted: list[str],
-                      reason: str) -> dict[str, Any]:
-        """Apply the accepted changes to the plan document and save it (a signed version:
-        the next version, with the reason); {version, new_version, changed, accepted}."""
-        from planwise.store.review_apply import accept
-
-        return accept(self.conn(), plan_id, review, accepted, reason, self.kb, today())
-
-    def review_no_changes(self, plan_id: int, review: Any) -> int:
-        """Record a review that keeps the plan as it is; the current version number."""
-        from planwise.store.review_apply import record_no_changes
-
-        return record_no_changes(self.conn(), plan_id, review, today())
-
+    # plan editor, sign, history and export: tui/plan_services.py; session notes, scores
+    # and reviews: tui/course_services.py.
     def client_info(self, client_id: int) -> tuple[Any, dict[str, Any] | None]:
         from planwise.store.clients import get_client
         from planwise.store.drafts import load_draft
