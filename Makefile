@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/tui.py
 	$(BIN)/python benchmarks/documents.py
+	$(BIN)/python benchmarks/progress.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
