@@ -445,7 +445,11 @@ def test_a_cache_others_could_have_written_is_ignored(cache_dir: Path, tmp_path:
 # --- the demo's folder ------------------------------------------------------------------------
 
 DEMO_CHILD = """
-import sys, time
+import signal, sys, time
+# As from a terminal, whatever the test runner's own dispositions (under nohup, SIGHUP
+# is ignored, and a child inherits that).
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 from planwise.tui.demo import make_folder
 folder = make_folder()
 (folder / "demo.db").write_text("x")
@@ -464,6 +468,24 @@ def test_the_demo_folder_is_removed_on_a_signal(signum: int) -> None:
     assert folder.is_dir()
     child.send_signal(signum)
     assert child.wait(timeout=20) == -signum  # still ended by the signal
+    assert not folder.exists()
+
+
+def test_a_demo_started_under_nohup_keeps_ignoring_hangups() -> None:
+    """An ignored SIGHUP (nohup) stays ignored: the demo and its folder stay, and the
+    folder goes when the process ends (here by SIGTERM)."""
+    child = subprocess.Popen([sys.executable, "-c", DEMO_CHILD.replace(
+        "signal.signal(signal.SIGHUP, signal.SIG_DFL)",
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)")], stdout=subprocess.PIPE, text=True,
+        cwd=ROOT)
+    assert child.stdout is not None
+    folder = Path(child.stdout.readline().strip())
+    child.send_signal(signal.SIGHUP)
+    with pytest.raises(subprocess.TimeoutExpired):
+        child.wait(timeout=1)          # still running
+    assert (folder / "demo.db").is_file()
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=20) == -signal.SIGTERM
     assert not folder.exists()
 
 

@@ -84,6 +84,11 @@ def _install_handlers() -> None:
         signum = getattr(signal, name, None)
         if signum is None:
             continue
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            # Started under nohup (hang-ups ignored): keep ignoring. A handler here would
+            # remove the folder and then, the signal still ignored, leave the demo
+            # running without its database.
+            continue
         try:
             _previous[signum] = signal.signal(signum, _on_signal)
         except ValueError:  # not the main thread: atexit and close() still remove it
