@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
+from textual._context import active_message_pump
 from textual.app import SystemCommand
 from textual.content import Content
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.notifications import Notify, SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 from planwise.errors import PlanwiseError
@@ -131,11 +132,30 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         screen = args[0] if args else kwargs.get("screen")
+        if isinstance(screen, ModalScreen) and self._asked_from_below():
+            return None
         if not isinstance(screen, CaseloadScreen) and type(screen).__name__ != \
                 "PassphraseScreen" and not self.services.warmed:
             self.services.warm()  # its workers may import nothing of their own
             self._warm_done()
         return super().push_screen(*args, **kwargs)
+
+    def _asked_from_below(self) -> bool:
+        """The code asking for a dialog runs for a screen no longer on top. Keys come in
+        bursts over SSH: a second key (or the Enter a tree turned into a selection) already
+        sent to the plan editor when its first key opened a dialog would open a second
+        dialog over the first, and the kept draft could hold only one of them (the monkey
+        test found two edit dialogs stacked). A screen under a dialog opens none."""
+        try:
+            pump = active_message_pump.get()
+        except LookupError:
+            return False
+        try:
+            asking = pump if isinstance(pump, Screen) else getattr(pump, "screen", None)
+        except Exception:  # a widget no longer on any screen
+            return True
+        return (isinstance(asking, Screen) and asking is not self.screen
+                and asking in self.screen_stack)
 
     # -- `planwise verify` at start: records changed outside planwise are said at once --
     _records_to_check = False
