@@ -89,3 +89,16 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     mp.delenv("PLANWISE_PROFILE", raising=False)
     yield
     mp.undo()
+
+
+@pytest.fixture()
+def no_remembered_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No database key remembered from another test, no keyring, no passphrase file (the
+    encryption tests: `pytestmark = pytest.mark.usefixtures("no_remembered_keys")`)."""
+    from planwise.store import keys
+
+    monkeypatch.setenv("PLANWISE_NO_KEYRING", "1")
+    monkeypatch.delenv("PLANWISE_PASSPHRASE_FILE", raising=False)
+    keys._keys.clear()
+    yield
+    keys._keys.clear()

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,8 @@ from tests.main_helpers import Main
 FORMAT = re.compile(r"PW-[A-Z2-7]{12}")
 
 
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No passphrase remembered from another test, no keyring."""
-    monkeypatch.setenv("PLANWISE_NO_KEYRING", "1")
-    monkeypatch.delenv("PLANWISE_PASSPHRASE_FILE", raising=False)
-    keys._keys.clear()
-    yield
-    keys._keys.clear()
+# No key remembered from another test, no keyring, no passphrase file (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("no_remembered_keys")
 
 
 def store_with_clients(path: Path, n: int) -> Conn:

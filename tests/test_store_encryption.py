@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,8 @@ TABLES = ("clients", "intakes", "measures", "plans", "plan_versions", "plan_item
           "sessions", "audit", "chain")
 
 
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts with no key remembered, no keyring and no passphrase file."""
-    monkeypatch.setenv("PLANWISE_NO_KEYRING", "1")
-    monkeypatch.delenv("PLANWISE_PASSPHRASE_FILE", raising=False)
-    keys._keys.clear()
-    yield
-    keys._keys.clear()
+# No key remembered from another test, no keyring, no passphrase file (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("no_remembered_keys")
 
 
 @pytest.fixture()

@@ -31,6 +31,7 @@ from planwise.tui.widgets.plan_checklist import ObjectiveChecklist
 from planwise.tui.widgets.plan_item_dialogs import FieldsDialog
 from planwise.tui.widgets.proposal_panel import ProposalPanel
 from tests.tui.conftest import EXAMPLES, run, settle
+from tests.tui.test_plan import open_plan
 
 
 def example() -> dict[str, Any]:
@@ -158,14 +159,6 @@ def test_proposal_side_panel_decided_and_saved_as_decided(
 
 
 # --- the plan editor --------------------------------------------------------------------
-
-async def open_plan(app: PlanwiseApp, pilot: Any, plan_id: int) -> PlanScreen:
-    await settle(app, pilot)
-    app.open_plan(plan_id)
-    await settle(app, pilot)
-    assert isinstance(app.screen, PlanScreen)
-    return app.screen
-
 
 async def cursor_to(app: PlanwiseApp, pilot: Any, screen: PlanScreen, key: str) -> None:
     screen.move_to_key(key)

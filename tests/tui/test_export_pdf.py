@@ -11,10 +11,9 @@ from pathlib import Path
 from textual.widgets import Input
 
 from planwise.tui.app import PlanwiseApp
-from planwise.tui.screens.export import ExportDialog
 from planwise.tui.screens.plan import PlanScreen
 from tests.tui.conftest import run, settle
-from tests.tui.test_plan import open_plan
+from tests.tui.test_plan import open_export_dialog
 
 
 def _text(path: Path) -> str:
@@ -28,11 +27,8 @@ def test_export_dialog_writes_the_record_and_the_client_copy(
     async def export(downs: int, target: Path, ext: str) -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, plan_id)
-            await pilot.press("x")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ExportDialog)
-            path = app.screen.query_one("#export-path", Input)
+            dialog = await open_export_dialog(app, pilot, plan_id)
+            path = dialog.query_one("#export-path", Input)
             await pilot.press(*["down"] * downs, "space")
             await pilot.pause()
             assert path.value == f"~/planwise-P{plan_id}-v1.{ext}"

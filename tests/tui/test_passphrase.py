@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,8 @@ NAME = "Ulrike Cryptclient (fictional)"
 PASSPHRASE = "correcthorsebattery"
 
 
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("PLANWISE_NO_KEYRING", "1")
-    monkeypatch.delenv("PLANWISE_PASSPHRASE_FILE", raising=False)
-    keys._keys.clear()
-    yield
-    keys._keys.clear()
+# No key remembered from another test, no keyring, no passphrase file (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("no_remembered_keys")
 
 
 def encrypted(tmp_path: Path) -> Path:

@@ -47,6 +47,16 @@ async def open_plan(app: PlanwiseApp, pilot: Any, plan_id: int) -> PlanScreen:
     return screen
 
 
+async def open_export_dialog(app: PlanwiseApp, pilot: Any, plan_id: int) -> ExportDialog:
+    """The plan editor open, then x: its export dialog."""
+    await open_plan(app, pilot, plan_id)
+    await pilot.press("x")
+    await settle(app, pilot)
+    dialog = app.screen
+    assert isinstance(dialog, ExportDialog)
+    return dialog
+
+
 async def edit_measure(app: PlanwiseApp, pilot: Any, measure: str) -> None:
     await pilot.press("e")
     await pilot.pause()
@@ -215,11 +225,8 @@ def test_export_writes_a_private_file_and_says_where(make_app: Callable[[], Plan
     async def go() -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, plan_id)
-            await pilot.press("x")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ExportDialog)
-            path = app.screen.query_one("#export-path", Input)
+            dialog = await open_export_dialog(app, pilot, plan_id)
+            path = dialog.query_one("#export-path", Input)
             assert path.value == f"~/planwise-P{plan_id}-v1.md"
             await pilot.press("down", "space")  # TOML: the extension follows
             await pilot.pause()
@@ -248,10 +255,7 @@ def test_enter_in_the_format_list_writes_in_the_highlighted_format(
     async def go() -> None:
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, plan_id)
-            await pilot.press("x")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ExportDialog)
+            await open_export_dialog(app, pilot, plan_id)
             await pilot.press("down", "enter")          # TOML, highlighted: written
             await settle(app, pilot)
             await settle(app, pilot)

@@ -24,6 +24,7 @@ from planwise.tui.screens.sign import SignDialog
 from planwise.tui.services import Services
 from planwise.tui.widgets.plan_dialogs import ScreenDecisionDialog
 from tests.tui.conftest import EXAMPLES, run, settle
+from tests.tui.test_plan import open_plan
 from tests.whole_plan import UNTIL, write_case
 
 ALCOHOL = "problem.alcohol_use"
@@ -41,15 +42,6 @@ def drafted(tmp_path: Path) -> Iterator[tuple[Services, int]]:
     client = add_client(c, "Wen Example (fictional)")
     yield services, plans.draft(c, client, str(intake), services.kb, None)
     services.close()
-
-
-async def open_plan(app: PlanwiseApp, pilot: Any, plan_id: int) -> PlanScreen:
-    await settle(app, pilot)
-    app.open_plan(plan_id)
-    await settle(app, pilot)
-    screen = app.screen
-    assert isinstance(screen, PlanScreen)
-    return screen
 
 
 def select(screen: PlanScreen, key: str) -> None:
