@@ -124,16 +124,11 @@ def _produced_before(stage: str) -> set[str]:
     """Fact types complete before `stage` starts: base facts, earlier outputs, resolutions."""
     from planwise.facts import BASE_TYPES
 
-    if stage in REVIEW_STAGES:
-        # A review starts from the progress facts alone; no proposal stage runs in it.
-        before: set[str] = set(REVIEW_BASE_TYPES)
-        for s in REVIEW_STAGES:
-            if s == stage:
-                break
-            before |= STAGE_OUTPUTS[s] | RESOLVED_AFTER[s]
-        return before
-    done: set[str] = set(BASE_TYPES)
-    for s in STAGES:
+    # A review starts from the progress facts alone; no proposal stage runs in it.
+    stages, base = (REVIEW_STAGES, REVIEW_BASE_TYPES) if stage in REVIEW_STAGES else \
+        (STAGES, BASE_TYPES)
+    done: set[str] = set(base)
+    for s in stages:
         if s == stage:
             break
         done |= STAGE_OUTPUTS[s] | RESOLVED_AFTER[s]
