@@ -295,6 +295,35 @@ def test_a_second_edit_sent_before_the_first_dialog_opens_no_second_dialog(
     run(go())
 
 
+def test_a_reload_under_an_open_dialog_does_not_open_its_draft_again(
+        make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
+    """The plan editor reloads under an open dialog (a save finishing, say): its reload
+    reopens a dialog left open by a crash, from its kept draft. That draft is the open
+    dialog's own: opened again, it stacked a second edit dialog over the first (CI's
+    monkey test, plan-sign-dialog). A worker's result for a screen under a dialog opens
+    none."""
+    import asyncio
+
+    async def go() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_at_first_referral(app, pilot, services, plan_id)
+            await pilot.press("e")
+            await settle(app, pilot)
+            app.screen.query_one("#field-reason", Input).focus()
+            await pilot.press("end", *" typed")
+            await settled(app, pilot)
+            assert dialogs(app) == ["FieldsDialog"]
+            assert services.kept_draft("plan", f"P{plan_id}/dialog") is not None
+            # What the editor's loading worker does once the plan is read again.
+            await asyncio.to_thread(screen.reopen_dialog)
+            await settled(app, pilot)
+            assert dialogs(app) == ["FieldsDialog"]
+            assert app.screen.query_one("#field-reason", Input).value.endswith(" typed")
+
+    run(go())
+
+
 def test_the_top_screen_still_opens_its_dialogs(
         make_app: Callable[[], PlanwiseApp], services: Services, plan_id: int) -> None:
     """The guard is about screens under a dialog only: the screen on top, by its keys or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,12 @@ def _faster_frames() -> None:
 
 
 _faster_frames()
+
+
+# The screen or widget a worker's result is being delivered to (call_from_thread), on the
+# interface thread: such a callback runs in the app's context, not its node's.
+_delivering_to: ContextVar[MessagePump | None] = ContextVar("planwise_delivering_to",
+                                                            default=None)
 
 
 class PlanwiseApp(TypeAheadApp, FocusMarksApp):
@@ -145,11 +152,15 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
         bursts over SSH: a second key (or the Enter a tree turned into a selection) already
         sent to the plan editor when its first key opened a dialog would open a second
         dialog over the first, and the kept draft could hold only one of them (the monkey
-        test found two edit dialogs stacked). A screen under a dialog opens none."""
-        try:
-            pump = active_message_pump.get()
-        except LookupError:
-            return False
+        test found two edit dialogs stacked). A screen under a dialog opens none, nor does
+        a worker's result delivered to it (call_from_thread): the plan editor reloaded
+        under an open dialog reopened that dialog's kept draft over it."""
+        pump = _delivering_to.get()
+        if pump is None:
+            try:
+                pump = active_message_pump.get()
+            except LookupError:
+                return False
         try:
             asking = pump if isinstance(pump, Screen) else getattr(pump, "screen", None)
         except Exception:  # a widget no longer on any screen
@@ -337,7 +348,11 @@ class PlanwiseApp(TypeAheadApp, FocusMarksApp):
                     not node.is_attached or node._closing or node._closed
                     or getattr(node, "_pruning", False)):
                 return None
-            return callback(*args, **kwargs)
+            token = _delivering_to.set(node if isinstance(node, MessagePump) else None)
+            try:
+                return callback(*args, **kwargs)
+            finally:
+                _delivering_to.reset(token)
 
         return super().call_from_thread(deliver)
 
