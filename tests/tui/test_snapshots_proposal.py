@@ -83,8 +83,13 @@ def test_proposal_what_if_marks(snap_compare: Any, tmp_path: Path) -> None:
         changed = _example()
         changed["instruments"]["phq9"] = [0] * 9
         screen.answers_changed(changed)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        # The worker's result is delivered, and the tree rebuilt, after the worker ends:
+        # under load one pause was not always enough, and the selection below was made
+        # on the old tree (CI: the tree shown scrolled to the top).
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        assert screen.real is not None      # the what-if answers are the ones shown
         _select(screen, "depression.collaborative_care")
         pilot.app.clear_notifications()
         await pilot.pause()
